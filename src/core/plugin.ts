@@ -1,0 +1,95 @@
+/**
+ * The provider plugin contract. A plugin is mostly data: who the provider is, how a person
+ * logs in, and where the credential goes on outbound requests. Validation happens once, at
+ * registration (src/core/plugin-schema.ts); `definePlugin()` only helps inference.
+ */
+
+/** How a provider authenticates. */
+export type AuthType = "oauth2" | "api_key" | "basic";
+
+/** Login flows authsome implements (one file each under src/flows/). */
+export type FlowName = "pkce" | "device_code" | "client_credentials" | "dcr_pkce" | "api_key";
+
+/** Fields of a stored credential that injection formats and env mappings may name. */
+export type CredentialField =
+  | "api_key"
+  | "access_token"
+  | "refresh_token"
+  | "id_token"
+  | "username"
+  | "password"
+  | "client_id"
+  | "base_url";
+
+/**
+ * Where a credential goes on a matching request.
+ *
+ * `host` forms: `api.example.com` (https only, any port), `api.example.com:8443` (that port),
+ * `http://host` (plain HTTP allowed too), `*.example.com` (any subdomain), or
+ * `regex:^api\.example\.com$` (matched against the lower-cased host without port).
+ */
+export interface InjectionRule {
+  host: string;
+  /** Only paths under this prefix (normalised path, segment boundary). */
+  pathPrefix?: string;
+  /** Where the credential goes; default `header`. */
+  in?: "header" | "query" | "basic";
+  /** Header or query parameter name; default `Authorization` for headers. */
+  name?: string;
+  /** Value template; `{token}` is the API key or access token, `{field}` any CredentialField. Default `Bearer {token}`. */
+  format?: string;
+}
+
+/** OAuth2 endpoints and client behaviour; URLs may use the `{base_url}` template. */
+export interface OAuthConfig {
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  deviceAuthorizationUrl?: string;
+  registrationUrl?: string;
+  /** Issuer for RFC 8414 / OIDC discovery (DCR providers that publish metadata). */
+  issuer?: string;
+  scopes?: string[];
+  /** Use PKCE S256 with the authorization-code flow; default true. */
+  pkce?: boolean;
+  /** Client authentication at the token endpoint; default `client_secret_basic`. */
+  clientAuth?: "client_secret_basic" | "client_secret_post";
+  /** Registered redirect URI; default `http://127.0.0.1:7999/callback`. */
+  redirectUri?: string;
+  /** Extra authorization-request parameters the provider needs (e.g. `access_type=offline`). */
+  authorizationParams?: Record<string, string>;
+  /** Separator between scopes; default a space. */
+  scopeSeparator?: string;
+}
+
+/** API-key collection hints. */
+export interface ApiKeyConfig {
+  /** Regular expression a valid key matches; a mismatch shows `hint`. */
+  pattern?: string;
+  /** Shown when the key does not match, and on the form. */
+  hint?: string;
+  /** Where to create a key (shown on the form). */
+  keyUrl?: string;
+}
+
+/** A provider plugin. Only `name`, `authType` and `inject` are required. */
+export interface ProviderPlugin {
+  name: string;
+  displayName?: string;
+  authType: AuthType;
+  /** Supported flows, the first is the default. Default: `api_key`, or `pkce` for oauth2. */
+  flows?: FlowName[];
+  oauth?: OAuthConfig;
+  apiKey?: ApiKeyConfig;
+  /** Default for `{base_url}` (overridden by `login --base-url`). */
+  baseUrl?: string;
+  inject: InjectionRule[];
+  /** Env variables `export` prints, name -> credential field. */
+  env?: Record<string, CredentialField>;
+  docsUrl?: string;
+}
+
+/** Declares a provider plugin with full type inference. Returns its argument unchanged. */
+export function definePlugin<const T extends ProviderPlugin>(plugin: T): T {
+  return plugin;
+}
