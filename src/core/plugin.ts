@@ -4,29 +4,45 @@
  * registration (src/core/plugin-schema.ts); `definePlugin()` only helps inference.
  */
 
+/** Every auth type, at runtime (the schema and the v1 loader check against it). */
+export const AUTH_TYPES = ["oauth2", "api_key", "basic"] as const;
+
 /** How a provider authenticates. */
-export type AuthType = "oauth2" | "api_key" | "basic";
+export type AuthType = (typeof AUTH_TYPES)[number];
+
+/** Every login flow, at runtime. */
+export const FLOW_NAMES = ["pkce", "device_code", "client_credentials", "dcr_pkce", "api_key"] as const;
 
 /** Login flows authsome implements (one file each under src/flows/). */
-export type FlowName = "pkce" | "device_code" | "client_credentials" | "dcr_pkce" | "api_key";
+export type FlowName = (typeof FLOW_NAMES)[number];
+
+/** Every credential field, at runtime. */
+export const CREDENTIAL_FIELDS = [
+  "api_key",
+  "access_token",
+  "refresh_token",
+  "id_token",
+  "username",
+  "password",
+  "client_id",
+  "base_url",
+] as const;
 
 /** Fields of a stored credential that injection formats and env mappings may name. */
-export type CredentialField =
-  | "api_key"
-  | "access_token"
-  | "refresh_token"
-  | "id_token"
-  | "username"
-  | "password"
-  | "client_id"
-  | "base_url";
+export type CredentialField = (typeof CREDENTIAL_FIELDS)[number];
+
+/** True when `name` is a {@link CredentialField}. */
+export function isCredentialField(name: string): name is CredentialField {
+  return (CREDENTIAL_FIELDS as readonly string[]).includes(name);
+}
 
 /**
  * Where a credential goes on a matching request.
  *
  * `host` forms: `api.example.com` (https only, any port), `api.example.com:8443` (that port),
  * `http://host` (plain HTTP allowed too), `*.example.com` (any subdomain), or
- * `regex:^api\.example\.com$` (matched against the lower-cased host without port).
+ * `regex:^api\.example\.com$` (matched, case-insensitively and anchored only as written,
+ * against the normalised host without port; https only, any port).
  */
 export interface InjectionRule {
   host: string;
@@ -34,9 +50,13 @@ export interface InjectionRule {
   pathPrefix?: string;
   /** Where the credential goes; default `header`. */
   in?: "header" | "query" | "basic";
-  /** Header or query parameter name; default `Authorization` for headers. */
+  /** Header or query parameter name: default `Authorization` for `header` and `basic`; required for `query`. */
   name?: string;
-  /** Value template; `{token}` is the API key or access token, `{field}` any CredentialField. Default `Bearer {token}`. */
+  /**
+   * Value template; `{token}` is the API key or access token, `{field}` any CredentialField.
+   * Default `Bearer {token}` (header), `{token}` (query); for `basic` it is the `user:password`
+   * pair before base64, default `{username}:{password}` (Stripe-style keys: `{token}:`).
+   */
   format?: string;
 }
 
@@ -84,7 +104,7 @@ export interface ProviderPlugin {
   /** Default for `{base_url}` (overridden by `login --base-url`). */
   baseUrl?: string;
   inject: InjectionRule[];
-  /** Env variables `export` prints, name -> credential field. */
+  /** Env variables `export` prints, name -> credential field (never `refresh_token`). */
   env?: Record<string, CredentialField>;
   docsUrl?: string;
 }

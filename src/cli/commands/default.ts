@@ -1,0 +1,13 @@
+import type { ConnectionView } from "../../core/views.ts";
+import { defineCommand } from "../command.ts";
+
+export default defineCommand({
+  name: "default",
+  summary: "Make a connection the provider's default (used by get, export and the proxy).",
+  args: ["<provider>", "<connection>"],
+  async run({ args, api, out }) {
+    const view = await api.post<ConnectionView>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/default`, { connection: args[1] });
+    out.data(view, () => "");
+    out.info(`${view.provider}: default connection is now "${view.connection}".`);
+  },
+});

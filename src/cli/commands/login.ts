@@ -1,0 +1,50 @@
+import * as v from "valibot";
+import { AuthsomeError } from "../../core/errors.ts";
+import type { ConnectionView } from "../../core/views.ts";
+import { defineCommand } from "../command.ts";
+
+const FLOWS = ["pkce", "device_code", "client_credentials", "dcr_pkce", "api_key"] as const;
+
+export default defineCommand({
+  name: "login",
+  summary: "Log in to a provider (OAuth2 or API key) and store the connection encrypted.",
+  args: ["<provider>"],
+  options: {
+    connection: { type: "string", short: "c", value: "NAME", description: "connection name (default: default)" },
+    flow: { type: "string", value: "FLOW", description: `login flow: ${FLOWS.join(", ")}` },
+    scopes: { type: "string", value: "A,B", description: "scopes to request (comma-separated)" },
+    "base-url": { type: "string", value: "URL", description: "provider base URL (self-hosted instances)" },
+    "client-id": { type: "string", value: "ID", description: "OAuth client id (the secret is read from the form or stdin, never argv)" },
+    force: { type: "boolean", short: "f", description: "replace an existing connection and make it the default" },
+    "no-browser": { type: "boolean", description: "print the URL instead of opening a browser" },
+    timeout: { type: "string", value: "SECONDS", description: "how long to wait for the browser or form (default 300)" },
+  },
+  examples: [
+    "printf '%s' \"$OPENAI_KEY\" | authsome login openai      # key from stdin",
+    "authsome login openai --connection work               # opens a local form",
+    "authsome login github --flow device_code              # headless / SSH",
+  ],
+  async run({ args, options, api, out }) {
+    const flow = options["flow"];
+    if (flow !== undefined && !v.is(v.picklist(FLOWS), flow)) {
+      throw new AuthsomeError("usage", `unknown flow "${String(flow).slice(0, 40)}"`, { hint: `use one of: ${FLOWS.join(", ")}` });
+    }
+    const timeout = options["timeout"];
+    const timeoutSeconds = timeout === undefined ? undefined : Number(timeout);
+    if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
+      throw new AuthsomeError("usage", "--timeout takes a whole number of seconds");
+    }
+    const scopes = typeof options["scopes"] === "string" ? options["scopes"].split(/[\s,]+/).filter(Boolean) : undefined;
+    const view = await api.post<ConnectionView>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/login`, {
+      connection: options["connection"],
+      flow,
+      force: options["force"] === true,
+      scopes,
+      base_url: options["base-url"],
+      client_id: options["client-id"],
+      timeout_ms: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+    });
+    out.data(view, () => "");
+    out.info(`${out.paint("green", "✓")} Logged in to ${view.provider} as connection "${view.connection}"${view.is_default ? " (default)" : ""}.`);
+  },
+});

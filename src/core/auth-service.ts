@@ -1,0 +1,149 @@
+/**
+ * `AuthService`: the library's public face (`createAuthService()`), and what the `/v1` API
+ * calls. Each method delegates to a feature module and records the outcome in the audit log.
+ */
+import type { AuditEvent, AuditEntry, AuditVerification } from "./audit.ts";
+import * as connections from "./connections.ts";
+import type { ServiceOptions } from "./context.ts";
+import { doctor, whoami, type DoctorCheck, type WhoAmI } from "./doctor.ts";
+import { AuthsomeError, toAuthsomeError } from "./errors.ts";
+import type { ProviderPlugin } from "./plugin.ts";
+import * as profiles from "./profiles.ts";
+import { createServiceCore, type ConnectionOptions, type LoginOptions, type ServiceCore } from "./service.ts";
+import type { ConnectionView, ProviderView } from "./views.ts";
+
+/** The credential broker for one home and profile. */
+export class AuthService {
+  /** Internals shared with the server, proxy and interceptor (not a stable API). */
+  readonly core: ServiceCore;
+
+  constructor(core: ServiceCore) {
+    this.core = core;
+  }
+
+  /** Home, profile and storage this service uses. */
+  get context() {
+    return this.core.context;
+  }
+
+  async #audited<T>(event: Omit<AuditEvent, "outcome">, fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      await this.core.record({ ...event, outcome: "ok" });
+      return result;
+    } catch (error) {
+      const failure = toAuthsomeError(error);
+      // A missing profile or a broken store cannot take an audit entry either.
+      if (!["profile_not_found", "storage_failed", "master_key_invalid"].includes(failure.code)) {
+        await this.core.record({ ...event, outcome: "error", error: failure.code }).catch(() => {});
+      }
+      throw error;
+    }
+  }
+
+  /** Runs a login flow and stores the connection. */
+  login(provider: string, options: LoginOptions = {}): Promise<ConnectionView> {
+    return this.#audited({ action: "login", provider, connection: options.connection ?? "default" }, () => connections.login(this.core, provider, options));
+  }
+
+  /** A connection's record; secrets redacted unless `showSecret`. Refreshes first when needed. */
+  getConnection(provider: string, options: ConnectionOptions & { showSecret?: boolean } = {}): Promise<ConnectionView> {
+    const action = options.showSecret ? "get_secret" : "get";
+    return this.#audited({ action, provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.getConnection(this.core, provider, options));
+  }
+
+  /** The credential to send: an API key or a fresh access token. */
+  getAccessToken(provider: string, options: ConnectionOptions = {}): Promise<string> {
+    return this.#audited({ action: "get_token", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.getAccessToken(this.core, provider, options));
+  }
+
+  /** The env variables `export` prints. */
+  exportEnv(provider: string, options: ConnectionOptions = {}): Promise<Record<string, string>> {
+    return this.#audited({ action: "export", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.exportEnv(this.core, provider, options));
+  }
+
+  /** Makes a connection the provider's default. */
+  setDefault(provider: string, connection: string): Promise<ConnectionView> {
+    return this.#audited({ action: "default", provider, connection }, () => connections.setDefaultConnection(this.core, provider, connection));
+  }
+
+  /** Removes local records only (the provider is not contacted). Returns the removed names. */
+  logout(provider: string, options: ConnectionOptions & { all?: boolean } = {}): Promise<string[]> {
+    return this.#audited({ action: "logout", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.logout(this.core, provider, options));
+  }
+
+  /** Every provider with its connections. */
+  listProviders(): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
+    return connections.listProviders(this.core);
+  }
+
+  /** One provider's definition and connections. */
+  inspect(provider: string): Promise<ProviderView & { definition: ProviderPlugin }> {
+    return connections.inspectProvider(this.core, provider);
+  }
+
+  /** Creates a named profile in this home. */
+  createProfile(name: string, options: { description?: string } = {}): Promise<profiles.ProfileView> {
+    return this.#audited({ action: "profile_create" }, () => profiles.createProfile(this.core, name, options));
+  }
+
+  /** Lists the home's profiles. */
+  listProfiles(): Promise<profiles.ProfileView[]> {
+    return profiles.listProfiles(this.core);
+  }
+
+  /** Removes a profile and its vault. */
+  removeProfile(name: string, options: { force?: boolean } = {}): Promise<void> {
+    return this.#audited({ action: "profile_remove" }, () => profiles.removeProfile(this.core, name, options));
+  }
+
+  /** Installs a provider plugin from a file or npm package. */
+  installProvider(source: string, options: { force?: boolean } = {}): Promise<ProviderPlugin> {
+    return this.#audited({ action: "provider_add" }, () => this.core.registry.install(source, options));
+  }
+
+  /** Removes an installed provider plugin. */
+  async removeProvider(name: string): Promise<void> {
+    await this.#audited({ action: "provider_remove", provider: name }, () => this.core.registry.remove(name));
+  }
+
+  /** Audit entries of this profile. */
+  async auditEntries(options: { since?: Date } = {}): Promise<AuditEntry[]> {
+    return (await this.#auditLog()).read(options);
+  }
+
+  /** Verifies the audit log's hash chain. */
+  async verifyAudit(): Promise<AuditVerification> {
+    return (await this.#auditLog()).verify();
+  }
+
+  async #auditLog() {
+    const { AuditLog } = await import("./audit.ts");
+    const store = await this.core.store();
+    return this.core.audit ?? new AuditLog(this.core.context.home, this.core.context.profile, store.lock, this.core.context.actor);
+  }
+
+  /** Home, profile, storage and key source. */
+  whoami(): Promise<WhoAmI> {
+    return whoami(this.core);
+  }
+
+  /** Health checks with fixes. */
+  doctor(): Promise<DoctorCheck[]> {
+    return doctor(this.core);
+  }
+
+  /** Releases the store (Redis connections); the service is unusable afterwards. */
+  async close(): Promise<void> {
+    await (await this.core.store()).dispose();
+  }
+}
+
+/** Creates the service for a home and profile (options first, then the environment). */
+export async function createAuthService(options: ServiceOptions = {}): Promise<AuthService> {
+  const service = new AuthService(createServiceCore(options));
+  if (service.context.profile !== "default") await profiles.assertProfileExists(service.core, service.context.profile);
+  return service;
+}
+
+export { AuthsomeError };

@@ -1,0 +1,219 @@
+/**
+ * Connection operations: login, get, export, logout, default, list, inspect. The rules live
+ * here: a connection is not overwritten without --force; --force also takes the default slot;
+ * the first connection of a provider becomes its default; removing the default promotes another.
+ */
+import { AuthsomeError } from "./errors.ts";
+import type { CredentialField, FlowName, ProviderPlugin } from "./plugin.ts";
+import type { ConnectionMeta, Secrets } from "./records.ts";
+import {
+  type ConnectionOptions,
+  getPlugin,
+  type LoginOptions,
+  requireConnection,
+  resolveConnectionName,
+  type ServiceCore,
+  viewOf,
+} from "./service.ts";
+import { checkName } from "./context.ts";
+import { ensureFresh } from "./tokens.ts";
+import type { Vault } from "./vault.ts";
+import { connectionView, defaultFlows, providerView, type ConnectionView, type ProviderView } from "./views.ts";
+import { runFlow } from "../flows/index.ts";
+import type { FlowResult } from "../flows/types.ts";
+
+function pickFlow(plugin: ProviderPlugin, requested: FlowName | undefined): FlowName {
+  const flows = defaultFlows(plugin) as FlowName[];
+  if (requested === undefined) return flows[0] ?? "api_key";
+  if (!flows.includes(requested)) {
+    throw new AuthsomeError("usage", `${plugin.name} does not support the ${requested} flow`, {
+      hint: `supported: ${flows.join(", ")}`,
+    });
+  }
+  return requested;
+}
+
+async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName, connection: string, options: LoginOptions): Promise<FlowResult> {
+  if (options.apiKey !== undefined) {
+    if (flow !== "api_key") throw new AuthsomeError("usage", "an API key was given for a flow that does not take one");
+    const { checkApiKey } = await import("../flows/api-key.ts");
+    const problem = checkApiKey(plugin, options.apiKey.trim());
+    if (problem !== null) throw new AuthsomeError("usage", `key refused: ${problem}`);
+    return { secrets: { api_key: options.apiKey.trim() } };
+  }
+  if (options.interaction === undefined) {
+    throw new AuthsomeError("usage", `logging in to ${plugin.name} needs an interactive session`, {
+      hint: `run \`authsome login ${plugin.name}\` in a terminal`,
+    });
+  }
+  const vault = await core.vault();
+  const saved = await vault.getClient(plugin.name);
+  const client = options.clientId !== undefined ? { ...(saved?.client_id === options.clientId ? saved : {}), client_id: options.clientId } : (saved ?? undefined);
+  return runFlow(flow, {
+    plugin,
+    connection,
+    interaction: options.interaction,
+    ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
+    ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+    ...(client === undefined ? {} : { client }),
+    saveClient: (value) => vault.setClient(plugin.name, value),
+    timeoutMs: options.timeoutMs ?? 300_000,
+  });
+}
+
+/** Runs a provider's login flow and stores the connection. */
+export async function login(core: ServiceCore, provider: string, options: LoginOptions): Promise<ConnectionView> {
+  const plugin = await getPlugin(core, provider);
+  const connection = checkName("connection", options.connection ?? "default");
+  const flow = pickFlow(plugin, options.flow);
+  const vault = await core.vault();
+  const exists = () =>
+    new AuthsomeError("connection_exists", `${provider} already has a connection "${connection}"`, {
+      hint: `add --force to replace it, or pick another name with --connection`,
+    });
+  // Checked before the flow so nobody pastes a key only to be refused; checked again under the lock.
+  if (!options.force && (await vault.getMeta(provider, connection)) !== null) throw exists();
+  const result = await acquire(core, plugin, flow, connection, options);
+  const now = new Date().toISOString();
+  const meta: ConnectionMeta = {
+    provider,
+    connection,
+    authType: plugin.authType,
+    flow,
+    status: "connected",
+    createdAt: now,
+    updatedAt: now,
+    ...(result.scopes === undefined ? {} : { scopes: result.scopes }),
+    ...(result.expiresAt === undefined ? {} : { expiresAt: result.expiresAt }),
+    ...(result.tokenType === undefined ? {} : { tokenType: result.tokenType }),
+    ...(result.clientId === undefined ? {} : { clientId: result.clientId }),
+    ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+  };
+  await vault.withProviderLock(provider, async () => {
+    const previous = await vault.getMeta(provider, connection);
+    if (previous !== null && !options.force) throw exists();
+    if (previous !== null) meta.createdAt = previous.createdAt;
+    await vault.write(meta, result.secrets);
+    const current = await vault.getDefault(provider);
+    const stale = current === undefined || (await vault.getMeta(provider, current)) === null;
+    if (options.force || stale) await vault.setDefault(provider, connection);
+  });
+  return viewOf(vault, { meta, secrets: result.secrets }, false);
+}
+
+/** Reads a connection (refreshing an expiring token first). */
+export async function getConnection(core: ServiceCore, provider: string, options: ConnectionOptions & { showSecret?: boolean }): Promise<ConnectionView> {
+  const plugin = await getPlugin(core, provider);
+  const vault = await core.vault();
+  const name = await resolveConnectionName(vault, provider, options.connection);
+  const found = await ensureFresh(core, plugin, await requireConnection(vault, provider, name));
+  return viewOf(vault, found, options.showSecret === true);
+}
+
+/** The credential value injected for a connection: the API key or the access token. */
+export async function getAccessToken(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<string> {
+  const view = await getConnection(core, provider, { ...options, showSecret: true });
+  const token = view.secrets?.["access_token"] ?? view.secrets?.["api_key"] ?? view.secrets?.["password"];
+  if (token === undefined) {
+    throw new AuthsomeError("credential_missing", `${provider}/${view.connection} holds no token`, {
+      hint: `log in again: authsome login ${provider} --connection ${view.connection} --force`,
+    });
+  }
+  return token;
+}
+
+/** Fields `export` may print: never a refresh token or client secret. */
+const EXPORTABLE: readonly CredentialField[] = ["api_key", "access_token", "id_token", "username", "password", "base_url", "client_id"];
+
+/** The env mapping of a provider's connection (e.g. `OPENAI_API_KEY`). */
+export async function exportEnv(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<Record<string, string>> {
+  const plugin = await getPlugin(core, provider);
+  const view = await getConnection(core, provider, { ...options, showSecret: true });
+  const fields: Record<string, string | undefined> = { ...view.secrets, base_url: view.base_url, client_id: view.client_id };
+  const upper = provider.toUpperCase().replaceAll(/[^A-Z0-9]/g, "_");
+  const mapping = plugin.env ?? { [plugin.authType === "oauth2" ? `${upper}_ACCESS_TOKEN` : `${upper}_API_KEY`]: plugin.authType === "oauth2" ? "access_token" : "api_key" };
+  const env: Record<string, string> = {};
+  for (const [name, field] of Object.entries(mapping)) {
+    const value = fields[field];
+    if (EXPORTABLE.includes(field) && value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/** Makes a connection the provider's default. */
+export async function setDefaultConnection(core: ServiceCore, provider: string, connection: string): Promise<ConnectionView> {
+  await getPlugin(core, provider);
+  const vault = await core.vault();
+  const name = checkName("connection", connection);
+  return vault.withProviderLock(provider, async () => {
+    const meta = await vault.getMeta(provider, name);
+    if (meta === null) throw new AuthsomeError("connection_not_found", `no connection "${name}" for ${provider}`, { hint: `see: authsome inspect ${provider}` });
+    await vault.setDefault(provider, name);
+    return connectionView(meta, true);
+  });
+}
+
+/** Removes local records: one connection (default when unnamed) or, with `all`, every one. */
+export async function logout(core: ServiceCore, provider: string, options: ConnectionOptions & { all?: boolean }): Promise<string[]> {
+  await getPlugin(core, provider);
+  const vault = await core.vault();
+  return vault.withProviderLock(provider, async () => {
+    const names = options.all === true ? await vault.connectionNames(provider) : [await resolveConnectionName(vault, provider, options.connection)];
+    if (options.all !== true && (await vault.getMeta(provider, names[0] ?? "")) === null) {
+      throw new AuthsomeError("connection_not_found", `no connection "${names[0]}" for ${provider}`, { hint: `see: authsome inspect ${provider}` });
+    }
+    for (const name of names) await vault.remove(provider, name);
+    await promoteDefault(vault, provider);
+    return names;
+  });
+}
+
+/** After a removal: keep the default if it still exists, else promote the first remaining one. */
+async function promoteDefault(vault: Vault, provider: string): Promise<void> {
+  const current = await vault.getDefault(provider);
+  if (current !== undefined && (await vault.getMeta(provider, current)) !== null) return;
+  const remaining = await vault.connectionNames(provider);
+  await vault.setDefault(provider, remaining.includes("default") ? "default" : remaining[0]);
+}
+
+async function connectionsOf(vault: Vault, provider: string, defaultName: string | undefined): Promise<ConnectionView[]> {
+  const views: ConnectionView[] = [];
+  for (const name of await vault.connectionNames(provider)) {
+    const meta = await vault.getMeta(provider, name);
+    if (meta !== null) views.push(connectionView(meta, name === defaultName));
+  }
+  return views;
+}
+
+/** Every provider (bundled and installed) with its connections; plugin load errors alongside. */
+export async function listProviders(core: ServiceCore): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
+  const [{ plugins, sources, errors }, vault] = await Promise.all([core.registry.list(), core.vault()]);
+  const providers: ProviderView[] = [];
+  for (const plugin of plugins) {
+    const defaultName = await vault.getDefault(plugin.name);
+    providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", defaultName, await connectionsOf(vault, plugin.name, defaultName)));
+  }
+  return { providers, errors };
+}
+
+/** One provider's definition and every connection's status. */
+export async function inspectProvider(core: ServiceCore, provider: string): Promise<ProviderView & { definition: ProviderPlugin }> {
+  const plugin = await getPlugin(core, provider);
+  const vault = await core.vault();
+  const defaultName = await vault.getDefault(provider);
+  const source = (await core.registry.list()).sources[provider] ?? "bundled";
+  return { ...providerView(plugin, source, defaultName, await connectionsOf(vault, provider, defaultName)), definition: plugin };
+}
+
+/** Secrets of a connection for the injector (no view, no redaction). */
+export async function readForInjection(core: ServiceCore, plugin: ProviderPlugin, connection?: string): Promise<{ meta: ConnectionMeta; secrets: Secrets } | null> {
+  const vault = await core.vault();
+  let name: string;
+  try {
+    name = await resolveConnectionName(vault, plugin.name, connection);
+  } catch {
+    return null;
+  }
+  const found = await vault.read(plugin.name, name);
+  return found === null ? null : ensureFresh(core, plugin, found);
+}

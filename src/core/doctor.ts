@@ -1,0 +1,95 @@
+/**
+ * `whoami` and `doctor`: where this service lives, and health checks that each say how to fix
+ * what they find.
+ */
+import { stat } from "node:fs/promises";
+import { masterKeyPath } from "./keys.ts";
+import type { ServiceCore } from "./service.ts";
+import { AuthsomeError, toAuthsomeError } from "./errors.ts";
+import { runtime } from "../runtime/index.ts";
+
+/** What `whoami` reports. */
+export interface WhoAmI {
+  home: string;
+  profile: string;
+  storage: string;
+  storage_kind: string;
+  key_source: string;
+  runtime: string;
+  runtime_version: string;
+}
+
+/** One health check. */
+export interface DoctorCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+  fix?: string;
+}
+
+/** Describes the current home, profile, storage and key. */
+export async function whoami(core: ServiceCore): Promise<WhoAmI> {
+  const [store, master] = await Promise.all([core.store(), core.masterKey()]);
+  return {
+    home: core.context.home,
+    profile: core.context.profile,
+    storage: store.description,
+    storage_kind: store.kind,
+    key_source: master.source === "env" ? "AUTHSOME_MASTER_KEY" : masterKeyPath(core.context.home),
+    runtime,
+    runtime_version: runtime === "deno" ? `deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno}` : process.version,
+  };
+}
+
+async function modeCheck(name: string, path: string, wanted: number, fix: string): Promise<DoctorCheck> {
+  try {
+    const mode = (await stat(path)).mode & 0o777;
+    const loose = (mode & ~wanted) !== 0;
+    return { name, ok: !loose, detail: `${path} has mode ${mode.toString(8)}`, ...(loose ? { fix } : {}) };
+  } catch {
+    return { name, ok: true, detail: `${path} does not exist yet (created on first use)` };
+  }
+}
+
+async function attempt(name: string, fn: () => Promise<string>, fix: string): Promise<DoctorCheck> {
+  try {
+    return { name, ok: true, detail: await fn() };
+  } catch (error) {
+    // Our own checks throw plain Errors with safe messages; anything else is summarised.
+    const failure = error instanceof AuthsomeError || !(error instanceof Error) ? toAuthsomeError(error) : undefined;
+    return { name, ok: false, detail: failure?.message ?? (error as Error).message, fix: failure?.hint ?? fix };
+  }
+}
+
+/** Runs every health check. */
+export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
+  const { home } = core.context;
+  const checks: DoctorCheck[] = [];
+  const major = Number(process.versions.node?.split(".")[0] ?? 0);
+  checks.push({ name: "runtime", ok: runtime === "deno" || major >= 20, detail: `${runtime} ${runtime === "deno" ? "" : process.version}`.trim(), ...(major >= 20 || runtime === "deno" ? {} : { fix: "install Node.js 20 or newer" }) });
+  checks.push(await modeCheck("home permissions", home, 0o700, `chmod 700 ${home}`));
+  checks.push(await modeCheck("master key permissions", masterKeyPath(home), 0o600, `chmod 600 ${masterKeyPath(home)}`));
+  checks.push(await attempt("storage", async () => {
+    const store = await core.store();
+    const probe = `doctor:probe:${process.pid}`;
+    await store.storage.setItem(probe, "ok");
+    const back = await store.storage.getItem(probe);
+    await store.storage.removeItem(probe);
+    if (back !== "ok") throw new Error("read back a different value");
+    return `${store.description}: read and write work`;
+  }, "check AUTHSOME_STORAGE and that the store is reachable"));
+  checks.push(await attempt("vault key", async () => {
+    await (await core.vault()).dataKey();
+    return `the master key opens profile "${core.context.profile}"`;
+  }, "restore the master key this home was created with"));
+  const { errors, plugins } = await core.registry.list();
+  checks.push({ name: "plugins", ok: errors.length === 0, detail: `${plugins.length} providers loaded${errors.length ? `; ${errors.length} refused` : ""}`, ...(errors.length ? { fix: "fix or remove: " + errors.map((e) => `${e.source} (${e.message})`).join("; ") } : {}) });
+  checks.push(await attempt("audit log", async () => {
+    const { AuditLog } = await import("./audit.ts");
+    const store = await core.store();
+    const result = await new AuditLog(home, core.context.profile, store.lock, core.context.actor).verify();
+    if (!result.ok) throw new Error(`line ${result.problem?.line}: ${result.problem?.reason}`);
+    return `${result.lines} entries, chain intact`;
+  }, "run `authsome audit --verify` to see the first broken line"));
+  return checks;
+}

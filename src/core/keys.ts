@@ -1,0 +1,64 @@
+/**
+ * The master key: 256 random bits in `<home>/master.key` (mode 0600, created on first use) or
+ * from `AUTHSOME_MASTER_KEY`. It never encrypts records directly: it wraps one random data key
+ * per profile (src/core/vault.ts), so profiles have keys of their own.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { decodeBase64, decodeHex, encodeBase64 } from "@oslojs/encoding";
+import { importAesKey, randomBytes } from "./crypto.ts";
+import { AuthsomeError } from "./errors.ts";
+import { createFileExclusive } from "./files.ts";
+
+/** Where the master key came from (shown by `whoami`). */
+export type KeySource = "env" | "file";
+
+/** A loaded master key. */
+export interface MasterKey {
+  key: CryptoKey;
+  source: KeySource;
+}
+
+/** Path of the home's master key file. */
+export function masterKeyPath(home: string): string {
+  return join(home, "master.key");
+}
+
+/** Decodes a 32-byte key written as hex or base64 (standard or URL-safe). */
+export function decodeKeyText(text: string, origin: string): Uint8Array {
+  const trimmed = text.trim();
+  let bytes: Uint8Array | undefined;
+  try {
+    if (/^[0-9a-f]{64}$/i.test(trimmed)) bytes = decodeHex(trimmed.toLowerCase());
+    else bytes = decodeBase64(trimmed.replaceAll("-", "+").replaceAll("_", "/").padEnd(44, "="));
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes === undefined || bytes.length !== 32) {
+    throw new AuthsomeError("master_key_invalid", `${origin} is not a 256-bit key (64 hex digits or 44 base64 characters)`, {
+      hint: "generate one with `openssl rand -base64 32`",
+    });
+  }
+  return bytes;
+}
+
+async function readOrCreateKeyFile(home: string): Promise<string> {
+  const path = masterKeyPath(home);
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  // Two first-use processes may race here; exclusive create means exactly one key wins.
+  await createFileExclusive(path, `${encodeBase64(randomBytes(32))}\n`, 0o600);
+  return readFile(path, "utf8");
+}
+
+/** Loads the master key from the given text (env) or the home's key file. */
+export async function loadMasterKey(home: string, envKey: string | undefined): Promise<MasterKey> {
+  if (envKey !== undefined) {
+    return { key: await importAesKey(decodeKeyText(envKey, "AUTHSOME_MASTER_KEY")), source: "env" };
+  }
+  const text = await readOrCreateKeyFile(home);
+  return { key: await importAesKey(decodeKeyText(text, masterKeyPath(home))), source: "file" };
+}

@@ -1,0 +1,98 @@
+/**
+ * Shapes of what the vault stores, parsed with valibot on every read: a stored record is
+ * external input (it may have been edited, truncated or written by another version).
+ */
+import * as v from "valibot";
+
+/** Connection status. */
+export const ConnectionStatusSchema = v.picklist(["connected", "needs_login"]);
+
+/** Non-secret connection metadata, readable without the key. */
+export const ConnectionMetaSchema = v.object({
+  provider: v.string(),
+  connection: v.string(),
+  authType: v.picklist(["oauth2", "api_key", "basic"]),
+  flow: v.string(),
+  status: ConnectionStatusSchema,
+  scopes: v.optional(v.array(v.string())),
+  expiresAt: v.optional(v.pipe(v.string(), v.isoTimestamp())),
+  createdAt: v.pipe(v.string(), v.isoTimestamp()),
+  updatedAt: v.pipe(v.string(), v.isoTimestamp()),
+  baseUrl: v.optional(v.string()),
+  clientId: v.optional(v.string()),
+  tokenType: v.optional(v.string()),
+  statusReason: v.optional(v.string()),
+});
+
+/** Non-secret connection metadata. */
+export type ConnectionMeta = v.InferOutput<typeof ConnectionMetaSchema>;
+
+/** Secret fields of a connection; only ever held decrypted in memory. */
+export const SecretsSchema = v.object({
+  api_key: v.optional(v.string()),
+  access_token: v.optional(v.string()),
+  refresh_token: v.optional(v.string()),
+  id_token: v.optional(v.string()),
+  username: v.optional(v.string()),
+  password: v.optional(v.string()),
+});
+
+/** Decrypted secrets of a connection. */
+export type Secrets = v.InferOutput<typeof SecretsSchema>;
+
+/** Names of secret fields (redacted unless asked for). */
+export const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password"] as const;
+
+/** An encrypted value as stored. */
+export const SealedBoxSchema = v.object({
+  alg: v.literal("A256GCM"),
+  nonce: v.pipe(v.string(), v.base64()),
+  ct: v.pipe(v.string(), v.base64()),
+});
+
+/** A connection record as stored. */
+export const StoredRecordSchema = v.object({
+  v: v.literal(1),
+  meta: ConnectionMetaSchema,
+  secrets: SealedBoxSchema,
+});
+
+/** A profile's data key, wrapped by the master key. */
+export const WrappedKeySchema = v.object({ v: v.literal(1), key: SealedBoxSchema, createdAt: v.string() });
+
+/** Per-provider state within a profile. */
+export const ProviderStateSchema = v.object({ defaultConnection: v.optional(v.string()) });
+
+/** A profile's description record. */
+export const ProfileMetaSchema = v.object({
+  name: v.string(),
+  description: v.optional(v.string()),
+  createdAt: v.pipe(v.string(), v.isoTimestamp()),
+});
+
+/** A profile's description. */
+export type ProfileMeta = v.InferOutput<typeof ProfileMetaSchema>;
+
+/** Saved OAuth app credentials (client id, optional secret, DCR registration). */
+export const ClientSecretsSchema = v.object({
+  client_id: v.string(),
+  client_secret: v.optional(v.string()),
+  registration_access_token: v.optional(v.string()),
+  registration_client_uri: v.optional(v.string()),
+  registered_for: v.optional(v.string()),
+});
+
+/** Saved OAuth app credentials. */
+export type ClientSecrets = v.InferOutput<typeof ClientSecretsSchema>;
+
+/** A deterministic JSON encoding (sorted keys) used as associated data. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, item]) => `${JSON.stringify(k)}:${canonicalJson(item)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,297 @@
+/**
+ * The provider registry: bundled plugins (plugins/, imported lazily) plus installed ones
+ * (`<home>/plugins/<name>.json`).
+ *
+ * `install` loads a source once (JSON, authsome-v1 JSON, a .ts/.js module, or an npm package),
+ * validates it, and stores the validated plugin as JSON. So no third-party code runs at CLI
+ * start, and a module's `authsome/plugin` import never has to resolve again. A bad installed
+ * file is reported by `list()` (file and field) without hiding the others.
+ */
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { extname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { bundledPlugins } from "../../plugins/index.ts";
+import { runtime } from "../runtime/index.ts";
+import { AuthsomeError } from "./errors.ts";
+import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
+import type { ProviderPlugin } from "./plugin.ts";
+import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
+import { loadPluginJson } from "./plugin-v1.ts";
+
+/** Where a listed plugin comes from. */
+export type PluginSource = "bundled" | "installed";
+
+/** Options for {@link createRegistry}. */
+export interface RegistryOptions {
+  /** The authsome home; installed plugins live in `<home>/plugins/`. */
+  home: string;
+  /** Bundled plugin map; default plugins/index.ts (tests pass their own). */
+  bundled?: Record<string, () => Promise<{ default: ProviderPlugin }>>;
+}
+
+/** Result of {@link Registry.list}. */
+export interface PluginList {
+  /** Valid plugins, sorted by name; an installed plugin replaces a bundled one of its name. */
+  plugins: ProviderPlugin[];
+  /** Where each listed plugin comes from, by name. */
+  sources: Record<string, PluginSource>;
+  /** Plugins that failed to load: the file (or bundled module) and what is wrong. */
+  errors: { source: string; message: string }[];
+}
+
+/** Options for {@link Registry.install}. */
+export interface InstallOptions {
+  /** Replace an installed plugin, or shadow a bundled one, of the same name. */
+  force?: boolean;
+}
+
+/** Finds, installs and removes provider plugins. */
+export interface Registry {
+  /** Every provider name, without importing any plugin. */
+  names(): Promise<string[]>;
+  list(): Promise<PluginList>;
+  /** One plugin; imports only that one. Throws provider_not_found or plugin_invalid. */
+  get(name: string): Promise<ProviderPlugin>;
+  /** Installs from a .json file, a .ts/.js/.mjs module, or an npm package spec. */
+  install(source: string, options?: InstallOptions): Promise<ProviderPlugin>;
+  /** Removes an installed plugin (bundled ones cannot be removed). */
+  remove(name: string): Promise<void>;
+}
+
+const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
+
+/** Creates a registry over `<home>/plugins/` and the bundled plugins. */
+export function createRegistry(options: RegistryOptions): Registry {
+  const dir = join(options.home, "plugins");
+  const bundled = options.bundled ?? bundledPlugins;
+  const fileOf = (name: string): string => join(dir, `${name}.json`);
+
+  async function installedNames(): Promise<string[]> {
+    try {
+      const files = await readdir(dir);
+      return files.filter((f) => f.endsWith(".json") && !f.startsWith(".")).map((f) => f.slice(0, -5));
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw new AuthsomeError("storage_failed", `cannot read ${dir}`, { cause: error });
+    }
+  }
+
+  async function readInstalled(name: string): Promise<ProviderPlugin | null> {
+    const file = fileOf(name);
+    let text: string;
+    try {
+      text = await readFile(file, "utf8");
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw new AuthsomeError("storage_failed", `cannot read ${file}`, { cause: error });
+    }
+    const plugin = loadPluginJson(text, file);
+    if (plugin.name !== name) throw pluginError(file, "name", `"${plugin.name}" does not match the file name`);
+    return plugin;
+  }
+
+  async function readBundled(name: string): Promise<ProviderPlugin | null> {
+    const load = Object.hasOwn(bundled, name) ? bundled[name] : undefined;
+    return load === undefined ? null : validatePlugin((await load()).default, `plugins/${name}.ts`);
+  }
+
+  async function names(): Promise<string[]> {
+    return [...new Set([...Object.keys(bundled), ...(await installedNames())])].sort();
+  }
+
+  async function list(): Promise<PluginList> {
+    const found = new Map<string, ProviderPlugin>();
+    const sources: Record<string, PluginSource> = {};
+    const errors: PluginList["errors"] = [];
+    const installed = await installedNames();
+    const attempt = async (name: string, source: PluginSource, where: string): Promise<void> => {
+      try {
+        const plugin = source === "installed" ? await readInstalled(name) : await readBundled(name);
+        if (plugin === null) return;
+        found.set(name, plugin);
+        sources[name] = source;
+      } catch (error) {
+        errors.push({ source: where, message: error instanceof Error ? error.message : String(error) });
+      }
+    };
+    await Promise.all(installed.map((n) => attempt(n, "installed", fileOf(n))));
+    // A broken installed file still shadows its bundled namesake: never a silent fallback.
+    const shadowed = new Set(installed);
+    await Promise.all(Object.keys(bundled).filter((n) => !shadowed.has(n)).map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
+    const plugins = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
+    return { plugins, sources, errors };
+  }
+
+  async function get(name: string): Promise<ProviderPlugin> {
+    const plugin = PLUGIN_NAME_PATTERN.test(name) ? ((await readInstalled(name)) ?? (await readBundled(name))) : null;
+    if (plugin !== null) return plugin;
+    const close = closeNames(name, await names());
+    const suffix = close.length > 0 ? ` (did you mean ${close.map((c) => `"${c}"`).join(", ")}?)` : "";
+    throw new AuthsomeError("provider_not_found", `unknown provider "${name}"${suffix}`, {
+      hint: "run `authsome providers list` to see every provider",
+    });
+  }
+
+  async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
+    const { plugin, origin } = await loadSource(source);
+    const existing = (await installedNames()).includes(plugin.name) ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
+    if (existing !== null && installOptions.force !== true) {
+      throw new AuthsomeError("provider_exists", `provider "${plugin.name}" is already ${existing}`, {
+        hint: existing === "bundled" ? "use --force to replace the bundled provider" : "use --force to replace it",
+      });
+    }
+    await writeAtomic(dir, `${plugin.name}.json`, `${JSON.stringify({ $source: origin, ...plugin }, null, 2)}\n`);
+    return plugin;
+  }
+
+  async function remove(name: string): Promise<void> {
+    if (PLUGIN_NAME_PATTERN.test(name)) {
+      try {
+        await rm(fileOf(name));
+        return;
+      } catch (error) {
+        if (!isNotFound(error)) throw new AuthsomeError("storage_failed", `cannot remove ${fileOf(name)}`, { cause: error });
+      }
+      if (Object.hasOwn(bundled, name)) {
+        throw new AuthsomeError("usage", `provider "${name}" is bundled and cannot be removed`);
+      }
+    }
+    await get(name); // throws provider_not_found with suggestions
+  }
+
+  return { names, list, get, install, remove };
+}
+
+/** Loads and validates a plugin from a file or npm spec; `origin` is recorded as `$source`. */
+async function loadSource(source: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+  const ext = extname(source).toLowerCase();
+  if (ext === ".json") {
+    const path = resolve(source);
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (error) {
+      throw new AuthsomeError("usage", `cannot read plugin file ${source}`, { cause: error });
+    }
+    return { plugin: loadPluginJson(text, source), origin: path };
+  }
+  if (MODULE_EXTENSIONS.has(ext)) {
+    const path = resolve(source);
+    return { plugin: validatePlugin(await importDefault(path, source), source), origin: path };
+  }
+  return await loadNpm(source);
+}
+
+/** Installs an npm spec into a temporary prefix, imports its entry, then deletes the prefix. */
+async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+  const prefix = await mkdtemp(join(tmpdir(), "authsome-plugin-"));
+  try {
+    // A package.json of our own lets npm record the resolved package name for us to read.
+    await writeFile(join(prefix, "package.json"), "{\"private\":true}\n");
+    const target = /^(\.|\/|~)/.test(spec) ? resolve(spec) : spec;
+    // --ignore-scripts: installing a plugin must not run its lifecycle scripts.
+    await run("npm", ["install", "--prefix", prefix, "--ignore-scripts", "--no-audit", "--no-fund", target], spec);
+    const manifest: unknown = JSON.parse(await readFile(join(prefix, "package.json"), "utf8"));
+    const name = dependencyName(manifest);
+    if (name === null) throw pluginError(spec, "", "npm installed no package");
+    const pkgDir = join(prefix, "node_modules", name);
+    const plugin = validatePlugin(await importDefault(await packageEntry(pkgDir, spec), spec), spec);
+    const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
+    return { plugin, origin: target === spec ? `${name}@${version}` : target };
+  } finally {
+    await rm(prefix, { recursive: true, force: true });
+  }
+}
+
+function dependencyName(manifest: unknown): string | null {
+  if (typeof manifest !== "object" || manifest === null || !("dependencies" in manifest)) return null;
+  const deps = manifest.dependencies;
+  return typeof deps === "object" && deps !== null ? (Object.keys(deps)[0] ?? null) : null;
+}
+
+function versionOf(manifest: unknown): string {
+  const version = typeof manifest === "object" && manifest !== null && "version" in manifest ? manifest.version : undefined;
+  return typeof version === "string" ? version : "0.0.0";
+}
+
+/** The ESM entry of an installed package: `exports` (import/default), `module`, `main`, index.js. */
+async function packageEntry(pkgDir: string, spec: string): Promise<string> {
+  const manifest: unknown = JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8"));
+  const pick = (value: unknown): string | undefined => {
+    if (typeof value === "string") return value;
+    if (typeof value !== "object" || value === null) return undefined;
+    const record: Record<string, unknown> = Object.fromEntries(Object.entries(value));
+    return pick(record["."]) ?? pick(record["import"]) ?? pick(record["default"]) ?? pick(record["node"]);
+  };
+  const m = typeof manifest === "object" && manifest !== null ? Object.fromEntries(Object.entries(manifest)) : {};
+  const entry = pick(m["exports"]) ?? pick(m["module"]) ?? pick(m["main"]) ?? "index.js";
+  const path = resolve(pkgDir, entry);
+  if (!path.startsWith(resolve(pkgDir))) throw pluginError(spec, "", "package entry points outside the package");
+  return path;
+}
+
+/** Imports a plugin module's default export (.ts through tsx on Node; natively on Deno). */
+async function importDefault(path: string, source: string): Promise<unknown> {
+  const url = pathToFileURL(path).href;
+  let module: unknown;
+  try {
+    if (runtime === "deno") module = await import(url);
+    else module = await importOnNode(url);
+  } catch (error) {
+    const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+    const hint = first.includes("authsome/plugin")
+      ? "on Deno, map \"authsome/plugin\" in your import map, or use `import type` with `satisfies ProviderPlugin`"
+      : undefined;
+    throw new AuthsomeError("plugin_invalid", `plugin ${source}: cannot load module (${first})`, { cause: error, ...(hint ? { hint } : {}) });
+  }
+  if (typeof module !== "object" || module === null || !("default" in module) || module.default === undefined) {
+    throw pluginError(source, "", "the module has no default export");
+  }
+  return module.default;
+}
+
+let nodeShimRegistered = false;
+
+async function importOnNode(url: string): Promise<unknown> {
+  const { register } = await import("node:module");
+  if (!nodeShimRegistered) {
+    // Plugins import `definePlugin` from "authsome/plugin", which need not resolve from where
+    // they live. definePlugin returns its argument, so a one-line stand-in is exact.
+    const shim = `data:text/javascript,${encodeURIComponent("export function definePlugin(p){return p}")}`;
+    const hooks = `export async function resolve(s,c,n){return s==="authsome/plugin"?{url:${JSON.stringify(shim)},shortCircuit:true}:n(s,c)}`;
+    register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+    nodeShimRegistered = true;
+  }
+  if (!/\.[mc]?ts$/.test(url)) return await import(url);
+  // A variable specifier keeps esbuild from bundling tsx, which must load from node_modules.
+  const tsxApi = "tsx/esm/api";
+  const tsx: typeof import("tsx/esm/api") = await import(tsxApi);
+  return await tsx.tsImport(url, import.meta.url);
+}
+
+function run(command: string, args: string[], spec: string): Promise<void> {
+  return new Promise((done, fail) => {
+    execFile(command, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
+      if (error === null) return done();
+      const line = String(stderr).split("\n").find((l) => /npm (error|ERR!)/.test(l)) ?? error.message.split("\n")[0];
+      fail(pluginError(spec, "", `npm install failed (${line?.trim() ?? "unknown error"})`, error));
+    });
+  });
+}
+
+/** Writes `<dir>/<file>` atomically (temp + fsync + rename), file 0600 in a 0700 directory. */
+async function writeAtomic(dir: string, file: string, text: string): Promise<void> {
+  try {
+    await ensurePrivateDir(dir);
+    await chmod(dir, 0o700);
+    await writeFileAtomic(join(dir, file), text, 0o600);
+  } catch (error) {
+    throw new AuthsomeError("storage_failed", `cannot write ${join(dir, file)}`, { cause: error });
+  }
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === "object" && error !== null && "code" in error && error.code === "ENOENT";
+}

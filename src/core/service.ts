@@ -1,0 +1,108 @@
+/**
+ * The service facade: everything the CLI, the daemon, the proxy and library users do goes
+ * through one `AuthService`. It wires the context (home, profile), the store, the vault, the
+ * plugin registry and the audit log, and holds the connection rules (defaults, --force).
+ */
+import { AuditLog, type AuditEvent } from "./audit.ts";
+import { checkName, resolveContext, type ServiceContext, type ServiceOptions } from "./context.ts";
+import { AuthsomeError } from "./errors.ts";
+import { loadMasterKey, type MasterKey } from "./keys.ts";
+import type { FlowName, ProviderPlugin } from "./plugin.ts";
+import { createRegistry, type Registry } from "./registry.ts";
+import { createStore, type Store } from "./storage/index.ts";
+import { Vault, type Connection } from "./vault.ts";
+import { connectionView, type ConnectionView } from "./views.ts";
+import type { LoginInteraction } from "../flows/types.ts";
+
+/** Options for {@link AuthService.login}. */
+export interface LoginOptions {
+  connection?: string;
+  flow?: FlowName;
+  force?: boolean;
+  scopes?: string[];
+  baseUrl?: string;
+  clientId?: string;
+  /** An API key supplied directly (API and library use); skips the interactive flow. */
+  apiKey?: string;
+  /** How the flow reaches the user; required for interactive flows. */
+  interaction?: LoginInteraction;
+  /** How long to wait for the user; default 300 s. */
+  timeoutMs?: number;
+}
+
+/** Selects a connection; the provider's default when omitted. */
+export interface ConnectionOptions {
+  connection?: string;
+}
+
+/** Shared internals handed to the feature modules (connections, profiles, doctor). */
+export interface ServiceCore {
+  readonly context: ServiceContext;
+  store(): Promise<Store>;
+  vault(): Promise<Vault>;
+  masterKey(): Promise<MasterKey>;
+  readonly registry: Registry;
+  readonly audit: AuditLog | undefined;
+  record(event: AuditEvent): Promise<void>;
+}
+
+/** Builds the shared internals lazily: nothing touches disk until a command needs it. */
+export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
+  const context = resolveContext(options);
+  let store: Promise<Store> | undefined;
+  let master: Promise<MasterKey> | undefined;
+  let vault: Promise<Vault> | undefined;
+  let audit: AuditLog | undefined;
+  const core: ServiceCore = {
+    context,
+    registry: createRegistry({ home: context.home }),
+    get audit() {
+      return audit;
+    },
+    store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
+    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey)),
+    vault: () =>
+      (vault ??= (async () => {
+        const [s, m] = await Promise.all([core.store(), core.masterKey()]);
+        return new Vault(s.storage, s.lock, context.profile, m.key);
+      })()),
+    async record(event) {
+      const s = await core.store();
+      audit ??= new AuditLog(context.home, context.profile, s.lock, context.actor);
+      await audit.record(event);
+    },
+  };
+  return core;
+}
+
+/** Resolves which connection a request means: the named one or the provider's default. */
+export async function resolveConnectionName(vault: Vault, provider: string, connection?: string): Promise<string> {
+  if (connection !== undefined) return checkName("connection", connection);
+  const fallback = await vault.getDefault(provider);
+  if (fallback !== undefined) return fallback;
+  const names = await vault.connectionNames(provider);
+  if (names.length === 1 && names[0] !== undefined) return names[0];
+  throw new AuthsomeError("connection_not_found", `no default connection for ${provider}`, {
+    hint: names.length === 0 ? `log in first: authsome login ${provider}` : `pick one: authsome default ${provider} <${names.join("|")}>`,
+  });
+}
+
+/** Reads a connection or throws connection_not_found with the login command to run. */
+export async function requireConnection(vault: Vault, provider: string, connection: string): Promise<Connection> {
+  const found = await vault.read(provider, connection);
+  if (found !== null) return found;
+  throw new AuthsomeError("connection_not_found", `no connection "${connection}" for ${provider}`, {
+    hint: `log in: authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`}`,
+  });
+}
+
+/** Builds the view of a stored connection, marking whether it is the default. */
+export async function viewOf(vault: Vault, found: Connection, showSecret: boolean): Promise<ConnectionView> {
+  const isDefault = (await vault.getDefault(found.meta.provider)) === found.meta.connection;
+  return connectionView(found.meta, isDefault, found.secrets, showSecret);
+}
+
+/** Gets a plugin or throws provider_not_found. */
+export function getPlugin(core: ServiceCore, name: string): Promise<ProviderPlugin> {
+  return core.registry.get(name);
+}

@@ -1,0 +1,43 @@
+/**
+ * The contract between the service and a login flow. A flow talks to the user only through
+ * `LoginInteraction` (so the CLI, the daemon and tests can each supply their own) and returns
+ * what to store; the service does the storing.
+ */
+import type { ProviderPlugin } from "../core/plugin.ts";
+import type { ClientSecrets, Secrets } from "../core/records.ts";
+
+/** How a flow reaches the person logging in. */
+export interface LoginInteraction {
+  /** Progress and instructions for the user (the CLI prints them on stderr). */
+  notify(message: string): void;
+  /** Opens a URL in the user's browser (or only prints it with `--no-browser`). */
+  openUrl(url: string): Promise<void>;
+  /** A secret piped on stdin (stdin is not a TTY), or undefined when stdin is interactive. */
+  readPipedSecret(): Promise<string | undefined>;
+  /** Aborts the flow (Ctrl-C). */
+  signal?: AbortSignal;
+}
+
+/** Everything a flow needs. */
+export interface FlowContext {
+  plugin: ProviderPlugin;
+  connection: string;
+  interaction: LoginInteraction;
+  scopes?: string[];
+  baseUrl?: string;
+  /** OAuth app credentials: from `--client-id`, the vault, the form or stdin. */
+  client?: ClientSecrets;
+  /** Saves OAuth app credentials for reuse (DCR registrations, first-use secrets). */
+  saveClient?(client: ClientSecrets): Promise<void>;
+  /** How long to wait for the user, in milliseconds. */
+  timeoutMs: number;
+}
+
+/** What a successful flow yields. */
+export interface FlowResult {
+  secrets: Secrets;
+  scopes?: string[];
+  expiresAt?: string;
+  tokenType?: string;
+  clientId?: string;
+}

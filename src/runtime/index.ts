@@ -1,0 +1,132 @@
+/**
+ * The only module that knows whether it runs on Node or Deno. Everything else imports these
+ * names. `node:` builtins (fs, path, os, child_process) behave the same on both runtimes and
+ * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
+ * lives here.
+ */
+import { spawn } from "node:child_process";
+import { homedir } from "node:os";
+
+/** The runtime executing this code. */
+export type RuntimeName = "node" | "deno";
+
+interface DenoLike {
+  version: { deno: string };
+  execPath(): string;
+  serve(
+    options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void; signal?: AbortSignal },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): { finished: Promise<void>; addr: { port: number } };
+  stdin: { isTerminal(): boolean };
+}
+
+function denoGlobal(): DenoLike | undefined {
+  return (globalThis as { Deno?: DenoLike }).Deno;
+}
+
+/** Which runtime this is. */
+export const runtime: RuntimeName = denoGlobal() === undefined ? "node" : "deno";
+
+/** Reads an environment variable (undefined when unset or empty). */
+export function getEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** The user's home directory. */
+export function userHome(): string {
+  return homedir();
+}
+
+/** True when standard input is an interactive terminal. */
+export function stdinIsTty(): boolean {
+  const deno = denoGlobal();
+  if (deno !== undefined) return deno.stdin.isTerminal();
+  return process.stdin.isTTY === true;
+}
+
+/** Reads all of standard input as UTF-8 (for keys and secrets piped in; never argv). */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A running HTTP listener. */
+export interface Listener {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Serves a fetch handler (a Hono app's `fetch`) on a loopback address. Port 0 = ephemeral. */
+export async function serveFetch(
+  handler: (request: Request) => Response | Promise<Response>,
+  options: { hostname?: string; port?: number } = {},
+): Promise<Listener> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const port = options.port ?? 0;
+  const deno = denoGlobal();
+  if (deno !== undefined) {
+    const controller = new AbortController();
+    const server = deno.serve({ hostname, port, signal: controller.signal, onListen: () => {} }, handler);
+    return {
+      port: server.addr.port,
+      close: async () => {
+        controller.abort();
+        await server.finished;
+      },
+    };
+  }
+  const { serve } = await import("@hono/node-server");
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: handler, hostname, port, overrideGlobalObjects: false }, (info) => {
+      resolve({
+        port: info.port,
+        close: () =>
+          new Promise<void>((done) => {
+            // close() lets in-flight responses finish; idle keep-alive sockets are closed now.
+            const closable = server as unknown as { close(cb: () => void): void; closeIdleConnections?: () => void };
+            closable.close(() => done());
+            closable.closeIdleConnections?.();
+          }),
+      });
+    });
+    server.on("error", reject);
+  });
+}
+
+/** `BROWSER` may carry arguments and a `%s` placeholder (as Python's webbrowser reads it). */
+function browserCommand(browser: string, url: string): [string, string[]] {
+  const [command = browser, ...rest] = browser.trim().split(/\s+/);
+  const args = rest.includes("%s") ? rest.map((arg) => (arg === "%s" ? url : arg)) : [...rest, url];
+  return [command, args];
+}
+
+/**
+ * Opens a URL for the user: `$BROWSER <url>` when BROWSER is set, else the platform opener.
+ * The URL is passed as an argument, never through a shell. Returns false when nothing could
+ * be started (the caller has already printed the URL).
+ */
+export function openBrowser(url: string): Promise<boolean> {
+  const browser = getEnv("BROWSER");
+  const [command, args] =
+    browser !== undefined
+      ? browserCommand(browser, url)
+      : process.platform === "darwin"
+        ? ["open", [url]]
+        : process.platform === "win32"
+          ? ["cmd", ["/c", "start", "", url]]
+          : ["xdg-open", [url]];
+  return new Promise((resolve) => {
+    try {
+      const child = spawn(command, args, { stdio: "ignore", detached: true });
+      child.on("error", () => resolve(false));
+      child.on("spawn", () => {
+        child.unref();
+        resolve(true);
+      });
+    } catch {
+      resolve(false);
+    }
+  });
+}

@@ -1,0 +1,53 @@
+/**
+ * The home's daemon: the `/v1` API served on 127.0.0.1 behind a bearer token (0600 file in the
+ * home). Its address goes to `<home>/daemon.json` so clients of the same home can find it.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createAuthService, type AuthService } from "../core/auth-service.ts";
+import { randomToken } from "../core/crypto.ts";
+import { AuthsomeError } from "../core/errors.ts";
+import { createFileExclusive, writeFileAtomic } from "../core/files.ts";
+import { serveFetch } from "../runtime/index.ts";
+import { createApp } from "./app.ts";
+
+/** A running daemon. */
+export interface Daemon {
+  url: string;
+  port: number;
+  home: string;
+  close(): Promise<void>;
+}
+
+/** Reads (or creates) the home's daemon bearer token. */
+export async function daemonToken(home: string): Promise<string> {
+  const path = join(home, "daemon.token");
+  await createFileExclusive(path, randomToken(32), 0o600);
+  return (await readFile(path, "utf8")).trim();
+}
+
+/** Starts the daemon for a home (from the environment) on 127.0.0.1. */
+export async function startDaemon(options: { port: number; profile?: string }): Promise<Daemon> {
+  const services = new Map<string, Promise<AuthService>>();
+  const getService = (profile: string | undefined) => {
+    const key = profile ?? options.profile ?? "";
+    let service = services.get(key);
+    if (service === undefined) {
+      service = createAuthService({ actor: "daemon", ...(key === "" ? {} : { profile: key }) });
+      services.set(key, service);
+    }
+    return service;
+  };
+  const home = (await getService(undefined)).context.home;
+  const token = await daemonToken(home);
+  const app = createApp({ getService, token });
+  let listener;
+  try {
+    listener = await serveFetch(app.fetch, { hostname: "127.0.0.1", port: options.port });
+  } catch (cause) {
+    throw new AuthsomeError("daemon_unavailable", `cannot listen on 127.0.0.1:${options.port}`, { cause, hint: "is another daemon running? try --port 0" });
+  }
+  const url = `http://127.0.0.1:${listener.port}`;
+  await writeFileAtomic(join(home, "daemon.json"), JSON.stringify({ url, port: listener.port, pid: process.pid, started_at: new Date().toISOString() }));
+  return { url, port: listener.port, home, close: () => listener.close() };
+}
