@@ -15,7 +15,9 @@ export const PLUGIN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Headers the transport owns; a plugin setting them would break or smuggle requests.
-const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive"]);
+const RESERVED_HEADERS = new Set([
+  "host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive",
+]);
 const PLACEHOLDERS = new Set<string>(["token", ...CREDENTIAL_FIELDS]);
 
 function isUrl(value: string, allowTemplate: boolean): boolean {
@@ -163,7 +165,8 @@ export const ProviderPluginSchema = v.pipe(
     if (!dataset.typed) return;
     const issue = flowIssues(dataset.value);
     if (issue === null) return;
-    const item = (key: string): v.ObjectPathItem => ({ type: "object", origin: "value", input: dataset.value, key, value: undefined });
+    const item = (key: string): v.ObjectPathItem =>
+      ({ type: "object", origin: "value", input: dataset.value, key, value: undefined });
     const [head = "", ...tail] = issue.path.split(".");
     addIssue({ message: issue.message, path: [item(head), ...tail.map(item)] });
   }),
@@ -215,16 +218,23 @@ export function pluginError(source: string, path: string, problem: string, cause
   });
 }
 
+/** Options for {@link validatePlugin}. */
+export interface ValidateOptions {
+  /** Renames a field path in messages (the v1 loader names its own fields, not ours). */
+  fieldName?: (path: string) => string;
+}
+
 /**
  * Validates a plugin and returns a clean copy. Throws `AuthsomeError("plugin_invalid")` naming
  * `source` (file path or package) and the first failing field.
  */
-export function validatePlugin(input: unknown, source: string): ProviderPlugin {
+export function validatePlugin(input: unknown, source: string, options: ValidateOptions = {}): ProviderPlugin {
   const result = v.safeParse(ProviderPluginSchema, input);
   if (result.success) return result.output;
   const [first] = result.issues;
   const more = result.issues.length > 1 ? ` (and ${result.issues.length - 1} more)` : "";
-  throw pluginError(source, dotPath(first), issueText(first) + more);
+  const path = dotPath(first);
+  throw pluginError(source, options.fieldName ? options.fieldName(path) : path, issueText(first) + more);
 }
 
 /** Up to three of `candidates` close to `name` (edit distance <= 2, or a prefix), closest first. */

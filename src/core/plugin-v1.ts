@@ -89,7 +89,31 @@ export function fromV1(json: unknown, source: string): ProviderPlugin {
   }
   const v1 = result.output;
   rejectTypos(v1, source);
-  return validatePlugin(convert(v1, source), source);
+  const hostField = v1.api_url != null ? "api_url" : "host_url";
+  return validatePlugin(convert(v1, source), source, { fieldName: (path) => v1FieldName(path, hostField) });
+}
+
+/** Native field paths -> the v1 fields they came from, so errors point into the v1 file. */
+const V1_FIELDS: [RegExp, string][] = [
+  [/^displayName/, "display_name"],
+  [/^authType/, "auth_type"],
+  [/^flows(\[\d+\])?/, "flow"],
+  [/^baseUrl/, "oauth.base_url"],
+  [/^oauth\.authorizationUrl/, "oauth.authorization_url"],
+  [/^oauth\.tokenUrl/, "oauth.token_url"],
+  [/^oauth\.revocationUrl/, "oauth.revocation_url"],
+  [/^oauth\.deviceAuthorizationUrl/, "oauth.device_authorization_url"],
+  [/^oauth\.registrationUrl/, "registration.registration_endpoint"],
+  [/^apiKey\.pattern/, "api_key.key_pattern"],
+  [/^apiKey\.hint/, "api_key.key_pattern_hint"],
+  [/^env/, "export"],
+  [/^docsUrl/, "docs_url"],
+];
+
+function v1FieldName(path: string, hostField: string): string {
+  if (path.startsWith("inject")) return path.replace(/^inject(\[\d+\])?(\.\w+)?/, hostField);
+  const found = V1_FIELDS.find(([pattern]) => pattern.test(path));
+  return found ? path.replace(found[0], found[1]) : path;
 }
 
 function rejectTypos(v1: V1, source: string): void {

@@ -119,7 +119,8 @@ export function createRegistry(options: RegistryOptions): Registry {
     await Promise.all(installed.map((n) => attempt(n, "installed", fileOf(n))));
     // A broken installed file still shadows its bundled namesake: never a silent fallback.
     const shadowed = new Set(installed);
-    await Promise.all(Object.keys(bundled).filter((n) => !shadowed.has(n)).map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
+    const unshadowed = Object.keys(bundled).filter((n) => !shadowed.has(n));
+    await Promise.all(unshadowed.map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
     const plugins = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
     return { plugins, sources, errors };
   }
@@ -136,7 +137,8 @@ export function createRegistry(options: RegistryOptions): Registry {
 
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
     const { plugin, origin } = await loadSource(source);
-    const existing = (await installedNames()).includes(plugin.name) ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
+    const installed = (await installedNames()).includes(plugin.name);
+    const existing = installed ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
     if (existing !== null && installOptions.force !== true) {
       throw new AuthsomeError("provider_exists", `provider "${plugin.name}" is already ${existing}`, {
         hint: existing === "bundled" ? "use --force to replace the bundled provider" : "use --force to replace it",
@@ -190,7 +192,8 @@ async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: 
   try {
     // A package.json of our own lets npm record the resolved package name for us to read.
     await writeFile(join(prefix, "package.json"), "{\"private\":true}\n");
-    const target = /^(\.|\/|~)/.test(spec) ? resolve(spec) : spec;
+    const local = /^(\.|\/|[A-Za-z]:\\)/.test(spec);
+    const target = local ? resolve(spec) : spec;
     // --ignore-scripts: installing a plugin must not run its lifecycle scripts.
     await run("npm", ["install", "--prefix", prefix, "--ignore-scripts", "--no-audit", "--no-fund", target], spec);
     const manifest: unknown = JSON.parse(await readFile(join(prefix, "package.json"), "utf8"));
@@ -199,7 +202,7 @@ async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: 
     const pkgDir = join(prefix, "node_modules", name);
     const plugin = validatePlugin(await importDefault(await packageEntry(pkgDir, spec), spec), spec);
     const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
-    return { plugin, origin: target === spec ? `${name}@${version}` : target };
+    return { plugin, origin: local ? target : `${name}@${version}` };
   } finally {
     await rm(prefix, { recursive: true, force: true });
   }
@@ -244,7 +247,10 @@ async function importDefault(path: string, source: string): Promise<unknown> {
     const hint = first.includes("authsome/plugin")
       ? "on Deno, map \"authsome/plugin\" in your import map, or use `import type` with `satisfies ProviderPlugin`"
       : undefined;
-    throw new AuthsomeError("plugin_invalid", `plugin ${source}: cannot load module (${first})`, { cause: error, ...(hint ? { hint } : {}) });
+    throw new AuthsomeError("plugin_invalid", `plugin ${source}: cannot load module (${first})`, {
+      cause: error,
+      ...(hint ? { hint } : {}),
+    });
   }
   if (typeof module !== "object" || module === null || !("default" in module) || module.default === undefined) {
     throw pluginError(source, "", "the module has no default export");
@@ -260,7 +266,8 @@ async function importOnNode(url: string): Promise<unknown> {
     // Plugins import `definePlugin` from "authsome/plugin", which need not resolve from where
     // they live. definePlugin returns its argument, so a one-line stand-in is exact.
     const shim = `data:text/javascript,${encodeURIComponent("export function definePlugin(p){return p}")}`;
-    const hooks = `export async function resolve(s,c,n){return s==="authsome/plugin"?{url:${JSON.stringify(shim)},shortCircuit:true}:n(s,c)}`;
+    const hooks = "export async function resolve(s,c,n){return s===\"authsome/plugin\"" +
+      `?{url:${JSON.stringify(shim)},shortCircuit:true}:n(s,c)}`;
     register(`data:text/javascript,${encodeURIComponent(hooks)}`);
     nodeShimRegistered = true;
   }

@@ -1,0 +1,88 @@
+/**
+ * The `/v1` API through Hono's `app.request()` (what `authsome serve` exposes), the in-process
+ * dispatch the CLI uses giving the same answers, and the daemon's bearer-token guard over real HTTP.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { createAuthService } from "../../src/core/auth-service.ts";
+import { createApp } from "../../src/server/app.ts";
+import { startDaemon } from "../../src/server/daemon.ts";
+import { findRoute, routes } from "../../src/server/routes.ts";
+import { tempHome } from "../helpers/cli.ts";
+
+const MASTER = Buffer.alloc(32, 3).toString("base64");
+
+test("login, get and errors through app.request()", async () => {
+  const h = await tempHome();
+  try {
+    const service = await createAuthService({ home: h.home, storage: "memory", masterKey: MASTER });
+    const app = createApp({ getService: async () => service });
+    let res = await app.request("/v1/providers/openai/login", { method: "POST", body: JSON.stringify({ api_key: "sk-apitest0000000000000000", connection: "ci" }) });
+    assert.equal(res.status, 201);
+    res = await app.request("/v1/providers/openai/connection?connection=ci");
+    const view = (await res.json()) as { secrets: { api_key: string }; is_default: boolean };
+    assert.equal(view.secrets.api_key, "<redacted>");
+    assert.equal(view.is_default, true);
+    res = await app.request("/v1/providers/openai/token?connection=ci");
+    assert.deepEqual(await res.json(), { token: "sk-apitest0000000000000000" });
+    res = await app.request("/v1/providers/nope/connection");
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { error: string }).error, "provider_not_found");
+    res = await app.request("/v1/providers/openai/login", { method: "POST", body: JSON.stringify({ api_key: 42 }) });
+    assert.equal(res.status, 400);
+    assert.match(((await res.json()) as { message: string }).message, /field "api_key"/);
+    res = await app.request("/v1/providers/openai/login", { method: "POST", body: "{not json" });
+    assert.equal(res.status, 400);
+    res = await app.request("/v1/providers/openai/login", { method: "POST", body: JSON.stringify({ connection: "ci", api_key: "sk-apitest0000000000000000" }) });
+    assert.equal(res.status, 409);
+    assert.equal(((await res.json()) as { error: string }).error, "connection_exists");
+    await service.close();
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test("the in-process dispatch finds every route the app serves", () => {
+  for (const route of routes) {
+    const concrete = route.path.replaceAll(/:([a-z]+)/g, "x");
+    assert.equal(findRoute(route.method, concrete)?.route, route, `${route.method} ${route.path}`);
+  }
+  assert.equal(findRoute("GET", "/v1/nothing"), null);
+  assert.deepEqual(findRoute("GET", "/v1/providers/a%20b")?.params, { provider: "a b" });
+});
+
+test("the daemon answers only with its bearer token", async () => {
+  const h = await tempHome();
+  const saved = { home: process.env["AUTHSOME_HOME"], key: process.env["AUTHSOME_MASTER_KEY"] };
+  process.env["AUTHSOME_HOME"] = h.home;
+  process.env["AUTHSOME_MASTER_KEY"] = MASTER;
+  try {
+    const daemon = await startDaemon({ port: 0 });
+    try {
+      const { readFile } = await import("node:fs/promises");
+      const token = (await readFile(`${h.home}/daemon.token`, "utf8")).trim();
+      const info = JSON.parse(await readFile(`${h.home}/daemon.json`, "utf8")) as { url: string };
+      assert.equal(info.url, daemon.url);
+      let res = await fetch(`${daemon.url}/v1/health`);
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+      res = await fetch(`${daemon.url}/v1/whoami`);
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+      res = await fetch(`${daemon.url}/v1/providers/openai/token`, { headers: { authorization: "Bearer wrong" } });
+      assert.equal(res.status, 401);
+      await res.body?.cancel();
+      res = await fetch(`${daemon.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+      assert.equal(res.status, 200);
+      assert.equal(((await res.json()) as { home: string }).home, h.home);
+    } finally {
+      await daemon.close();
+    }
+  } finally {
+    for (const [k, v] of [["AUTHSOME_HOME", saved.home], ["AUTHSOME_MASTER_KEY", saved.key]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    await h.cleanup();
+  }
+});
