@@ -2,9 +2,9 @@
  * Small atomic-file helpers for the home directory's own files (master key, daemon address,
  * tokens). Records go through the storage driver instead.
  */
-import { randomBytes } from "node:crypto";
 import { chmod, link, mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
+import { randomToken } from "./crypto.ts";
 
 /** Creates a directory (and parents) with mode 0700. */
 export async function ensurePrivateDir(path: string): Promise<void> {
@@ -13,7 +13,7 @@ export async function ensurePrivateDir(path: string): Promise<void> {
 
 async function writeTemp(path: string, data: string | Uint8Array, mode: number): Promise<string> {
   await ensurePrivateDir(dirname(path));
-  const temp = `${path}.tmp-${process.pid}-${randomBytes(6).toString("hex")}`;
+  const temp = `${path}.tmp-${process.pid}-${randomToken(6)}`;
   const handle = await open(temp, "wx", mode);
   try {
     await handle.writeFile(data);

@@ -7,7 +7,6 @@
  * start, and a module's `authsome/plugin` import never has to resolve again. A bad installed
  * file is reported by `list()` (file and field) without hiding the others.
  */
-import { execFile } from "node:child_process";
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
@@ -278,7 +277,9 @@ async function importOnNode(url: string): Promise<unknown> {
   return await tsx.tsImport(url, import.meta.url);
 }
 
-function run(command: string, args: string[], spec: string): Promise<void> {
+async function run(command: string, args: string[], spec: string): Promise<void> {
+  // Loaded on demand: only `providers add <npm package>` spawns anything.
+  const { execFile } = await import("node:child_process");
   return new Promise((done, fail) => {
     execFile(command, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
       if (error === null) return done();

@@ -4,7 +4,6 @@
  * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
  * lives here.
  */
-import { spawn } from "node:child_process";
 import { homedir } from "node:os";
 
 /** The runtime executing this code. */
@@ -117,7 +116,8 @@ export function openBrowser(url: string): Promise<boolean> {
         : process.platform === "win32"
           ? ["cmd", ["/c", "start", "", url]]
           : ["xdg-open", [url]];
-  return new Promise((resolve) => {
+  // child_process is loaded here, not at start-up: most commands never open a browser.
+  return import("node:child_process").then(({ spawn }) => new Promise<boolean>((resolve) => {
     try {
       const child = spawn(command, args, { stdio: "ignore", detached: true });
       child.on("error", () => resolve(false));
@@ -128,5 +128,5 @@ export function openBrowser(url: string): Promise<boolean> {
     } catch {
       resolve(false);
     }
-  });
+  }));
 }
