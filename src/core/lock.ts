@@ -6,6 +6,7 @@
  * A holder keeps its lock alive while `fn` runs (lockfile mtime / Redis TTL refreshed), so
  * only a dead or frozen holder's lock is ever broken.
  */
+import { readlinkSync } from "node:fs";
 import { open, readFile, rm, stat, utimes } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -97,14 +98,6 @@ export interface FileLockOptions {
   staleMs?: number;
 }
 
-/** What a lockfile holds (JSON); `token` identifies one acquisition. */
-interface LockFileBody {
-  pid: number;
-  hostname: string;
-  createdAt: number;
-  token: string;
-}
-
 function _errorCode(error: unknown): string | undefined {
   if (typeof error !== "object" || error === null || !("code" in error)) return undefined;
   return typeof error.code === "string" ? error.code : undefined;
@@ -130,7 +123,9 @@ async function _tryCreate(path: string, body: string): Promise<boolean> {
   return true;
 }
 
+/** What a lockfile holds (JSON); `token` identifies one acquisition. */
 const LockFileSchema = v.object({ pid: v.number(), hostname: v.string(), createdAt: v.number(), token: v.string() });
+type LockFileBody = v.InferOutput<typeof LockFileSchema>;
 
 /** A lockfile as read: `body` is undefined while its creator has not written it (or crashed). */
 interface LockFileState {
@@ -159,18 +154,43 @@ async function _readLockFile(path: string): Promise<LockFileState | undefined> {
   }
 }
 
+let _hostIdCache: string | undefined;
+
+/**
+ * Who can judge our pids: the hostname plus, on Linux, the pid namespace. Containers often
+ * share a hostname and a mounted home but not pids; a pid from another namespace would look dead.
+ */
+function _hostId(): string {
+  if (_hostIdCache !== undefined) return _hostIdCache;
+  let host: string;
+  try {
+    host = hostname();
+  } catch {
+    // Deno without --allow-sys: a per-process id, so our pids are never judged (age only).
+    return (_hostIdCache = `unknown-${_token()}`);
+  }
+  let namespace = "";
+  try {
+    namespace = ` ${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    // Not Linux, or /proc hidden: the hostname alone has to do.
+  }
+  return (_hostIdCache = host + namespace);
+}
+
 function _pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (error) {
-    // EPERM: alive but another user's; anything unexpected counts as alive (never break blindly).
+    // EPERM: alive but another user's. Anything else (Deno without --allow-run throws
+    // NotCapable) counts as alive: never break a lock blindly; the stale age still applies.
     return _errorCode(error) !== "ESRCH";
   }
 }
 
 function _isStale(lock: LockFileState, staleMs: number): boolean {
-  if (lock.body !== undefined && lock.body.hostname === hostname() && !_pidAlive(lock.body.pid)) return true;
+  if (lock.body !== undefined && lock.body.hostname === _hostId() && !_pidAlive(lock.body.pid)) return true;
   // Holders touch their file every staleMs/3, so age also catches a reused pid or a dead host.
   return Date.now() - lock.mtimeMs > staleMs;
 }
@@ -216,47 +236,59 @@ function _heartbeat(path: string, token: string, staleMs: number): () => void {
   return () => clearInterval(timer);
 }
 
+/** A lock held by one backend, once this process's own queue has let the caller through. */
+interface HeldLock {
+  release(): Promise<void>;
+}
+
+/**
+ * Wraps a cross-process `acquire` in an in-process queue per name, so a process never
+ * contends with itself (and never polls a lockfile against its own other callers).
+ */
+function _queuedLock(acquire: (name: string, timeoutMs: number, deadline: number) => Promise<HeldLock>): Lock {
+  const local = createMemoryLock();
+  return {
+    async withLock(name, fn, options) {
+      const timeoutMs = options?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+      const deadline = Date.now() + timeoutMs;
+      const run = async (): Promise<Awaited<ReturnType<typeof fn>>> => {
+        const held = await acquire(name, timeoutMs, deadline);
+        try {
+          return await fn();
+        } finally {
+          await held.release();
+        }
+      };
+      return local.withLock(name, run, { timeoutMs });
+    },
+  };
+}
+
 /**
  * A cross-process lock made of lockfiles in `dir` (`<name>.lock`, created 0600 with
- * `open(wx)`). Works between Node and Deno processes on one machine; within one process,
- * callers queue in memory first so the process never contends with itself.
+ * `open(wx)`). Works between Node and Deno processes on one machine.
  */
 export function createFileLock(dir: string, options: FileLockOptions = {}): Lock {
   const staleMs = options.staleMs ?? DEFAULT_STALE_MS;
-  const local = createMemoryLock();
-  const acquire = async (name: string, path: string, timeoutMs: number, deadline: number): Promise<string> => {
-    const token = _token();
-    const body = JSON.stringify({ pid: process.pid, hostname: hostname(), createdAt: Date.now(), token });
+  return _queuedLock(async (name, timeoutMs, deadline) => {
+    const path = join(dir, `${_fileName(name)}.lock`);
     const breakPath = path.replace(/\.lock$/, ".break");
-    for (let attempt = 0; ; attempt++) {
-      if (await _tryCreate(path, body)) return token;
+    const token = _token();
+    const body = JSON.stringify({ pid: process.pid, hostname: _hostId(), createdAt: Date.now(), token });
+    await mkdirPrivate(dir);
+    for (let attempt = 0; !(await _tryCreate(path, body)); attempt++) {
       if (await _breakIfStale(path, breakPath, staleMs, body)) continue;
       if (Date.now() >= deadline) throw _timeoutError(name, timeoutMs, path);
       await _sleep(_backoff(attempt, deadline));
     }
-  };
-  return {
-    async withLock(name, fn, lockOptions) {
-      const timeoutMs = lockOptions?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
-      const path = join(dir, `${_fileName(name)}.lock`);
-      return local.withLock(
-        name,
-        async () => {
-          await mkdirPrivate(dir);
-          const token = await acquire(name, path, timeoutMs, deadline);
-          const stop = _heartbeat(path, token, staleMs);
-          try {
-            return await fn();
-          } finally {
-            stop();
-            await _releaseFile(path, token);
-          }
-        },
-        { timeoutMs },
-      );
-    },
-  };
+    const stop = _heartbeat(path, token, staleMs);
+    return {
+      release: async () => {
+        stop();
+        await _releaseFile(path, token);
+      },
+    };
+  });
 }
 
 /** A lock name as a file name: encoded (so `/` cannot escape `dir`), never hidden or `..`. */
@@ -285,50 +317,37 @@ export interface RedisLockOptions {
 const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 const REFRESH_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
 
+/** Polls `SET key token NX PX ttl` until it succeeds or the deadline passes. */
+async function _redisAcquire(client: RedisLockClient, key: string, ttlMs: number, deadline: number): Promise<string | undefined> {
+  const token = _token();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if ((await client.set(key, token, "PX", ttlMs, "NX")) === "OK") return token;
+    } catch (error) {
+      throw new AuthsomeError("storage_failed", `redis failed while taking lock key "${key}"`, { cause: error });
+    }
+    if (Date.now() >= deadline) return undefined;
+    await _sleep(_backoff(attempt, deadline));
+  }
+}
+
 /** A lock shared by every process using one Redis server (`SET NX PX` + Lua release). */
 export function createRedisLock(client: RedisLockClient, options: RedisLockOptions = {}): Lock {
   const ttlMs = options.ttlMs ?? DEFAULT_STALE_MS;
   const prefix = options.prefix ?? "authsome-lock:";
-  const local = createMemoryLock();
-  const acquire = async (key: string, name: string, timeoutMs: number, deadline: number): Promise<string> => {
-    const token = _token();
-    for (let attempt = 0; ; attempt++) {
-      if ((await client.set(key, token, "PX", ttlMs, "NX")) === "OK") return token;
-      if (Date.now() >= deadline) throw _timeoutError(name, timeoutMs, `redis key ${key}`);
-      await _sleep(_backoff(attempt, deadline));
-    }
-  };
-  return {
-    async withLock(name, fn, lockOptions) {
-      const timeoutMs = lockOptions?.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-      const deadline = Date.now() + timeoutMs;
-      const key = prefix + name;
-      return local.withLock(
-        name,
-        async () => {
-          const token = await _storageCall(name, () => acquire(key, name, timeoutMs, deadline));
-          const timer = setInterval(() => {
-            void client.eval(REFRESH_SCRIPT, 1, key, token, ttlMs).catch(() => {});
-          }, Math.max(10, Math.floor(ttlMs / 3)));
-          try {
-            return await fn();
-          } finally {
-            clearInterval(timer);
-            await _storageCall(name, () => client.eval(RELEASE_SCRIPT, 1, key, token));
-          }
-        },
-        { timeoutMs },
-      );
-    },
-  };
-}
-
-/** Turns a Redis failure into `storage_failed` (lock errors pass through). */
-async function _storageCall<T>(name: string, call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (error) {
-    if (error instanceof AuthsomeError) throw error;
-    throw new AuthsomeError("storage_failed", `redis failed while handling lock "${name}"`, { cause: error });
-  }
+  return _queuedLock(async (name, timeoutMs, deadline) => {
+    const key = prefix + name;
+    const token = await _redisAcquire(client, key, ttlMs, deadline);
+    if (token === undefined) throw _timeoutError(name, timeoutMs, `redis key ${key}`);
+    const timer = setInterval(() => {
+      void client.eval(REFRESH_SCRIPT, 1, key, token, ttlMs).catch(() => {});
+    }, Math.max(10, Math.floor(ttlMs / 3)));
+    return {
+      release: async () => {
+        clearInterval(timer);
+        // A failed release must not hide fn's outcome: the key expires after ttlMs anyway.
+        await client.eval(RELEASE_SCRIPT, 1, key, token).catch(() => {});
+      },
+    };
+  });
 }

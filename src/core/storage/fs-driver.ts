@@ -110,7 +110,6 @@ export async function mkdirPrivate(dir: string): Promise<void> {
 /** Writes `value` to `target` through a fsynced temp file and a rename. */
 async function _writeAtomic(dir: string, fileName: string, value: string): Promise<void> {
   await mkdirPrivate(dir);
-  if (process.env["BROKEN"]) { const { writeFile } = await import("node:fs/promises"); await writeFile(join(dir, fileName), value); return; }
   // Starts with "." so getKeys never lists it; pid helps a human spot a crashed writer's leftovers.
   const temp = join(dir, `.${fileName}.${process.pid}.${_randomSuffix()}.tmp`);
   try {
