@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   inspect: { summary: "show a provider's definition and connections", load: () => import("./commands/inspect.ts") },
   logout: { summary: "remove local connection records (the provider is not contacted)", load: () => import("./commands/logout.ts") },
   default: { summary: "make a connection the provider's default", load: () => import("./commands/default.ts") },
+  run: { summary: "run a command behind a proxy that injects credentials", load: () => import("./commands/run.ts") },
   serve: { summary: "run the local API daemon in the foreground", load: () => import("./commands/serve.ts") },
   profile: { summary: "create, list and remove profiles", load: () => import("./commands/profile.ts") },
   providers: { summary: "list, install and remove provider plugins", load: () => import("./commands/providers.ts") },

@@ -1,0 +1,47 @@
+import { AuthsomeError } from "../../core/errors.ts";
+import { defineCommand } from "../command.ts";
+
+function parseConnections(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^([a-z0-9][a-z0-9_-]*)=([A-Za-z0-9][A-Za-z0-9_.-]*)$/.exec(value);
+    if (match === null) throw new AuthsomeError("usage", `--connection takes provider=NAME, got "${value.slice(0, 40)}"`);
+    out[match[1] ?? ""] = match[2] ?? "";
+  }
+  return out;
+}
+
+export default defineCommand({
+  name: "run",
+  summary: "Run a command behind a local proxy that injects credentials into its HTTP(S) requests; the command never sees a secret.",
+  args: ["[command...]"],
+  options: {
+    connection: { type: "string", multiple: true, value: "PROVIDER=NAME", description: "use this connection for a provider for the whole run (repeatable)" },
+    "deny-unmatched": { type: "boolean", description: "egress allowlist: refuse (403) requests to hosts no connected provider declares" },
+  },
+  examples: ["authsome run -- curl https://api.openai.com/v1/models", "authsome run -- python agent.py", "authsome run --connection github=work -- node agent.mjs"],
+  async run({ options, out, rest, args }) {
+    const argv = rest.length > 0 ? rest : args;
+    const [command, ...commandArgs] = argv;
+    if (command === undefined) throw new AuthsomeError("usage", "no command to run", { hint: "usage: authsome run [options] -- <command> [args...]" });
+    const connections = parseConnections((options["connection"] as string[] | undefined) ?? []);
+    const [{ createAuthService }, { startProxySession }, { buildChildEnv, runChild }] = await Promise.all([
+      import("../../core/auth-service.ts"),
+      import("../../proxy/session.ts"),
+      import("../../proxy/child.ts"),
+    ]);
+    const profile = typeof options["profile"] === "string" ? options["profile"] : undefined;
+    const service = await createAuthService({ actor: "cli:run", ...(profile === undefined ? {} : { profile }) });
+    const session = await startProxySession(service, { connections, denyUnmatched: options["deny-unmatched"] === true });
+    try {
+      const { providers } = await service.listProviders();
+      const connected = providers.filter((p) => p.connections.length > 0).map((p) => p.name);
+      const plugins = await Promise.all(connected.map((name) => service.core.registry.get(name)));
+      out.info(`authsome: proxy on 127.0.0.1:${session.port}; injecting for ${connected.length ? connected.join(", ") : "no provider (none connected)"}`);
+      return await runChild(command, commandArgs, buildChildEnv(process.env, session, plugins));
+    } finally {
+      await session.close();
+      await service.close();
+    }
+  },
+});

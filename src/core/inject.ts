@@ -1,0 +1,60 @@
+/**
+ * The one place that decides which credential goes on which request. The proxy (`authsome
+ * run`) and the in-process fetch interceptor both call this; nothing else renders credentials
+ * into requests. Connections are read live from the vault on every decision, so a login made
+ * while a run is going is used by its next request, and the provider's current default wins.
+ */
+import { AuthsomeError } from "./errors.ts";
+import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
+import type { ProviderPlugin } from "./plugin.ts";
+import { type CredentialValues, findMatchingRule, hostMatchesAnyRule, renderInjection } from "./rules.ts";
+import { readForInjection } from "./connections.ts";
+import type { ServiceCore } from "./service.ts";
+
+/** Options for {@link createInjector}. */
+export interface CreateInjectorOptions {
+  /** Per-run provider -> connection choices (`run --connection p=NAME`). */
+  connections?: Record<string, string>;
+}
+
+/** Builds the injector over a service's registry and vault. */
+export function createInjector(core: ServiceCore, options: CreateInjectorOptions = {}): Injector {
+  let plugins: Promise<ProviderPlugin[]> | undefined;
+  // Plugin definitions are loaded once per injector; connections are read on every request.
+  const allPlugins = () => (plugins ??= core.registry.list().then((list) => list.plugins));
+
+  async function connectedFor(host: string, port: number): Promise<ProviderPlugin[]> {
+    const vault = await core.vault();
+    const matching = (await allPlugins()).filter((p) => hostMatchesAnyRule(p, host, port));
+    const connected: ProviderPlugin[] = [];
+    for (const plugin of matching) if ((await vault.connectionNames(plugin.name)).length > 0) connected.push(plugin);
+    return connected;
+  }
+
+  async function decide(url: URL, request: InjectionOptions = {}): Promise<InjectionDecision | null> {
+    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+    for (const plugin of await connectedFor(url.hostname, port)) {
+      const rule = findMatchingRule(plugin, url);
+      if (rule === null) continue;
+      const wanted = request.connection ?? request.connections?.[plugin.name] ?? options.connections?.[plugin.name];
+      const found = await readForInjection(core, plugin, wanted);
+      if (found === null) {
+        if (wanted !== undefined) {
+          throw new AuthsomeError("connection_not_found", `no connection "${wanted}" for ${plugin.name}`, { hint: `log in: authsome login ${plugin.name} --connection ${wanted}` });
+        }
+        continue;
+      }
+      const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
+      const rendered = renderInjection(rule, fields);
+      return { provider: plugin.name, connection: found.meta.connection, headers: rendered.headers, query: rendered.query };
+    }
+    return null;
+  }
+
+  return {
+    async shouldIntercept(host, port) {
+      return (await connectedFor(host, port)).length > 0;
+    },
+    decide,
+  };
+}

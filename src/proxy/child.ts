@@ -1,0 +1,76 @@
+/**
+ * The child of `authsome run`: its environment points every common HTTP stack at the proxy and
+ * the trust bundle, gives SDKs placeholder keys so they start, and carries no secret. Signals are
+ * forwarded and the child's exit code is returned.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { AuthsomeError } from "../core/errors.ts";
+import type { ProviderPlugin } from "../core/plugin.ts";
+
+/** Placeholder given to providers' env variables so SDKs start without a real key. */
+export const PLACEHOLDER = "authsome-managed";
+
+/** Variables never passed to the child (they unlock the vault). */
+const WITHHELD = ["AUTHSOME_MASTER_KEY", "AUTHSOME_PASSPHRASE"];
+
+/**
+ * The preload that routes a Node child's fetch and http(s) through the proxy. It ships as plain
+ * JavaScript in src/intercept/; this module runs from src/proxy/ (Deno) or a dist/ bundle (Node).
+ */
+export function preloadUrl(): string {
+  for (const candidate of ["../intercept/preload.mjs", "../src/intercept/preload.mjs", "../../src/intercept/preload.mjs"]) {
+    const url = new URL(candidate, import.meta.url);
+    if (existsSync(fileURLToPath(url))) return url.href;
+  }
+  throw new AuthsomeError("internal", "the Node preload (src/intercept/preload.mjs) is missing from this installation");
+}
+
+/** Builds the child's environment. */
+export function buildChildEnv(
+  base: Record<string, string | undefined>,
+  session: { proxyUrl: string; bundlePath: string; caPath: string },
+  providers: ProviderPlugin[],
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (v !== undefined && !WITHHELD.includes(k)) env[k] = v;
+  for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"]) env[name] = session.proxyUrl;
+  const noProxy = "localhost,127.0.0.1,::1";
+  env["NO_PROXY"] = env["no_proxy"] = noProxy;
+  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT"]) env[name] = session.bundlePath;
+  env["NODE_EXTRA_CA_CERTS"] = session.caPath;
+  const preload = `--import ${preloadUrl()}`;
+  env["NODE_OPTIONS"] = env["NODE_OPTIONS"] === undefined ? preload : `${env["NODE_OPTIONS"]} ${preload}`;
+  for (const plugin of providers) for (const name of Object.keys(plugin.env ?? {})) env[name] = PLACEHOLDER;
+  return env;
+}
+
+const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/** Runs the command with stdio inherited; resolves to its exit code (128+n for a signal). */
+export function runChild(command: string, args: string[], env: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env, stdio: "inherit" });
+    const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+    const handlers = SIGNALS.map((signal) => [signal, forward(signal)] as const);
+    for (const [signal, handler] of handlers) process.on(signal, handler);
+    const cleanup = () => {
+      for (const [signal, handler] of handlers) process.off(signal, handler);
+    };
+    child.on("error", (error: NodeJS.ErrnoException) => {
+      cleanup();
+      reject(new AuthsomeError("usage", error.code === "ENOENT" ? `command not found: ${command}` : `cannot start ${command}: ${error.code ?? "error"}`, { cause: error }));
+    });
+    child.on("exit", (code, signal) => {
+      cleanup();
+      resolve(code ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 1));
+    });
+  });
+}
+
+/** For tests: the file path of the preload. */
+export function preloadPath(): string {
+  return fileURLToPath(preloadUrl());
+}

@@ -1,0 +1,231 @@
+/**
+ * Forwarding one HTTP request (or WebSocket handshake) to its target, with the injection decided
+ * on the request's real URL. Bodies stream both ways; nothing is buffered whole.
+ */
+import { STATUS_CODES } from "node:http";
+import type http from "node:http";
+import type { Duplex, Readable } from "node:stream";
+import type { InjectionDecision, Injector } from "../core/injector.ts";
+import { toAuthsomeError } from "../core/errors.ts";
+import { buildRequestHeaders, buildResponseHeaders, connectionHeader, rawResponseHead } from "./headers.ts";
+import { describeUpstreamError, type Target, type Upstream } from "./upstream.ts";
+
+/** What {@link onInjection} reports: never a header value. */
+export interface InjectionEvent {
+  provider: string;
+  connection: string;
+  host: string;
+  method: string;
+  /** The upstream's status, or 502 when it could not be reached. */
+  status: number;
+}
+
+/** Shared state of one proxy instance. */
+export interface ForwardContext {
+  injector: Injector;
+  upstream: Upstream;
+  onInjection?: ((event: InjectionEvent) => void) | undefined;
+}
+
+/** A request ready to send: path and headers after injection. */
+interface Prepared {
+  path: string;
+  headers: string[];
+  decision: InjectionDecision | null;
+}
+
+/** An error answer: status and one line of text for the agent. */
+export class ProxyReply extends Error {
+  readonly status: number;
+
+  constructor(status: number, message: string) {
+    super(message);
+    this.name = "ProxyReply";
+    this.status = status;
+  }
+}
+
+/**
+ * Forwards `req` to `target` and streams the answer into `res`. `username` is the proxy
+ * credential's (`_` for "no choice").
+ */
+export async function forwardRequest(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: Target,
+  username: string,
+): Promise<void> {
+  try {
+    const prepared = await _prepare(ctx, req, target, username, false);
+    if (res.destroyed) return;
+    const headers = req.headers;
+    const hasBody = headers["transfer-encoding"] !== undefined || (headers["content-length"] ?? "0") !== "0";
+    _send(ctx, req, res, target, prepared, hasBody ? req : null, true);
+  } catch (error) {
+    // Also reached synchronously from http.request, e.g. an injected value Node refuses to send.
+    sendReply(res, error);
+  }
+}
+
+function _send(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  target: Target,
+  prepared: Prepared,
+  body: Readable | null,
+  mayRetry: boolean,
+): void {
+  const method = req.method ?? "GET";
+  const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, false);
+  upReq.on("response", (upRes) => {
+    _report(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, buildResponseHeaders(upRes.rawHeaders));
+    upRes.pipe(res, { end: false });
+    upRes.on("end", () => {
+      if (upRes.rawTrailers.length > 0) res.addTrailers(_pairs(upRes.rawTrailers));
+      res.end();
+    });
+    // A truncated upstream body must reach the agent as a broken response, not a short one.
+    upRes.on("close", () => upRes.complete || res.destroy());
+  });
+  upReq.on("error", (error) => {
+    if (res.destroyed || res.headersSent) return void res.destroy();
+    // A pooled connection the server had just closed: resend once if no body was consumed.
+    if (mayRetry && body === null && upReq.reusedSocket) {
+      return _send(ctx, req, res, target, prepared, body, false);
+    }
+    _report(ctx, prepared.decision, target, method, 502);
+    sendReply(res, new ProxyReply(502, describeUpstreamError(error, target)));
+  });
+  res.on("close", () => res.writableFinished || upReq.destroy());
+  if (body === null) upReq.end();
+  else body.pipe(upReq);
+}
+
+/**
+ * Forwards a WebSocket handshake; on 101 the two sockets are joined and bytes flow both ways.
+ * Any other answer is passed back and the connection closed.
+ */
+export async function forwardWebSocket(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: Target,
+  username: string,
+): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  let prepared: Prepared;
+  try {
+    prepared = await _prepare(ctx, req, target, username, true);
+  } catch (error) {
+    return replyOnSocket(socket, error);
+  }
+  if (socket.destroyed) return;
+  const method = req.method ?? "GET";
+  const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
+  upReq.on("upgrade", (upRes, upSocket, upHead) => {
+    _report(ctx, prepared.decision, target, method, 101);
+    socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", buildResponseHeaders(upRes.rawHeaders, true)));
+    if (upHead.length > 0) socket.write(upHead);
+    if (head.length > 0) upSocket.write(head);
+    upSocket.on("error", () => socket.destroy());
+    socket.on("close", () => upSocket.destroy());
+    upSocket.on("close", () => socket.destroy());
+    socket.pipe(upSocket).pipe(socket);
+  });
+  upReq.on("response", (upRes) => {
+    _report(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    const headers = buildResponseHeaders(upRes.rawHeaders);
+    socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
+    upRes.pipe(socket);
+  });
+  upReq.on("error", (error) => {
+    _report(ctx, prepared.decision, target, method, 502);
+    replyOnSocket(socket, new ProxyReply(502, describeUpstreamError(error, target)));
+  });
+  socket.on("close", () => upReq.destroy());
+  upReq.end();
+}
+
+/** Sends an error answer on a ServerResponse (or drops the connection if it is too late). */
+export function sendReply(res: http.ServerResponse, error: unknown, extraHeaders: string[] = []): void {
+  if (res.headersSent) return void res.destroy();
+  const { status, message } = _replyParts(error);
+  const text = `authsome proxy: ${message}\n`;
+  res.writeHead(status, [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text))]);
+  res.end(text);
+}
+
+/** The same answer written to a raw socket (CONNECT, WebSocket), which is then closed. */
+export function replyOnSocket(socket: Duplex, error: unknown, extraHeaders: string[] = []): void {
+  const { status, message } = _replyParts(error);
+  const text = `authsome proxy: ${message}\n`;
+  const headers = [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text)), "Connection", "close"];
+  if (!socket.destroyed) socket.end(rawResponseHead(status, STATUS_CODES[status] ?? "", headers) + text);
+}
+
+const TEXT = ["Content-Type", "text/plain; charset=utf-8"];
+
+function _replyParts(error: unknown): { status: number; message: string } {
+  if (error instanceof ProxyReply) return { status: error.status, message: error.message };
+  // Injector errors are AuthsomeErrors whose messages name providers and connections, never secrets.
+  const coded = toAuthsomeError(error);
+  const hint = coded.hint === undefined ? "" : ` (${coded.hint})`;
+  return { status: 502, message: `${coded.code}: ${coded.message}${hint}` };
+}
+
+async function _prepare(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  target: Target,
+  username: string,
+  websocket: boolean,
+): Promise<Prepared> {
+  const rawPath = originFormPath(req.url ?? "");
+  if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
+  const connection = connectionHeader(req.rawHeaders) ?? (username === "_" || username === "" ? undefined : username);
+  // Built by concatenation, never `new URL(path, base)`: a path like `//evil.example/` must not
+  // become the host the decision is made for.
+  const url = new URL(target.origin + rawPath);
+  const decision = await ctx.injector.decide(url, connection === undefined ? undefined : { connection });
+  let path = rawPath;
+  if (decision !== null) {
+    for (const name of Object.keys(decision.query)) url.searchParams.set(name, decision.query[name] ?? "");
+    // Send exactly the (normalised) path the decision was made on, so that a path prefix rule
+    // cannot be sidestepped by dot segments the upstream resolves differently.
+    path = url.pathname + url.search;
+  }
+  return { path, headers: buildRequestHeaders(req.rawHeaders, target.authority, decision, websocket), decision };
+}
+
+/**
+ * The origin-form path of a request target: the target itself when it starts with `/`, the part
+ * after the authority of an absolute URL, or null for anything else (`*`, garbage).
+ */
+export function originFormPath(requestTarget: string): string | null {
+  if (requestTarget.startsWith("/")) return requestTarget;
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(requestTarget);
+  if (match === null) return null;
+  const rest = requestTarget.slice(match[0].length);
+  const hash = rest.indexOf("#");
+  const path = hash < 0 ? rest : rest.slice(0, hash);
+  return path.startsWith("/") ? path : `/${path}`;
+}
+
+function _report(ctx: ForwardContext, decision: InjectionDecision | null, target: Target, method: string, status: number): void {
+  if (decision === null || ctx.onInjection === undefined) return;
+  try {
+    ctx.onInjection({ provider: decision.provider, connection: decision.connection, host: target.host, method, status });
+  } catch {
+    // An audit sink failure must not break the agent's request; the sink reports its own errors.
+  }
+}
+
+function _pairs(raw: readonly string[]): [string, string][] {
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i] ?? "", raw[i + 1] ?? ""]);
+  return out;
+}

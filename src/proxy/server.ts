@@ -1,0 +1,243 @@
+/**
+ * The forward proxy `authsome run` points its child at: absolute-form HTTP requests and CONNECT
+ * tunnels, with TLS interception only for hosts a connected provider declares. Every request is
+ * decided by the one core {@link Injector}; this module only moves bytes and headers.
+ */
+import http from "node:http";
+import net from "node:net";
+import type { Duplex } from "node:stream";
+import { AuthsomeError } from "../core/errors.ts";
+import type { Injector } from "../core/injector.ts";
+import { parseAuthority, parseUrlAuthority } from "./address.ts";
+import type { CertificateAuthority } from "./ca.ts";
+import {
+  type ForwardContext,
+  type InjectionEvent,
+  ProxyReply,
+  forwardRequest,
+  forwardWebSocket,
+  replyOnSocket,
+  sendReply,
+} from "./forward.ts";
+import { isWebSocketUpgrade } from "./headers.ts";
+import { createLoopbackTerminator } from "./loopback.ts";
+import { createInProcessTerminator, defaultTermination, SERVER_OPTIONS, type Termination, type TunnelHandlers } from "./terminate.ts";
+import { blindTunnel, type InterceptContext, interceptTunnel } from "./tunnel.ts";
+import { createUpstream, type Target } from "./upstream.ts";
+
+export { parseResolveSpec } from "./address.ts";
+export type { InjectionEvent } from "./forward.ts";
+
+/** Options for {@link createProxy}. */
+export interface ProxyOptions {
+  /** Decides interception and injection (reads connections live). */
+  injector: Injector;
+  /** Checks the per-run proxy credential; anything but true answers 407. */
+  authenticate(username: string, password: string): boolean;
+  /** Mints the leaves for intercepted hosts. */
+  ca: CertificateAuthority;
+  /** Egress allowlist (`run --deny-unmatched`): 403 for hosts no connected provider declares. */
+  denyUnmatched?: boolean | (() => boolean);
+  /** Development and test overrides (`AUTHSOME_UPSTREAM_RESOLVE`, `AUTHSOME_UPSTREAM_CA`). */
+  upstream?: { resolve?: Map<string, string>; extraCaPem?: string };
+  /** Called once per injected request (the audit log); carries no header values. */
+  onInjection?(event: InjectionEvent): void;
+  /** How intercepted TLS is terminated; default the faster one for the runtime (terminate.ts). */
+  termination?: Termination;
+}
+
+/** A running (or ready) proxy. */
+export interface Proxy {
+  /** Starts listening; default 127.0.0.1 on an ephemeral port. Resolves to the bound address. */
+  listen(port?: number, host?: string): Promise<{ host: string; port: number }>;
+  /** Stops accepting, closes every client and upstream connection. */
+  close(): Promise<void>;
+  /** The node:http server underneath (for embedding). */
+  readonly server: http.Server;
+}
+
+const PROXY_AUTHENTICATE = ["Proxy-Authenticate", 'Basic realm="authsome"'];
+const NOT_AUTHENTICATED = new ProxyReply(407, "proxy authentication required");
+
+/** Builds the proxy. Nothing listens until {@link Proxy.listen}. */
+export function createProxy(options: ProxyOptions): Proxy {
+  const upstream = createUpstream(options.upstream);
+  const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection };
+  const handlers: TunnelHandlers = {
+    request: (req, res, session) => void forwardRequest(ctx, req, res, session.target, session.username),
+    upgrade: (req, socket, head, session) => void _upgrade(ctx, req, socket, head, session.target, session.username),
+  };
+  const loopback = (options.termination ?? defaultTermination()) === "loopback";
+  const terminator = (loopback ? createLoopbackTerminator : createInProcessTerminator)(options.ca, handlers);
+  const tunnels: InterceptContext = { ca: options.ca, upstream, terminator };
+  const deny = typeof options.denyUnmatched === "function" ? options.denyUnmatched : () => options.denyUnmatched === true;
+  const username = (req: http.IncomingMessage): string | null => _username(req, options.authenticate);
+
+  const outer = http.createServer(SERVER_OPTIONS);
+  outer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
+    void _onAbsoluteForm(ctx, req, res, username(req), deny);
+  });
+  outer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    void _onAbsoluteUpgrade(ctx, req, socket, head, username(req), deny);
+  });
+  outer.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    void _onConnect(tunnels, options.injector, req, socket, head, username(req), deny);
+  });
+  return _lifecycle(outer, () => {
+    terminator.close();
+    upstream.close();
+  });
+}
+
+async function _onAbsoluteForm(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  username: string | null,
+  deny: () => boolean,
+): Promise<void> {
+  if (username === null) return sendReply(res, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
+  try {
+    const target = await _absoluteTarget(ctx, req.url ?? "", deny);
+    await forwardRequest(ctx, req, res, target, username);
+  } catch (error) {
+    sendReply(res, error);
+  }
+}
+
+async function _onAbsoluteUpgrade(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  username: string | null,
+  deny: () => boolean,
+): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  if (username === null) return replyOnSocket(socket, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
+  try {
+    const target = await _absoluteTarget(ctx, req.url ?? "", deny);
+    await _upgrade(ctx, req, socket, head, target, username);
+  } catch (error) {
+    replyOnSocket(socket, error);
+  }
+}
+
+/** The target of an absolute-form request (`GET http://host:port/path`), after the allowlist. */
+async function _absoluteTarget(ctx: ForwardContext, url: string, deny: () => boolean): Promise<Target> {
+  const match = /^http:\/\/([^/?#]*)/i.exec(url);
+  const hostPort = match === null ? null : parseUrlAuthority(match[1] ?? "", 80);
+  if (hostPort === null) {
+    throw new ProxyReply(400, "this is a forward proxy: send absolute http:// URLs, or CONNECT for https");
+  }
+  if (deny() && !(await ctx.injector.shouldIntercept(hostPort.host, hostPort.port))) {
+    throw new ProxyReply(403, _deniedMessage(hostPort.host));
+  }
+  return ctx.upstream.target("http", hostPort.host, hostPort.port);
+}
+
+/**
+ * WebSocket handshakes are passed on. Any other upgrade (`h2c`...) is forwarded as the plain
+ * request it also is, without `Upgrade`, so the server answers it normally (RFC 9110 7.8).
+ */
+async function _upgrade(
+  ctx: ForwardContext,
+  req: http.IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  target: Target,
+  username: string,
+): Promise<void> {
+  if (isWebSocketUpgrade(req.rawHeaders)) return forwardWebSocket(ctx, req, socket, head, target, username);
+  socket.on("error", () => socket.destroy());
+  // Node hands over the socket with the parser detached, so a body could not be streamed.
+  const bodyless = head.length === 0 && req.headers["transfer-encoding"] === undefined;
+  if (!bodyless || (req.headers["content-length"] ?? "0") !== "0" || !(socket instanceof net.Socket)) {
+    return replyOnSocket(socket, new ProxyReply(501, "only WebSocket upgrades pass through; retry without Upgrade"));
+  }
+  const res = new http.ServerResponse(req);
+  res.shouldKeepAlive = false;
+  res.assignSocket(socket);
+  res.on("finish", () => socket.end());
+  return forwardRequest(ctx, req, res, target, username);
+}
+
+async function _onConnect(
+  tunnels: InterceptContext,
+  injector: Injector,
+  req: http.IncomingMessage,
+  socket: net.Socket,
+  head: Buffer,
+  username: string | null,
+  deny: () => boolean,
+): Promise<void> {
+  socket.on("error", () => socket.destroy());
+  if (username === null) return replyOnSocket(socket, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
+  const target = parseAuthority(req.url ?? "");
+  if (target === null) return replyOnSocket(socket, new ProxyReply(400, "CONNECT needs host:port"));
+  let intercept: boolean;
+  try {
+    intercept = await injector.shouldIntercept(target.host, target.port);
+  } catch (error) {
+    return replyOnSocket(socket, error);
+  }
+  if (intercept) return interceptTunnel(tunnels, socket, head, target, username);
+  if (deny()) return replyOnSocket(socket, new ProxyReply(403, _deniedMessage(target.host)));
+  blindTunnel(socket, head, tunnels.upstream.target("https", target.host, target.port), tunnels.upstream);
+}
+
+function _deniedMessage(host: string): string {
+  return (
+    `${host} is not declared by any connected provider and this run denies unmatched hosts ` +
+    `(--deny-unmatched); to allow it, log in to a provider whose injection rules declare ${host}`
+  );
+}
+
+/**
+ * The username of a valid `Proxy-Authorization: Basic` credential, or null. The password is
+ * checked by the run's `authenticate` and never kept.
+ */
+function _username(req: http.IncomingMessage, authenticate: ProxyOptions["authenticate"]): string | null {
+  const header = req.headers["proxy-authorization"];
+  if (header === undefined) return null;
+  const space = header.indexOf(" ");
+  if (space < 0 || header.slice(0, space).toLowerCase() !== "basic") return null;
+  const decoded = Buffer.from(header.slice(space + 1).trim(), "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  const username = decoded.slice(0, colon);
+  try {
+    return authenticate(username, decoded.slice(colon + 1)) === true ? username : null;
+  } catch {
+    return null;
+  }
+}
+
+function _lifecycle(server: http.Server, onClose: () => void): Proxy {
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  return {
+    server,
+    listen(port = 0, host = "127.0.0.1") {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          server.off("error", reject);
+          const address = server.address();
+          if (address === null || typeof address === "string") return reject(new AuthsomeError("internal", "the proxy has no TCP address"));
+          resolve({ host: address.address, port: address.port });
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+        onClose();
+      });
+    },
+  };
+}

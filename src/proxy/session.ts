@@ -1,0 +1,105 @@
+/**
+ * A proxy session for `authsome run`: the home's CA (sealed in the store under the master key),
+ * the core injector over the service's vault, a fresh per-run proxy credential, the upstream
+ * overrides from the environment, and an audit entry per injection. Also writes the trust
+ * bundle the child gets (system roots + the home's CA).
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { rootCertificates } from "node:tls";
+import * as v from "valibot";
+import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
+import type { AuthService } from "../core/auth-service.ts";
+import { randomToken, sealJson, unsealJson } from "../core/crypto.ts";
+import { AuthsomeError } from "../core/errors.ts";
+import { writeFileAtomic } from "../core/files.ts";
+import { createInjector } from "../core/inject.ts";
+import { getEnv } from "../runtime/index.ts";
+import type { ServiceCore } from "../core/service.ts";
+import { type CaStore, createCertificateAuthority } from "./ca.ts";
+import { createProxy, parseResolveSpec } from "./server.ts";
+
+/** Options for {@link startProxySession}. */
+export interface ProxySessionOptions {
+  /** Per-run provider -> connection choices (`run --connection p=NAME`). */
+  connections?: Record<string, string>;
+  /** `run --deny-unmatched`: 403 for hosts no connected provider declares. */
+  denyUnmatched?: boolean;
+}
+
+/** A running proxy session. */
+export interface ProxySession {
+  /** `http://_:<token>@127.0.0.1:<port>` */
+  proxyUrl: string;
+  port: number;
+  /** PEM file with the system roots and the home's CA (for SSL_CERT_FILE and friends). */
+  bundlePath: string;
+  /** PEM file with only the home's CA (for NODE_EXTRA_CA_CERTS). */
+  caPath: string;
+  close(): Promise<void>;
+}
+
+const StoredCa = v.object({ certPem: v.string(), keyPkcs8: v.string() });
+const CA_KEY = "home:ca";
+const CA_AAD = "authsome/v1/home-ca";
+
+/** The home's CA, its private key sealed with the master key in the store. */
+export function createVaultCaStore(core: ServiceCore): CaStore {
+  return {
+    async load() {
+      const [store, master] = await Promise.all([core.store(), core.masterKey()]);
+      const sealed = await store.storage.getItem(CA_KEY);
+      if (sealed === null) return null;
+      const plain = v.parse(StoredCa, await unsealJson(master.key, v.parse(v.object({ alg: v.literal("A256GCM"), nonce: v.string(), ct: v.string() }), sealed), CA_AAD, "the home's CA"));
+      return { certPem: plain.certPem, keyPkcs8: decodeBase64(plain.keyPkcs8) };
+    },
+    async save(ca) {
+      const [store, master] = await Promise.all([core.store(), core.masterKey()]);
+      await store.storage.setItem(CA_KEY, await sealJson(master.key, { certPem: ca.certPem, keyPkcs8: encodeBase64(ca.keyPkcs8) }, CA_AAD));
+    },
+  };
+}
+
+async function upstreamOverrides(): Promise<{ resolve?: Map<string, string>; extraCaPem?: string }> {
+  const resolve = getEnv("AUTHSOME_UPSTREAM_RESOLVE");
+  const caFile = getEnv("AUTHSOME_UPSTREAM_CA");
+  let extraCaPem: string | undefined;
+  if (caFile !== undefined) {
+    try {
+      extraCaPem = await readFile(caFile, "utf8");
+    } catch (cause) {
+      throw new AuthsomeError("usage", `AUTHSOME_UPSTREAM_CA: cannot read ${caFile}`, { cause });
+    }
+  }
+  return { ...(resolve === undefined ? {} : { resolve: parseResolveSpec(resolve) }), ...(extraCaPem === undefined ? {} : { extraCaPem }) };
+}
+
+/** Starts the proxy for one run on an ephemeral loopback port. */
+export async function startProxySession(service: AuthService, options: ProxySessionOptions = {}): Promise<ProxySession> {
+  const core = service.core;
+  const ca = await createCertificateAuthority(createVaultCaStore(core));
+  const home = core.context.home;
+  const caPath = join(home, "ca.pem");
+  const bundlePath = join(home, "ca-bundle.pem");
+  await writeFileAtomic(caPath, ca.caCertPem(), 0o644);
+  await writeFileAtomic(bundlePath, `${rootCertificates.join("\n")}\n${ca.caCertPem()}`, 0o644);
+  const token = randomToken(24);
+  const proxy = createProxy({
+    injector: createInjector(core, options.connections === undefined ? {} : { connections: options.connections }),
+    authenticate: (_user, password) => password.length === token.length && password === token,
+    ca,
+    denyUnmatched: options.denyUnmatched === true,
+    upstream: await upstreamOverrides(),
+    onInjection: (event) => {
+      void core.record({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: "ok" }).catch(() => {});
+    },
+  });
+  const address = await proxy.listen(0, "127.0.0.1");
+  return {
+    proxyUrl: `http://_:${token}@127.0.0.1:${address.port}`,
+    port: address.port,
+    bundlePath,
+    caPath,
+    close: () => proxy.close(),
+  };
+}
