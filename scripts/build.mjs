@@ -8,6 +8,7 @@ const entryPoints = {
   cli: "src/cli/main.ts",
   index: "src/index.ts",
   plugin: "src/plugin.ts",
+  intercept: "src/intercept/index.ts",
 };
 await rm("dist", { recursive: true, force: true });
 await build({
