@@ -9,7 +9,7 @@ import "reflect-metadata"; // @peculiar/x509 uses tsyringe decorators: must load
 import * as x509 from "@peculiar/x509";
 import { isIP } from "node:net";
 import { AuthsomeError } from "../core/errors.ts";
-import { normalizeHost } from "./address.ts";
+import { isValidHost, normalizeHost } from "./address.ts";
 
 /** Where the CA certificate and its private key live between runs. */
 export interface CaStore {
@@ -63,6 +63,14 @@ interface LoadedCa {
   key: CryptoKey;
 }
 
+/** What minting needs: the CA, and the one key pair every leaf shares. */
+interface LeafMinter {
+  ca: LoadedCa;
+  publicKey: CryptoKey;
+  keyPem: string;
+  authorityKeyId: x509.Extension;
+}
+
 /**
  * Loads the CA from `store`, creating and saving a new one when none is stored or the stored one
  * is about to expire, and returns the leaf minting service.
@@ -73,41 +81,13 @@ export async function createCertificateAuthority(
 ): Promise<CertificateAuthority> {
   const now = options.now ?? (() => new Date());
   const ca = (await _loadCa(store, now())) ?? (await _createCa(store, now()));
-  // One key pair for every leaf (as mitmproxy does): minting then costs one signature, and the
-  // key never leaves this process, so per-host keys would add cost without adding isolation.
-  const leafKeys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
-  const leafKeyPem = `${x509.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", leafKeys.privateKey), "PRIVATE KEY")}\n`;
-  const authorityKeyId = await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey);
+  const minter = await _createMinter(ca);
   const cache = new _LruCache<Promise<LeafCertificate>>(options.cacheSize ?? 500);
-
-  async function mint(host: string): Promise<LeafCertificate> {
-    const start = now().getTime();
-    const notAfter = new Date(start + LEAF_LIFETIME);
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: _randomSerial(),
-      subject: _leafSubject(host),
-      issuer: ca.cert.subjectName,
-      notBefore: new Date(start - BACKDATE),
-      notAfter,
-      signingAlgorithm: SIGNING,
-      publicKey: leafKeys.publicKey,
-      signingKey: ca.key,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? "ip" : "dns", value: host }]),
-        authorityKeyId,
-      ],
-    });
-    return { host, certPem: _pem(cert), keyPem: leafKeyPem, notAfter };
-  }
-
   return {
     caCertPem: () => ca.certPem,
     async leafFor(rawHost) {
       const host = normalizeHost(rawHost);
-      if (host === "") throw new AuthsomeError("usage", "cannot mint a certificate for an empty host name");
+      if (!isValidHost(host)) throw new AuthsomeError("usage", "cannot mint a certificate for an invalid host name");
       const cached = cache.get(host);
       if (cached !== undefined) {
         const leaf = await cached;
@@ -117,12 +97,47 @@ export async function createCertificateAuthority(
         if (current !== undefined && current !== cached) return current;
       }
       // The promise is cached, not the result: concurrent handshakes for one host share one mint.
-      const minting = mint(host);
+      const minting = _mintLeaf(minter, host, now());
       cache.set(host, minting);
       minting.catch(() => cache.delete(host, minting));
       return minting;
     },
   };
+}
+
+async function _createMinter(ca: LoadedCa): Promise<LeafMinter> {
+  // One key pair for every leaf (as mitmproxy does): minting then costs one signature, and the
+  // key never leaves this process, so per-host keys would add cost without adding isolation.
+  const keys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
+  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+  return {
+    ca,
+    publicKey: keys.publicKey,
+    keyPem: `${x509.PemConverter.encode(pkcs8, "PRIVATE KEY")}\n`,
+    authorityKeyId: await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+  };
+}
+
+async function _mintLeaf(minter: LeafMinter, host: string, now: Date): Promise<LeafCertificate> {
+  const notAfter = new Date(now.getTime() + LEAF_LIFETIME);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: _randomSerial(),
+    subject: _leafSubject(host),
+    issuer: minter.ca.cert.subjectName,
+    notBefore: new Date(now.getTime() - BACKDATE),
+    notAfter,
+    signingAlgorithm: SIGNING,
+    publicKey: minter.publicKey,
+    signingKey: minter.ca.key,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? "ip" : "dns", value: host }]),
+      minter.authorityKeyId,
+    ],
+  });
+  return { host, certPem: _pem(cert), keyPem: minter.keyPem, notAfter };
 }
 
 /** A CA store kept in memory only (tests, and runs that need no persistence). */

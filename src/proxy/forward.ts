@@ -117,17 +117,31 @@ export async function forwardWebSocket(
   username: string,
 ): Promise<void> {
   socket.on("error", () => socket.destroy());
+  const method = req.method ?? "GET";
   let prepared: Prepared;
+  let upReq: http.ClientRequest;
   try {
     prepared = await _prepare(ctx, req, target, username, true);
+    if (socket.destroyed) return;
+    upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
   } catch (error) {
     return replyOnSocket(socket, error);
   }
-  if (socket.destroyed) return;
-  const method = req.method ?? "GET";
-  const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
+  _joinWebSocket(ctx, upReq, socket, head, target, method, prepared.decision);
+}
+
+/** Wires the upstream handshake: on 101 the sockets are joined, otherwise the answer is relayed. */
+function _joinWebSocket(
+  ctx: ForwardContext,
+  upReq: http.ClientRequest,
+  socket: Duplex,
+  head: Buffer,
+  target: Target,
+  method: string,
+  decision: InjectionDecision | null,
+): void {
   upReq.on("upgrade", (upRes, upSocket, upHead) => {
-    _report(ctx, prepared.decision, target, method, 101);
+    _report(ctx, decision, target, method, 101);
     socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", buildResponseHeaders(upRes.rawHeaders, true)));
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
@@ -137,13 +151,13 @@ export async function forwardWebSocket(
     socket.pipe(upSocket).pipe(socket);
   });
   upReq.on("response", (upRes) => {
-    _report(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    _report(ctx, decision, target, method, upRes.statusCode ?? 502);
     const headers = buildResponseHeaders(upRes.rawHeaders);
     socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
     upRes.pipe(socket);
   });
   upReq.on("error", (error) => {
-    _report(ctx, prepared.decision, target, method, 502);
+    _report(ctx, decision, target, method, 502);
     replyOnSocket(socket, new ProxyReply(502, describeUpstreamError(error, target)));
   });
   socket.on("close", () => upReq.destroy());

@@ -26,44 +26,25 @@ interface Listening<S extends http.Server = http.Server> {
 const MAX_HOST_SERVERS = 64;
 const LOOPBACK = "127.0.0.1";
 
+type Listen = <S extends http.Server>(server: S, event: string, leaf?: LeafCertificate) => Promise<Listening<S>>;
+
 /** Builds the `loopback` terminator. */
 export function createLoopbackTerminator(ca: CertificateAuthority, handlers: TunnelHandlers): Terminator {
   const pairing = _createPairing();
-  const servers = new Map<string, Promise<Listening<https.Server>>>();
   const ports = new Set<number>();
-  let plain: Promise<Listening> | undefined;
-
-  const listen = async <S extends http.Server>(server: S, event: string, leaf?: LeafCertificate): Promise<Listening<S>> => {
+  const listen: Listen = async (server, event, leaf) => {
     server.on(event, (socket: net.Socket) => pairing.accepted(socket));
     const listening = await _listen(serveTunnels(server, handlers, pairing.lookup), leaf);
     ports.add(listening.port);
     server.once("close", () => ports.delete(listening.port));
     return listening;
   };
-
-  async function serverFor(host: string): Promise<Listening<https.Server>> {
-    const leaf = await ca.leafFor(host);
-    let entry = servers.get(host);
-    if (entry === undefined) {
-      const options = { ...SERVER_OPTIONS, cert: leaf.certPem, key: leaf.keyPem, ALPNProtocols: ["http/1.1"] };
-      entry = listen(https.createServer(options), "secureConnection", leaf);
-      servers.set(host, entry);
-      if (servers.size > MAX_HOST_SERVERS) _evictOldest(servers);
-    }
-    const listening = await entry;
-    servers.delete(host);
-    servers.set(host, entry); // most recently used last
-    if (listening.leaf !== leaf) {
-      listening.server.setSecureContext({ cert: leaf.certPem, key: leaf.keyPem }); // a renewed leaf
-      listening.leaf = leaf;
-    }
-    return listening;
-  }
-
+  const hosts = _createHostServers(ca, listen);
+  let plain: Promise<Listening> | undefined;
   return {
     async accept(socket, first, session, secure) {
       plain ??= listen(http.createServer(SERVER_OPTIONS), "connection");
-      const { port } = await (secure ? serverFor(session.target.host) : plain);
+      const { port } = await (secure ? hosts.serverFor(session.target.host) : plain);
       const relay = net.connect({ port, host: LOOPBACK, noDelay: true });
       relay.once("connect", () => {
         pairing.relayed(relay, session);
@@ -75,10 +56,42 @@ export function createLoopbackTerminator(ca: CertificateAuthority, handlers: Tun
     },
     ports: () => [...ports],
     close() {
-      const all: Promise<Listening<http.Server>>[] = [...servers.values()];
+      const all: Promise<Listening>[] = hosts.clear();
       if (plain !== undefined) all.push(plain);
       for (const entry of all) void entry.then(({ server }) => _closeNow(server));
+    },
+  };
+}
+
+/** One internal HTTPS server per intercepted host, least recently used closed beyond the bound. */
+function _createHostServers(ca: CertificateAuthority, listen: Listen): {
+  serverFor(host: string): Promise<Listening<https.Server>>;
+  clear(): Promise<Listening<https.Server>>[];
+} {
+  const servers = new Map<string, Promise<Listening<https.Server>>>();
+  return {
+    async serverFor(host) {
+      const leaf = await ca.leafFor(host);
+      let entry = servers.get(host);
+      if (entry === undefined) {
+        const options = { ...SERVER_OPTIONS, cert: leaf.certPem, key: leaf.keyPem, ALPNProtocols: ["http/1.1"] };
+        entry = listen(https.createServer(options), "secureConnection", leaf);
+        servers.set(host, entry);
+        if (servers.size > MAX_HOST_SERVERS) _evictOldest(servers);
+      }
+      const listening = await entry;
+      servers.delete(host);
+      servers.set(host, entry); // most recently used last
+      if (listening.leaf !== leaf) {
+        listening.server.setSecureContext({ cert: leaf.certPem, key: leaf.keyPem }); // a renewed leaf
+        listening.leaf = leaf;
+      }
+      return listening;
+    },
+    clear() {
+      const all = [...servers.values()];
       servers.clear();
+      return all;
     },
   };
 }

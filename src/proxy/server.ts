@@ -64,8 +64,8 @@ export function createProxy(options: ProxyOptions): Proxy {
   const upstream = createUpstream(options.upstream);
   const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection };
   const handlers: TunnelHandlers = {
-    request: (req, res, session) => void forwardRequest(ctx, req, res, session.target, session.username),
-    upgrade: (req, socket, head, session) => void _upgrade(ctx, req, socket, head, session.target, session.username),
+    request: (req, res, session) => _guard(forwardRequest(ctx, req, res, session.target, session.username), req.socket),
+    upgrade: (req, socket, head, session) => _guard(_upgrade(ctx, req, socket, head, session.target, session.username), socket),
   };
   const loopback = (options.termination ?? defaultTermination()) === "loopback";
   const terminator = (loopback ? createLoopbackTerminator : createInProcessTerminator)(options.ca, handlers);
@@ -75,18 +75,23 @@ export function createProxy(options: ProxyOptions): Proxy {
 
   const outer = http.createServer(SERVER_OPTIONS);
   outer.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
-    void _onAbsoluteForm(ctx, req, res, username(req), deny);
+    _guard(_onAbsoluteForm(ctx, req, res, username(req), deny), req.socket);
   });
   outer.on("upgrade", (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    void _onAbsoluteUpgrade(ctx, req, socket, head, username(req), deny);
+    _guard(_onAbsoluteUpgrade(ctx, req, socket, head, username(req), deny), socket);
   });
   outer.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    void _onConnect(tunnels, options.injector, req, socket, head, username(req), deny);
+    _guard(_onConnect(tunnels, options.injector, req, socket, head, username(req), deny), socket);
   });
   return _lifecycle(outer, () => {
     terminator.close();
     upstream.close();
   });
+}
+
+/** Handlers answer their own errors; anything that still escapes drops the connection, never the process. */
+function _guard(work: Promise<void>, socket: Duplex): void {
+  work.catch(() => socket.destroy());
 }
 
 async function _onAbsoluteForm(

@@ -10,7 +10,7 @@ import { rootCertificates } from "node:tls";
 import * as v from "valibot";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import type { AuthService } from "../core/auth-service.ts";
-import { randomToken, sealJson, unsealJson } from "../core/crypto.ts";
+import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
 import { createInjector } from "../core/inject.ts";
@@ -86,7 +86,7 @@ export async function startProxySession(service: AuthService, options: ProxySess
   const token = randomToken(24);
   const proxy = createProxy({
     injector: createInjector(core, options.connections === undefined ? {} : { connections: options.connections }),
-    authenticate: (_user, password) => password.length === token.length && password === token,
+    authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
     denyUnmatched: options.denyUnmatched === true,
     upstream: await upstreamOverrides(),

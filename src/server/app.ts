@@ -5,6 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import type { AuthService } from "../core/auth-service.ts";
+import { constantTimeEqual } from "../core/crypto.ts";
 import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import type { LoginInteraction } from "../flows/types.ts";
 import { routes } from "./routes.ts";
@@ -40,7 +41,7 @@ export function createApp(options: AppOptions): Hono {
     const expected = `Bearer ${options.token}`;
     app.use("/v1/*", async (c, next) => {
       if (c.req.path === "/v1/health") return next();
-      if (!timingSafeEqual(c.req.header("authorization") ?? "", expected)) {
+      if (!constantTimeEqual(c.req.header("authorization") ?? "", expected)) {
         return c.json({ error: "unauthorized", message: "missing or wrong bearer token" }, 401);
       }
       return next();
@@ -60,11 +61,4 @@ export function createApp(options: AppOptions): Hono {
     });
   }
   return app;
-}
-
-function timingSafeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
 }

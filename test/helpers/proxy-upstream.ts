@@ -6,7 +6,6 @@ import { createHash } from "node:crypto";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import type net from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
 import type { CertificateAuthority } from "../../src/proxy/ca.ts";
@@ -98,13 +97,13 @@ async function _start(server: http.Server): Promise<TestUpstream> {
 }
 
 function _record(req: http.IncomingMessage): RecordedRequest {
-  const socket = req.socket as net.Socket & { servername?: string | false };
+  const socket = req.socket;
   return {
     method: req.method ?? "",
     url: req.url ?? "",
     headers: req.headers,
     rawHeaders: req.rawHeaders,
-    servername: typeof socket.servername === "string" ? socket.servername : undefined,
+    servername: socket instanceof tls.TLSSocket && typeof socket.servername === "string" ? socket.servername : undefined,
   };
 }
 
