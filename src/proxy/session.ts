@@ -84,6 +84,8 @@ export async function startProxySession(service: AuthService, options: ProxySess
   await writeFileAtomic(caPath, ca.caCertPem(), 0o644);
   await writeFileAtomic(bundlePath, `${rootCertificates.join("\n")}\n${ca.caCertPem()}`, 0o644);
   const token = randomToken(24);
+  // Audit writes run off the request path; close() waits for them so none is lost at exit.
+  const pending = new Set<Promise<void>>();
   const proxy = createProxy({
     injector: createInjector(core, options.connections === undefined ? {} : { connections: options.connections }),
     authenticate: (_user, password) => constantTimeEqual(password, token),
@@ -91,7 +93,11 @@ export async function startProxySession(service: AuthService, options: ProxySess
     denyUnmatched: options.denyUnmatched === true,
     upstream: await upstreamOverrides(),
     onInjection: (event) => {
-      void core.record({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: "ok" }).catch(() => {});
+      const write = core
+        .record({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: event.status < 500 ? "ok" : "error" })
+        .catch(() => {})
+        .finally(() => pending.delete(write));
+      pending.add(write);
     },
   });
   const address = await proxy.listen(0, "127.0.0.1");
@@ -100,6 +106,9 @@ export async function startProxySession(service: AuthService, options: ProxySess
     port: address.port,
     bundlePath,
     caPath,
-    close: () => proxy.close(),
+    close: async () => {
+      await proxy.close();
+      await Promise.all(pending);
+    },
   };
 }

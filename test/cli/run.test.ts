@@ -51,6 +51,10 @@ test("curl through authsome run: the upstream gets the key, the child never does
   assert.equal(upstream.requests.length, before + 1);
   assert.equal(lastAuth(), `Bearer ${DEFAULT_KEY}`);
   assert.ok(!r.stdout.includes(DEFAULT_KEY));
+  const audit = await runCli(["audit", "--json"], { env });
+  const injections = (JSON.parse(audit.stdout) as { entries: { action: string; host?: string; provider?: string; connection?: string; status?: number; method?: string }[] }).entries.filter((e) => e.action === "inject");
+  assert.ok(injections.some((e) => e.host === "api.example.test" && e.provider === "acme" && e.connection === "default" && e.status === 200 && e.method === "GET"), `the injection was audited: ${JSON.stringify(injections)}`);
+  assert.ok(!audit.stdout.includes(DEFAULT_KEY));
 });
 
 test("python3 urllib through authsome run", async () => {
