@@ -21,6 +21,7 @@ const COMMANDS: Record<string, { summary: string; load: Loader }> = {
   list: { summary: "list providers and their connections", load: () => import("./commands/list.ts") },
   inspect: { summary: "show a provider's definition and connections", load: () => import("./commands/inspect.ts") },
   logout: { summary: "remove local connection records (the provider is not contacted)", load: () => import("./commands/logout.ts") },
+  revoke: { summary: "revoke tokens at the provider, then remove local records and the saved client", load: () => import("./commands/revoke.ts") },
   default: { summary: "make a connection the provider's default", load: () => import("./commands/default.ts") },
   run: { summary: "run a command behind a proxy that injects credentials", load: () => import("./commands/run.ts") },
   serve: { summary: "run the local API daemon in the foreground", load: () => import("./commands/serve.ts") },

@@ -72,6 +72,14 @@ export class AuthService {
     return this.#audited({ action: "logout", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.logout(this.core, provider, options));
   }
 
+  /**
+   * Revokes tokens at the provider (RFC 7009) where it has an endpoint, then removes local
+   * state: all connections and the saved client, or only the named connection.
+   */
+  revoke(provider: string, options: ConnectionOptions = {}): Promise<connections.RevokeReport> {
+    return this.#audited({ action: "revoke", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.revoke(this.core, provider, options));
+  }
+
   /** Every provider with its connections. */
   listProviders(): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
     return connections.listProviders(this.core);

@@ -20,6 +20,7 @@ import { ensureFresh } from "./tokens.ts";
 import type { Vault } from "./vault.ts";
 import { connectionView, defaultFlows, providerView, type ConnectionView, type ProviderView } from "./views.ts";
 import { runFlow } from "../flows/index.ts";
+import type { TokenRevocation } from "../flows/revocation.ts";
 import type { FlowResult } from "../flows/types.ts";
 
 function pickFlow(plugin: ProviderPlugin, requested: FlowName | undefined): FlowName {
@@ -47,15 +48,16 @@ async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName
     });
   }
   const vault = await core.vault();
+  // The flow picks the secret: the saved one when the ids match, else stdin or the form.
   const saved = await vault.getClient(plugin.name);
-  const client = options.clientId !== undefined ? { ...(saved?.client_id === options.clientId ? saved : {}), client_id: options.clientId } : (saved ?? undefined);
   return runFlow(flow, {
     plugin,
     connection,
     interaction: options.interaction,
     ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
     ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
-    ...(client === undefined ? {} : { client }),
+    ...(options.clientId === undefined ? {} : { clientId: options.clientId }),
+    ...(saved === null ? {} : { savedClient: saved }),
     saveClient: (value) => vault.setClient(plugin.name, value),
     timeoutMs: options.timeoutMs ?? 300_000,
   });
@@ -166,6 +168,50 @@ export async function logout(core: ServiceCore, provider: string, options: Conne
     await promoteDefault(vault, provider);
     return names;
   });
+}
+
+/** What `revoke` did: remote revocation per token, then the local records removed. */
+export interface RevokeReport {
+  provider: string;
+  removed: string[];
+  /** True when the saved OAuth client (id, secret or DCR registration) was removed too. */
+  client_removed: boolean;
+  tokens: TokenRevocation[];
+}
+
+/**
+ * Revokes tokens at the provider (RFC 7009, where it has an endpoint), then clears local state:
+ * every connection, the saved client and the default, or only the named connection. A provider
+ * error is reported, never a reason to keep local secrets.
+ */
+export async function revoke(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<RevokeReport> {
+  const plugin = await getPlugin(core, provider);
+  const vault = await core.vault();
+  const named = options.connection !== undefined;
+  const names = named ? [checkName("connection", options.connection ?? "")] : await vault.connectionNames(provider);
+  if (named && (await vault.getMeta(provider, names[0] ?? "")) === null) {
+    throw new AuthsomeError("connection_not_found", `no connection "${names[0]}" for ${provider}`, { hint: `see: authsome inspect ${provider}` });
+  }
+  const { revokeAtProvider } = await import("../flows/revocation.ts");
+  const saved = await vault.getClient(provider);
+  const tokens: TokenRevocation[] = [];
+  for (const name of names) {
+    const found = await vault.read(provider, name).catch(() => null);
+    const reports = found === null ? [] : await revokeAtProvider(plugin, found, saved);
+    for (const report of reports.filter((r) => r.outcome !== "unsupported")) {
+      await core.record({ action: "revoke_token", provider, connection: name, outcome: report.outcome === "revoked" ? "ok" : "error", ...(report.outcome === "failed" ? { error: "provider_error" } : {}) });
+    }
+    tokens.push(...reports);
+  }
+  await vault.withProviderLock(provider, async () => {
+    for (const name of names) await vault.remove(provider, name);
+    if (named) await promoteDefault(vault, provider);
+    else {
+      await vault.setClient(provider, null);
+      await vault.setDefault(provider, undefined);
+    }
+  });
+  return { provider, removed: names, client_removed: !named && saved !== null, tokens };
 }
 
 /** After a removal: keep the default if it still exists, else promote the first remaining one. */

@@ -22,24 +22,35 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
   let plugins: Promise<ProviderPlugin[]> | undefined;
   // Plugin definitions are loaded once per injector; connections are read on every request.
   const allPlugins = () => (plugins ??= core.registry.list().then((list) => list.plugins));
+  // Which plugins declare a host:port depends on the definitions only: computed once per host.
+  const byHost = new Map<string, ProviderPlugin[]>();
 
-  async function connectedFor(host: string, port: number): Promise<ProviderPlugin[]> {
-    const vault = await core.vault();
-    const matching = (await allPlugins()).filter((p) => hostMatchesAnyRule(p, host, port));
-    const connected: ProviderPlugin[] = [];
-    for (const plugin of matching) if ((await vault.connectionNames(plugin.name)).length > 0) connected.push(plugin);
-    return connected;
+  async function declaring(host: string, port: number): Promise<ProviderPlugin[]> {
+    const key = `${host}:${port}`;
+    let found = byHost.get(key);
+    if (found === undefined) {
+      found = (await allPlugins()).filter((p) => hostMatchesAnyRule(p, host, port));
+      if (byHost.size >= MAX_CACHED_HOSTS) byHost.clear();
+      byHost.set(key, found);
+    }
+    return found;
+  }
+
+  async function isConnected(plugin: ProviderPlugin): Promise<boolean> {
+    return (await (await core.vault()).connectionNames(plugin.name)).length > 0;
   }
 
   async function decide(url: URL, request: InjectionOptions = {}): Promise<InjectionDecision | null> {
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    for (const plugin of await connectedFor(url.hostname, port)) {
+    for (const plugin of await declaring(url.hostname, port)) {
       const rule = findMatchingRule(plugin, url);
       if (rule === null) continue;
       const wanted = request.connection ?? request.connections?.[plugin.name] ?? options.connections?.[plugin.name];
+      // One read per request: a provider with no usable connection reads as null here, so the
+      // "is it connected" listing is only needed to word the error for an explicit choice.
       const found = await readForInjection(core, plugin, wanted);
       if (found === null) {
-        if (wanted !== undefined) {
+        if (wanted !== undefined && (await isConnected(plugin))) {
           throw new AuthsomeError("connection_not_found", `no connection "${wanted}" for ${plugin.name}`, { hint: `log in: authsome login ${plugin.name} --connection ${wanted}` });
         }
         continue;
@@ -53,8 +64,12 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
 
   return {
     async shouldIntercept(host, port) {
-      return (await connectedFor(host, port)).length > 0;
+      for (const plugin of await declaring(host, port)) if (await isConnected(plugin)) return true;
+      return false;
     },
     decide,
   };
 }
+
+/** Bound on the per-host plugin cache (a proxy sees few hosts; a scan must not grow it forever). */
+const MAX_CACHED_HOSTS = 1024;

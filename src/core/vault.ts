@@ -38,6 +38,9 @@ function parseStored<T extends v.GenericSchema>(schema: T, value: unknown, what:
   });
 }
 
+/** Most decrypted records kept for reuse per vault (a profile has a handful). */
+const MAX_OPENED = 256;
+
 /** The encrypted vault of one profile. */
 export class Vault {
   readonly #storage: Storage;
@@ -45,6 +48,8 @@ export class Vault {
   readonly #profile: string;
   readonly #masterKey: CryptoKey;
   #dataKey: Promise<CryptoKey> | undefined;
+  /** Secrets last opened per record, with the exact sealed box and AAD they came from. */
+  readonly #opened = new Map<string, { nonce: string; ct: string; aad: string; secrets: Secrets }>();
 
   constructor(storage: Storage, lock: Lock, profile: string, masterKey: CryptoKey) {
     this.#storage = storage;
@@ -124,8 +129,21 @@ export class Vault {
     if (record.meta.provider !== provider || record.meta.connection !== connection) {
       throw new AuthsomeError("record_tampered", `${what} holds another record's data`);
     }
-    const plain = await unsealJson(await this.dataKey(), record.secrets, this.#recordAad(record.meta), what);
-    return { meta: record.meta, secrets: parseStored(SecretsSchema, plain, `${what} secrets`) };
+    const aad = this.#recordAad(record.meta);
+    const { nonce, ct } = record.secrets;
+    // The proxy reads a record per request. The same box under the same key and AAD can only
+    // open to the same secrets, so those are reused until the stored record changes (a login
+    // or refresh writes a fresh nonce); edited metadata changes the AAD and is checked again.
+    const key = `${provider}/${connection}`;
+    const cached = this.#opened.get(key);
+    if (cached !== undefined && cached.nonce === nonce && cached.ct === ct && cached.aad === aad) {
+      return { meta: record.meta, secrets: { ...cached.secrets } };
+    }
+    const plain = await unsealJson(await this.dataKey(), record.secrets, aad, what);
+    const secrets = parseStored(SecretsSchema, plain, `${what} secrets`);
+    if (this.#opened.size >= MAX_OPENED) this.#opened.clear();
+    this.#opened.set(key, { nonce, ct, aad, secrets: { ...secrets } });
+    return { meta: record.meta, secrets };
   }
 
   /** Writes a connection (metadata and freshly sealed secrets) atomically. */
@@ -137,6 +155,7 @@ export class Vault {
   /** Removes one connection record; false when there was none. */
   async remove(provider: string, connection: string): Promise<boolean> {
     const key = this.#key("conn", provider, connection);
+    this.#opened.delete(`${provider}/${connection}`);
     if (!(await this.#storage.hasItem(key))) return false;
     await this.#storage.removeItem(key);
     return true;

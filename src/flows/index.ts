@@ -9,6 +9,10 @@ type FlowRunner = (context: FlowContext) => Promise<FlowResult>;
 
 const flows: Partial<Record<FlowName, () => Promise<FlowRunner>>> = {
   api_key: async () => (await import("./api-key.ts")).runApiKeyFlow,
+  pkce: async () => (await import("./pkce.ts")).runPkceFlow,
+  device_code: async () => (await import("./device-code.ts")).runDeviceCodeFlow,
+  client_credentials: async () => (await import("./client-credentials.ts")).runClientCredentialsFlow,
+  dcr_pkce: async () => (await import("./dcr.ts")).runDcrFlow,
 };
 
 /** Runs a login flow by name. */

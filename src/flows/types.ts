@@ -25,9 +25,11 @@ export interface FlowContext {
   interaction: LoginInteraction;
   scopes?: string[];
   baseUrl?: string;
-  /** OAuth app credentials: from `--client-id`, the vault, the form or stdin. */
-  client?: ClientSecrets;
-  /** Saves OAuth app credentials for reuse (DCR registrations, first-use secrets). */
+  /** The OAuth client id given with `--client-id` (ids are not secret; secrets never come from argv). */
+  clientId?: string;
+  /** The OAuth app credentials saved in the vault for this provider (first-use secret or DCR registration). */
+  savedClient?: ClientSecrets;
+  /** Saves OAuth app credentials for reuse (DCR registrations, first-use secrets), encrypted in the vault. */
   saveClient?(client: ClientSecrets): Promise<void>;
   /** How long to wait for the user, in milliseconds. */
   timeoutMs: number;
@@ -35,9 +37,13 @@ export interface FlowContext {
 
 /** What a successful flow yields. */
 export interface FlowResult {
+  /** What to store encrypted: `api_key`, or `access_token` with `refresh_token`/`id_token`. */
   secrets: Secrets;
+  /** Scopes granted (or requested, when the provider does not say). */
   scopes?: string[];
+  /** ISO time the access token expires; absent when the provider gave no lifetime. */
   expiresAt?: string;
   tokenType?: string;
+  /** The OAuth client the tokens belong to (refresh and revocation use it). */
   clientId?: string;
 }

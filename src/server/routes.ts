@@ -40,6 +40,7 @@ const LoginBody = v.strictObject({
   timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000))),
 });
 const LogoutBody = v.strictObject({ connection: v.optional(v.string()), all: v.optional(v.boolean()) });
+const RevokeBody = v.optional(v.strictObject({ connection: v.optional(v.string()) }), {});
 const DefaultBody = v.strictObject({ connection: v.string() });
 const ProfileBody = v.strictObject({ name: v.string(), description: v.optional(v.string()) });
 const ProviderBody = v.strictObject({ source: v.string(), force: v.optional(v.boolean()) });
@@ -116,6 +117,10 @@ export const routes: ApiRoute[] = [
       const body = parseBody(LogoutBody, i.body);
       return { provider: p(i, "provider"), removed: await i.service.logout(p(i, "provider"), { ...conn(body.connection), all: body.all ?? false }) };
     },
+  },
+  {
+    method: "POST", path: "/v1/providers/:provider/revoke",
+    handler: (i) => i.service.revoke(p(i, "provider"), conn(parseBody(RevokeBody, i.body).connection)),
   },
   { method: "GET", path: "/v1/profiles", handler: async (i) => ({ profiles: await i.service.listProfiles() }) },
   {

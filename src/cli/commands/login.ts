@@ -14,7 +14,7 @@ export default defineCommand({
     flow: { type: "string", value: "FLOW", description: `login flow: ${FLOWS.join(", ")}` },
     scopes: { type: "string", value: "A,B", description: "scopes to request (comma-separated)" },
     "base-url": { type: "string", value: "URL", description: "provider base URL (self-hosted instances)" },
-    "client-id": { type: "string", value: "ID", description: "OAuth client id (the secret is read from the form or stdin, never argv)" },
+    "client-id": { type: "string", value: "ID", description: "OAuth client id, remembered per provider (the secret comes from the vault, stdin or a form, never argv)" },
     force: { type: "boolean", short: "f", description: "replace an existing connection and make it the default" },
     "no-browser": { type: "boolean", description: "print the URL instead of opening a browser" },
     timeout: { type: "string", value: "SECONDS", description: "how long to wait for the browser or form (default 300)" },
@@ -22,7 +22,11 @@ export default defineCommand({
   examples: [
     "printf '%s' \"$OPENAI_KEY\" | authsome login openai      # key from stdin",
     "authsome login openai --connection work               # opens a local form",
+    "authsome login github --client-id Iv1.abc123          # browser + PKCE; secret from the form",
     "authsome login github --flow device_code              # headless / SSH",
+    "printf '%s' \"$SECRET\" | authsome login my-api --client-id svc   # client credentials",
+    "authsome login gitlab --base-url https://gitlab.example.com",
+    "Redirect URI to register: http://127.0.0.1:7999/callback (AUTHSOME_REDIRECT_PORT changes the port)",
   ],
   async run({ args, options, api, out }) {
     const flow = options["flow"];
@@ -46,5 +50,9 @@ export default defineCommand({
     });
     out.data(view, () => "");
     out.info(`${out.paint("green", "✓")} Logged in to ${view.provider} as connection "${view.connection}"${view.is_default ? " (default)" : ""}.`);
+    if (view.auth_type === "oauth2") {
+      const expiry = view.expires_at === null ? "does not expire" : `expires ${view.expires_at}${view.secrets?.["refresh_token"] === undefined && view.flow !== "client_credentials" ? " (no refresh token: log in again then)" : ", refreshed automatically"}`;
+      out.info(`  scopes: ${view.scopes.join(" ") || "(none)"}; token ${expiry}`);
+    }
   },
 });

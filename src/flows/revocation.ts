@@ -1,0 +1,48 @@
+/**
+ * Token revocation at the provider (RFC 7009), used by `authsome revoke` before it clears local
+ * state. The refresh token goes first (it usually ends the whole grant), then the access token.
+ * Failures are reported per token, never thrown: local cleanup happens regardless.
+ */
+import { toAuthsomeError } from "../core/errors.ts";
+import type { ProviderPlugin } from "../core/plugin.ts";
+import type { ClientSecrets } from "../core/records.ts";
+import type { Connection } from "../core/vault.ts";
+import { clientForConnection } from "./app-client.ts";
+import { resolveEndpoints } from "./discovery.ts";
+import { revokeToken } from "./token-client.ts";
+
+/** What happened to one token. */
+export interface TokenRevocation {
+  connection: string;
+  token: "refresh_token" | "access_token";
+  /** `unsupported`: the provider has no RFC 7009 endpoint; the token stays valid until it expires. */
+  outcome: "revoked" | "failed" | "unsupported";
+  /** Why it failed (the provider's error, without secrets). */
+  message?: string;
+}
+
+/** Revokes a connection's tokens where the provider allows it; reports each token. */
+export async function revokeAtProvider(plugin: ProviderPlugin, found: Connection, saved: ClientSecrets | null): Promise<TokenRevocation[]> {
+  const connection = found.meta.connection;
+  const present = (["refresh_token", "access_token"] as const).filter((token) => found.secrets[token] !== undefined);
+  if (plugin.authType !== "oauth2" || present.length === 0) return [];
+  let revocationUrl: string | undefined;
+  try {
+    revocationUrl = (await resolveEndpoints(plugin, found.meta.baseUrl)).revocationUrl;
+  } catch (error) {
+    return present.map((token) => ({ connection, token, outcome: "failed", message: toAuthsomeError(error).message }));
+  }
+  if (revocationUrl === undefined) return present.map((token) => ({ connection, token, outcome: "unsupported" }));
+  const name = plugin.displayName ?? plugin.name;
+  const reports: TokenRevocation[] = [];
+  for (const token of present) {
+    try {
+      const client = clientForConnection(plugin, found.meta.clientId, saved);
+      await revokeToken(revocationUrl, client, found.secrets[token] ?? "", token, `${name} refused to revoke the ${token.replace("_", " ")}`);
+      reports.push({ connection, token, outcome: "revoked" });
+    } catch (error) {
+      reports.push({ connection, token, outcome: "failed", message: toAuthsomeError(error).message });
+    }
+  }
+  return reports;
+}

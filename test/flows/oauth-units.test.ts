@@ -1,0 +1,117 @@
+/**
+ * The OAuth building blocks without a server: device polling (slow_down, denial, expiry) with
+ * an injected clock, token-response parsing, discovery URLs, and the callback server's rules.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AuthsomeError } from "../../src/core/errors.ts";
+import { startCallbackServer } from "../../src/flows/callback-server.ts";
+import { pollForToken } from "../../src/flows/device-code.ts";
+import { metadataUrls } from "../../src/flows/discovery.ts";
+import { OAuthError, parseTokenBody, type TokenSet } from "../../src/flows/oauth-http.ts";
+import { freePort } from "../helpers/oidc-server.ts";
+
+function fakePoll(answers: string[]) {
+  let now = 0;
+  const sleeps: number[] = [];
+  const queue = [...answers];
+  return {
+    sleeps,
+    options: {
+      poll: async (): Promise<TokenSet> => {
+        const next = queue.shift() ?? "ok";
+        if (next === "ok") return { accessToken: "at" };
+        throw new OAuthError("provider_error", next, next);
+      },
+      intervalSeconds: 5,
+      expiresAt: 600_000,
+      sleep: async (ms: number) => void (sleeps.push(ms), (now += ms)),
+      now: () => now,
+      onPending: () => {},
+    },
+  };
+}
+
+test("device polling waits the interval, adds 5 s on slow_down, and stops on success", async () => {
+  const fake = fakePoll(["authorization_pending", "slow_down", "authorization_pending", "slow_down", "ok"]);
+  assert.equal((await pollForToken(fake.options)).accessToken, "at");
+  assert.deepEqual(fake.sleeps, [5000, 5000, 10_000, 10_000, 15_000]);
+});
+
+test("device polling: access_denied and expired_token are clear errors; the local deadline too", async () => {
+  await assert.rejects(pollForToken(fakePoll(["access_denied"]).options), (e: AuthsomeError) => e.code === "auth_cancelled" && /denied/.test(e.message));
+  await assert.rejects(pollForToken(fakePoll(["expired_token"]).options), (e: AuthsomeError) => e.code === "auth_failed" && /expired/.test(e.message));
+  const slow = fakePoll(Array(200).fill("authorization_pending"));
+  await assert.rejects(pollForToken({ ...slow.options, expiresAt: 12_000 }), /expired/);
+  assert.equal(slow.sleeps.length, 3, "stops at the code's expiry");
+});
+
+test("token responses: errors (even with HTTP 200) are OAuthErrors without our secrets", () => {
+  assert.throws(() => parseTokenBody({ error: "bad_verification_code", error_description: "code abc12345 is wrong" }, 200, "GitHub refused", ["abc12345"]), (e: OAuthError) => {
+    assert.equal(e.oauthCode, "bad_verification_code");
+    assert.equal(e.message, "GitHub refused: bad_verification_code: code <redacted> is wrong");
+    return true;
+  });
+  const parsed = parseTokenBody({ access_token: "x", expires_in: "120", scope: "repo,gist", token_type: "bearer" }, 200, "t", []);
+  assert.deepEqual(parsed.scopes, ["repo", "gist"]);
+  assert.ok(Math.abs(Date.parse(parsed.expiresAt ?? "") - Date.now() - 120_000) < 5000);
+  assert.throws(() => parseTokenBody({ token: "x" }, 200, "t", []), /invalid token response: field "access_token"/);
+});
+
+test("discovery: RFC 8414 first, then OpenID Connect, path-aware", () => {
+  assert.deepEqual(metadataUrls("https://mcp.example.com/tenant1"), [
+    "https://mcp.example.com/.well-known/oauth-authorization-server/tenant1",
+    "https://mcp.example.com/.well-known/openid-configuration/tenant1",
+    "https://mcp.example.com/tenant1/.well-known/openid-configuration",
+  ]);
+  assert.equal(metadataUrls("https://as.example.com").length, 2);
+});
+
+test("callback server: other paths 404 and keep waiting, the code is used once, provider text escaped", async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const exchanged: string[] = [];
+  const server = await startCallbackServer({ redirectUri: `${base}/cb`, state: "s1", providerName: "Test", complete: async (code) => (exchanged.push(code), code) });
+  try {
+    assert.equal((await fetch(`${base}/favicon.ico`)).status, 404);
+    assert.equal((await fetch(`${base}/cb/extra?state=s1&code=x`)).status, 404);
+    const ok = await fetch(`${base}/cb?state=s1&code=the-code`);
+    assert.equal(ok.status, 200);
+    assert.match(await ok.text(), /Logged in/);
+    assert.equal(await server.result, "the-code");
+    assert.equal((await fetch(`${base}/cb?state=s1&code=again`)).status, 400, "a second callback is refused");
+    assert.deepEqual(exchanged, ["the-code"]);
+  } finally {
+    await server.close();
+  }
+  const base2 = `http://127.0.0.1:${await freePort()}`;
+  const other = await startCallbackServer({ redirectUri: `${base2}/cb`, state: "s2", providerName: "Test", complete: async () => "never" });
+  try {
+    const denied = await fetch(`${base2}/cb?state=s2&error=access_denied&error_description=${encodeURIComponent("<b>no</b>")}`);
+    assert.match(await denied.text(), /&lt;b&gt;no&lt;\/b&gt;/);
+    await assert.rejects(other.result, (e: AuthsomeError) => e.code === "auth_cancelled" && /access_denied: <b>no<\/b>/.test(e.message));
+  } finally {
+    await other.close();
+  }
+});
+
+test("bundled OAuth plugins: at least 10, endpoints resolve to https, the authorization URL carries an S256 challenge", async () => {
+  const { bundledPlugins } = await import("../../plugins/index.ts");
+  const { resolveEndpoints } = await import("../../src/flows/discovery.ts");
+  const { authorizationUrl, DEFAULT_REDIRECT_URI } = await import("../../src/flows/pkce.ts");
+  let count = 0;
+  for (const load of Object.values(bundledPlugins)) {
+    const plugin = (await load()).default;
+    if (plugin.authType !== "oauth2") continue;
+    count += 1;
+    const endpoints = await resolveEndpoints(plugin, undefined);
+    for (const url of Object.values(endpoints)) assert.match(url ?? "", /^https:\/\/[^{}]+$/, `${plugin.name}: ${url}`);
+    const url = authorizationUrl(plugin, endpoints.authorizationUrl ?? "", { clientId: "id" }, DEFAULT_REDIRECT_URI, "st", plugin.oauth?.pkce === false ? null : "v".repeat(43), plugin.oauth?.scopes ?? []);
+    assert.equal(url.searchParams.get("redirect_uri"), "http://127.0.0.1:7999/callback");
+    assert.equal(url.searchParams.get("code_challenge_method"), plugin.oauth?.pkce === false ? null : "S256", plugin.name);
+    for (const [name, value] of Object.entries(plugin.oauth?.authorizationParams ?? {})) assert.equal(url.searchParams.get(name), value);
+  }
+  assert.ok(count >= 10, `${count} OAuth plugins`);
+  const microsoft = (await bundledPlugins["microsoft"]!()).default;
+  assert.equal((await resolveEndpoints(microsoft, "https://login.microsoftonline.com/contoso.onmicrosoft.com/")).tokenUrl, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+});
