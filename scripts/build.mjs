@@ -2,7 +2,7 @@
 // splitting keeps the CLI's start-up to a few files, and lazy imports (plugins, flows, proxy)
 // out of the hot path.
 import { build } from "esbuild";
-import { rm } from "node:fs/promises";
+import { rename, rm } from "node:fs/promises";
 
 const entryPoints = {
   cli: "src/cli/main.ts",
@@ -10,10 +10,13 @@ const entryPoints = {
   plugin: "src/plugin.ts",
   intercept: "src/intercept/index.ts",
 };
-await rm("dist", { recursive: true, force: true });
+// Build beside dist/ and swap it in, so a CLI started by a test running meanwhile finds a whole
+// dist/ (old or new), not a half-written one.
+const outdir = `dist.tmp-${process.pid}`;
+await rm(outdir, { recursive: true, force: true });
 await build({
   entryPoints,
-  outdir: "dist",
+  outdir,
   bundle: true,
   splitting: true,
   format: "esm",
@@ -29,3 +32,7 @@ await build({
   // Heavy optional dependencies stay external: loaded only when the feature is used.
   external: ["ioredis", "oidc-provider"],
 });
+await rm(`dist.old-${process.pid}`, { recursive: true, force: true });
+await rename("dist", `dist.old-${process.pid}`).catch(() => {});
+await rename(outdir, "dist");
+await rm(`dist.old-${process.pid}`, { recursive: true, force: true });

@@ -60,6 +60,7 @@ async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName
     ...(saved === null ? {} : { savedClient: saved }),
     saveClient: (value) => vault.setClient(plugin.name, value),
     timeoutMs: options.timeoutMs ?? 300_000,
+    ...(options.redirectPort === undefined ? {} : { redirectPort: options.redirectPort }),
   });
 }
 

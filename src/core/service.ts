@@ -28,6 +28,8 @@ export interface LoginOptions {
   interaction?: LoginInteraction;
   /** How long to wait for the user; default 300 s. */
   timeoutMs?: number;
+  /** Port of the loopback OAuth callback (must match the app's registered redirect URI). */
+  redirectPort?: number;
 }
 
 /** Selects a connection; the provider's default when omitted. */

@@ -47,6 +47,7 @@ async function _readSecret(context: FlowContext, required: boolean): Promise<str
     interaction: context.interaction,
     timeoutMs: context.timeoutMs,
     label: "client secret",
+    optional: !required,
     validate: (value) => _checkSecret(value, required),
   });
 }

@@ -60,7 +60,7 @@ async function _register(context: FlowContext, registrationUrl: string, redirect
 export async function runDcrFlow(context: FlowContext): Promise<FlowResult> {
   const endpoints = await resolveEndpoints(context.plugin, context.baseUrl);
   const registrationUrl = requireEndpoint(endpoints, "registrationUrl", context.plugin, "dcr_pkce");
-  const redirectUri = resolveRedirectUri(context.plugin);
+  const redirectUri = resolveRedirectUri(context.plugin, context.redirectPort);
   const key = `${registrationUrl} ${redirectUri}`;
   const saved = context.savedClient;
   const client = saved?.registered_for === key ? saved : await _register(context, registrationUrl, redirectUri, key);

@@ -16,10 +16,10 @@ import type { FlowContext, FlowResult } from "./types.ts";
 /** The redirect URI registered with the provider's OAuth app. */
 export const DEFAULT_REDIRECT_URI = "http://127.0.0.1:7999/callback";
 
-/** The redirect URI for a plugin; `AUTHSOME_REDIRECT_PORT` changes only its port. */
-export function resolveRedirectUri(plugin: ProviderPlugin): string {
+/** The redirect URI for a plugin; `login --redirect-port` or `AUTHSOME_REDIRECT_PORT` changes only its port. */
+export function resolveRedirectUri(plugin: ProviderPlugin, portOverride?: number): string {
   const registered = plugin.oauth?.redirectUri ?? DEFAULT_REDIRECT_URI;
-  const port = getEnv("AUTHSOME_REDIRECT_PORT");
+  const port = portOverride === undefined ? getEnv("AUTHSOME_REDIRECT_PORT") : String(portOverride);
   // Kept byte for byte otherwise: providers compare redirect URIs as strings.
   if (port === undefined) return registered;
   if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new AuthsomeError("usage", "AUTHSOME_REDIRECT_PORT must be a port number (1-65535)");
@@ -80,7 +80,7 @@ export async function authorizeInBrowser(context: FlowContext, endpoints: OAuthE
   const { plugin, interaction } = context;
   const name = plugin.displayName ?? plugin.name;
   const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "pkce");
-  const redirectUri = resolveRedirectUri(plugin);
+  const redirectUri = resolveRedirectUri(plugin, context.redirectPort);
   const scopes = requestedScopes(context);
   const state = generateState();
   const verifier = plugin.oauth?.pkce === false ? null : generateCodeVerifier();

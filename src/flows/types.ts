@@ -33,6 +33,8 @@ export interface FlowContext {
   saveClient?(client: ClientSecrets): Promise<void>;
   /** How long to wait for the user, in milliseconds. */
   timeoutMs: number;
+  /** `login --redirect-port`: the loopback callback's port (the rest of the redirect URI is kept). */
+  redirectPort?: number;
 }
 
 /** What a successful flow yields. */

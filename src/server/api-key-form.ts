@@ -21,6 +21,8 @@ export interface SecretFormOptions {
   validate(value: string): string | null;
   /** Label of the field; default "API key". */
   label?: string;
+  /** An empty value may be submitted (a public OAuth client has no secret). */
+  optional?: boolean;
 }
 
 function page(options: SecretFormOptions, error?: string) {
@@ -37,8 +39,9 @@ input{width:100%;padding:.5rem;font:inherit}button{margin-top:1rem;padding:.5rem
 <p>Paste your ${label} for the connection <b>${options.connection}</b>. It is stored encrypted on this machine and never shown to your agents.</p>
 ${keyUrl === undefined ? "" : html`<p class="muted">Create one at <a href="${keyUrl}" rel="noreferrer">${keyUrl}</a></p>`}
 ${error === undefined ? "" : html`<p class="err" role="alert">${error}</p>`}
-<form method="post"><label>${label}<br><input type="password" name="secret" autocomplete="off" autofocus required></label>
+<form method="post"><label>${label}<br><input type="password" name="secret" autocomplete="off" autofocus${options.optional ? "" : " required"}></label>
 <button type="submit">Save</button></form>
+${options.optional ? html`<p class="muted">Leave it empty if the app has no ${label} (a public client).</p>` : ""}
 ${options.plugin.apiKey?.hint === undefined ? "" : html`<p class="muted">${options.plugin.apiKey.hint}</p>`}
 </body></html>`;
 }

@@ -38,6 +38,7 @@ const LoginBody = v.strictObject({
   client_id: v.optional(v.string()),
   api_key: v.optional(v.string()),
   timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000))),
+  redirect_port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
 });
 const LogoutBody = v.strictObject({ connection: v.optional(v.string()), all: v.optional(v.boolean()) });
 const RevokeBody = v.optional(v.strictObject({ connection: v.optional(v.string()) }), {});
@@ -83,6 +84,7 @@ async function login(input: RouteInput): Promise<unknown> {
     ...(body.client_id === undefined ? {} : { clientId: body.client_id }),
     ...(body.api_key === undefined ? {} : { apiKey: body.api_key }),
     ...(body.timeout_ms === undefined ? {} : { timeoutMs: body.timeout_ms }),
+    ...(body.redirect_port === undefined ? {} : { redirectPort: body.redirect_port }),
     ...(input.interaction === undefined ? {} : { interaction: input.interaction }),
   });
 }

@@ -54,6 +54,16 @@ test("PKCE login: the browser logs in, the callback ignores a favicon, the token
   assert.equal(exported.stdout, `OIDC_TOKEN=${stored["access_token"]}\n`, "export gives the access token, never the refresh token");
 });
 
+test("--redirect-port moves the loopback callback (the app must allow that redirect URI)", async () => {
+  const port = await freePort();
+  const log = nextLog();
+  const r = await cli(["login", "oidc", "--connection", "port", "--redirect-port", String(port), "--client-id", TEST_CLIENTS.public], browserEnv(log));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`Waiting for the callback on http://127\\.0\\.0\\.1:${port}/callback`));
+  const bad = await cli(["login", "oidc", "--connection", "port2", "--redirect-port", "70000"]);
+  assert.equal(bad.code, 2);
+});
+
 test("a callback with the wrong state ends the login at once with exit 2", async () => {
   const log = nextLog();
   const started = Date.now();

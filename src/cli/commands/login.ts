@@ -18,6 +18,7 @@ export default defineCommand({
     force: { type: "boolean", short: "f", description: "replace an existing connection and make it the default" },
     "no-browser": { type: "boolean", description: "print the URL instead of opening a browser" },
     timeout: { type: "string", value: "SECONDS", description: "how long to wait for the browser or form (default 300)" },
+    "redirect-port": { type: "string", value: "PORT", description: "port of the OAuth callback on 127.0.0.1 (default 7999; must match the app's redirect URI)" },
   },
   examples: [
     "printf '%s' \"$OPENAI_KEY\" | authsome login openai      # key from stdin",
@@ -26,7 +27,7 @@ export default defineCommand({
     "authsome login github --flow device_code              # headless / SSH",
     "printf '%s' \"$SECRET\" | authsome login my-api --client-id svc   # client credentials",
     "authsome login gitlab --base-url https://gitlab.example.com",
-    "Redirect URI to register: http://127.0.0.1:7999/callback (AUTHSOME_REDIRECT_PORT changes the port)",
+    "Redirect URI to register: http://127.0.0.1:7999/callback (--redirect-port or AUTHSOME_REDIRECT_PORT changes the port)",
   ],
   async run({ args, options, api, out }) {
     const flow = options["flow"];
@@ -38,6 +39,11 @@ export default defineCommand({
     if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
       throw new AuthsomeError("usage", "--timeout takes a whole number of seconds");
     }
+    const portText = options["redirect-port"];
+    const redirectPort = portText === undefined ? undefined : Number(portText);
+    if (redirectPort !== undefined && !(Number.isInteger(redirectPort) && redirectPort > 0 && redirectPort < 65536)) {
+      throw new AuthsomeError("usage", "--redirect-port takes a port number (1-65535)");
+    }
     const scopes = typeof options["scopes"] === "string" ? options["scopes"].split(/[\s,]+/).filter(Boolean) : undefined;
     const view = await api.post<ConnectionView>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/login`, {
       connection: options["connection"],
@@ -47,6 +53,7 @@ export default defineCommand({
       base_url: options["base-url"],
       client_id: options["client-id"],
       timeout_ms: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+      redirect_port: redirectPort,
     });
     out.data(view, () => "");
     out.info(`${out.paint("green", "✓")} Logged in to ${view.provider} as connection "${view.connection}"${view.is_default ? " (default)" : ""}.`);
