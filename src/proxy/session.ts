@@ -16,7 +16,7 @@ import { writeFileAtomic } from "../core/files.ts";
 import { createInjector } from "../core/inject.ts";
 import { getEnv } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
-import { type CaStore, createCertificateAuthority } from "./ca.ts";
+import { type CaStore, type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
 import { createProxy, parseResolveSpec } from "./server.ts";
 
 /** Options for {@link startProxySession}. */
@@ -25,6 +25,8 @@ export interface ProxySessionOptions {
   connections?: Record<string, string>;
   /** `run --deny-unmatched`: 403 for hosts no connected provider declares. */
   denyUnmatched?: boolean;
+  /** A CA shared by several sessions (the daemon's), so leaves are minted once per host. */
+  ca?: CertificateAuthority;
 }
 
 /** A running proxy session. */
@@ -77,7 +79,7 @@ async function upstreamOverrides(): Promise<{ resolve?: Map<string, string>; ext
 /** Starts the proxy for one run on an ephemeral loopback port. */
 export async function startProxySession(service: AuthService, options: ProxySessionOptions = {}): Promise<ProxySession> {
   const core = service.core;
-  const ca = await createCertificateAuthority(createVaultCaStore(core));
+  const ca = options.ca ?? (await createCertificateAuthority(createVaultCaStore(core)));
   const home = core.context.home;
   const caPath = join(home, "ca.pem");
   const bundlePath = join(home, "ca-bundle.pem");

@@ -10,6 +10,7 @@ import { AuthsomeError } from "../core/errors.ts";
 import { createFileExclusive, writeFileAtomic } from "../core/files.ts";
 import { serveFetch } from "../runtime/index.ts";
 import { createApp } from "./app.ts";
+import { mountRuns } from "./runs.ts";
 
 /** A running daemon. */
 export interface Daemon {
@@ -41,6 +42,7 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   const home = (await getService(undefined)).context.home;
   const token = await daemonToken(home);
   const app = createApp({ getService, token });
+  const closeRuns = mountRuns(app, getService);
   let listener;
   try {
     listener = await serveFetch(app.fetch, { hostname: "127.0.0.1", port: options.port });
@@ -49,5 +51,13 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   }
   const url = `http://127.0.0.1:${listener.port}`;
   await writeFileAtomic(join(home, "daemon.json"), JSON.stringify({ url, port: listener.port, pid: process.pid, started_at: new Date().toISOString() }));
-  return { url, port: listener.port, home, close: () => listener.close() };
+  return {
+    url,
+    port: listener.port,
+    home,
+    close: async () => {
+      await closeRuns();
+      await listener.close();
+    },
+  };
 }

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import net from "node:net";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -133,4 +135,36 @@ test("a login made while a run is going is used by the run's next request", asyn
   const live = upstream.requests.filter((q) => q.url === "/live").map((q) => q.headers.authorization);
   assert.deepEqual(live, [`Bearer ${DEFAULT_KEY}`, "Bearer acme-key-rotated-0003"]);
   await runCli(["default", "acme", "default"], { env });
+});
+
+test("with `authsome serve` running, run uses a proxy hosted by the daemon, closed when the run ends", async () => {
+  const { command, args } = cliCommand();
+  const daemon = spawn(command, [...args, "serve", "--port", "0"], { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let daemonErr = "";
+  const listening = new Promise<void>((resolve) => daemon.stderr.on("data", (d) => {
+    daemonErr += d;
+    if (daemonErr.includes("listening on")) resolve();
+  }));
+  const exited = new Promise<number>((resolve) => daemon.on("close", (code) => resolve(code ?? -1)));
+  try {
+    await listening;
+    const r = await run(["--", "curl", "-sS", "--fail", `${base}/via-daemon`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hosted by the daemon at http:\/\/127\.0\.0\.1:\d+/);
+    assert.equal(upstream.requests.find((q) => q.url === "/via-daemon")?.headers.authorization, `Bearer ${DEFAULT_KEY}`);
+    const port = Number(/proxy on 127\.0\.0\.1:(\d+)/.exec(r.stderr)?.[1]);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(false)));
+      socket.once("error", () => resolve(true));
+    });
+    assert.ok(refused, "the run's proxy port is closed once the run ended");
+  } finally {
+    daemon.kill("SIGTERM");
+  }
+  // Deno's child_process reports a child it signalled as killed even when the child handled the
+  // signal and exited 0, so the clean shutdown is checked by what the daemon did, not the code.
+  await exited;
+  assert.match(daemonErr, /daemon stopped/);
+  assert.ok(!existsSync(join(home.home, "daemon.json")), "the daemon removes its address file when it stops");
 });

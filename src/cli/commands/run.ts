@@ -25,19 +25,24 @@ export default defineCommand({
     const [command, ...commandArgs] = argv;
     if (command === undefined) throw new AuthsomeError("usage", "no command to run", { hint: "usage: authsome run [options] -- <command> [args...]" });
     const connections = parseConnections((options["connection"] as string[] | undefined) ?? []);
-    const [{ createAuthService }, { startProxySession }, { buildChildEnv, runChild }] = await Promise.all([
+    const [{ createAuthService }, { startProxySession }, { buildChildEnv, runChild }, { openDaemonRun }] = await Promise.all([
       import("../../core/auth-service.ts"),
       import("../../proxy/session.ts"),
       import("../../proxy/child.ts"),
+      import("../../server/daemon-client.ts"),
     ]);
     const profile = typeof options["profile"] === "string" ? options["profile"] : undefined;
+    const denyUnmatched = options["deny-unmatched"] === true;
     const service = await createAuthService({ actor: "cli:run", ...(profile === undefined ? {} : { profile }) });
-    const session = await startProxySession(service, { connections, denyUnmatched: options["deny-unmatched"] === true });
+    // The home's daemon hosts the proxy when one runs (`authsome serve`); else this process does.
+    const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched });
+    const session = hosted ?? (await startProxySession(service, { connections, denyUnmatched }));
     try {
       const { providers } = await service.listProviders();
       const connected = providers.filter((p) => p.connections.length > 0).map((p) => p.name);
       const plugins = await Promise.all(connected.map((name) => service.core.registry.get(name)));
-      out.info(`authsome: proxy on 127.0.0.1:${session.port}; injecting for ${connected.length ? connected.join(", ") : "no provider (none connected)"}`);
+      const where = hosted === null ? "" : ` (hosted by the daemon at ${hosted.daemonUrl})`;
+      out.info(`authsome: proxy on 127.0.0.1:${session.port}${where}; injecting for ${connected.length ? connected.join(", ") : "no provider (none connected)"}`);
       return await runChild(command, commandArgs, buildChildEnv(process.env, session, plugins));
     } finally {
       await session.close();

@@ -15,13 +15,17 @@ export default defineCommand({
     const daemon = await startDaemon({ port, ...(profile === undefined ? {} : { profile }) });
     out.data({ url: daemon.url, pid: process.pid, token_file: join(daemon.home, "daemon.token") }, () => "");
     out.info(`authsome daemon listening on ${daemon.url} (token in ${join(daemon.home, "daemon.token")}); Ctrl-C to stop`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-    });
+    // Listeners stay until the daemon is closed: with none left, a signal would kill the process
+    // (Deno does so the moment the last listener is removed) before the cleanup below.
+    let stop = () => {};
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+    await stopped;
     await daemon.close();
     await rm(join(daemon.home, "daemon.json"), { force: true });
     out.info("daemon stopped");
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
   },
 });

@@ -1,0 +1,85 @@
+/**
+ * Proxy runs hosted by the home's daemon: `authsome run` asks the daemon (when one is running)
+ * for a proxy session instead of starting its own. Each run still gets its own loopback port and
+ * per-run token; the daemon shares one CA (one leaf per host) and reaps a run whose `authsome
+ * run` process died without saying goodbye.
+ */
+import type { Hono } from "hono";
+import * as v from "valibot";
+import type { AuthService } from "../core/auth-service.ts";
+import { randomToken } from "../core/crypto.ts";
+import { AuthsomeError } from "../core/errors.ts";
+import type { CertificateAuthority } from "../proxy/ca.ts";
+import type { ProxySession } from "../proxy/session.ts";
+import { parseBody } from "./routes.ts";
+
+const RunBody = v.strictObject({
+  profile: v.optional(v.string()),
+  connections: v.optional(v.record(v.string(), v.string())),
+  deny_unmatched: v.optional(v.boolean()),
+  /** The `authsome run` process; the run is closed when it is gone. */
+  pid: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+});
+
+interface HostedRun {
+  session: ProxySession;
+  pid: number | undefined;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Adds `POST /v1/runs` and `DELETE /v1/runs/:id` to the daemon's app; returns a closer. */
+export function mountRuns(app: Hono, getService: (profile: string | undefined) => Promise<AuthService>): () => Promise<void> {
+  const runs = new Map<string, HostedRun>();
+  const cas = new Map<string, Promise<CertificateAuthority>>();
+  const sharedCa = async (service: AuthService) => {
+    const home = service.context.home;
+    let ca = cas.get(home);
+    if (ca === undefined) {
+      const [{ createCertificateAuthority }, { createVaultCaStore }] = await Promise.all([import("../proxy/ca.ts"), import("../proxy/session.ts")]);
+      ca = createCertificateAuthority(createVaultCaStore(service.core));
+      cas.set(home, ca);
+    }
+    return ca;
+  };
+  const close = async (id: string) => {
+    const run = runs.get(id);
+    runs.delete(id);
+    await run?.session.close();
+  };
+  const reaper = setInterval(() => {
+    for (const [id, run] of runs) if (run.pid !== undefined && !alive(run.pid)) void close(id);
+  }, 2000);
+  (reaper as { unref?: () => void }).unref?.();
+
+  app.post("/v1/runs", async (c) => {
+    const body = parseBody(RunBody, await c.req.json().catch(() => undefined));
+    const service = await getService(body.profile);
+    const { startProxySession } = await import("../proxy/session.ts");
+    const session = await startProxySession(service, {
+      ...(body.connections === undefined ? {} : { connections: body.connections }),
+      denyUnmatched: body.deny_unmatched === true,
+      ca: await sharedCa(service),
+    });
+    const id = randomToken(12);
+    runs.set(id, { session, pid: body.pid });
+    return c.json({ id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath }, 201);
+  });
+  app.delete("/v1/runs/:id", async (c) => {
+    const id = c.req.param("id");
+    if (!runs.has(id)) throw new AuthsomeError("usage", "no such run");
+    await close(id);
+    return c.json({ closed: id });
+  });
+  return async () => {
+    clearInterval(reaper);
+    await Promise.all([...runs.keys()].map(close));
+  };
+}
