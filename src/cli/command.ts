@@ -89,6 +89,7 @@ export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
 export function checkPositionals(command: Command, positionals: string[]): void {
   const specs = command.args ?? [];
   const required = specs.filter((a) => a.startsWith("<")).length;
+  if (specs.some((a) => a.startsWith("--"))) return; // `run -- <command>`: the command checks its own.
   const variadic = specs.some((a) => a.includes("..."));
   if (positionals.length < required) {
     throw new AuthsomeError("usage", `missing ${specs[positionals.length]} for \`authsome ${command.name}\``, { hint: `usage: authsome ${command.name} ${specs.join(" ")}` });

@@ -14,7 +14,7 @@ function parseConnections(values: string[]): Record<string, string> {
 export default defineCommand({
   name: "run",
   summary: "Run a command behind a local proxy that injects credentials into its HTTP(S) requests; the command never sees a secret.",
-  args: ["[command...]"],
+  args: ["-- <command> [args...]"],
   options: {
     connection: { type: "string", multiple: true, value: "PROVIDER=NAME", description: "use this connection for a provider for the whole run (repeatable)" },
     "deny-unmatched": { type: "boolean", description: "egress allowlist: refuse (403) requests to hosts no connected provider declares" },
