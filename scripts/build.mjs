@@ -30,7 +30,7 @@ await build({
   // Bundled CommonJS dependencies call require(); give them Node's.
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
   // Heavy optional dependencies stay external: loaded only when the feature is used.
-  external: ["ioredis", "oidc-provider"],
+  external: ["ioredis", "oidc-provider", "hash-wasm"],
 });
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });
 await rename("dist", `dist.old-${process.pid}`).catch(() => {});

@@ -20,6 +20,8 @@ export interface ServiceOptions {
   storage?: string;
   /** Base64 or hex 256-bit master key (`AUTHSOME_MASTER_KEY`); default `<home>/master.key`. */
   masterKey?: string;
+  /** Passphrase protecting `master.key` (`AUTHSOME_PASSPHRASE`); used when the home is created. */
+  passphrase?: string;
   /** Who is acting, for the audit log (e.g. `cli:get`). */
   actor?: string;
   /** Seconds before expiry at which tokens are refreshed (`AUTHSOME_REFRESH_MARGIN`, default 60). */
@@ -32,6 +34,7 @@ export interface ServiceContext {
   profile: string;
   storageSpec: string | undefined;
   masterKey: string | undefined;
+  passphrase: string | undefined;
   actor: string;
   refreshMarginSeconds: number;
 }
@@ -66,6 +69,7 @@ export function resolveContext(options: ServiceOptions = {}): ServiceContext {
     profile,
     storageSpec: options.storage ?? getEnv("AUTHSOME_STORAGE"),
     masterKey: options.masterKey ?? getEnv("AUTHSOME_MASTER_KEY"),
+    passphrase: options.passphrase ?? getEnv("AUTHSOME_PASSPHRASE"),
     actor: options.actor ?? `lib:${process.pid}`,
     refreshMarginSeconds,
   };

@@ -35,7 +35,7 @@ export async function whoami(core: ServiceCore): Promise<WhoAmI> {
     profile: core.context.profile,
     storage: store.description,
     storage_kind: store.kind,
-    key_source: master.source === "env" ? "AUTHSOME_MASTER_KEY" : masterKeyPath(core.context.home),
+    key_source: master.source === "env" ? "AUTHSOME_MASTER_KEY" : `${masterKeyPath(core.context.home)}${master.source === "passphrase" ? " (passphrase-protected)" : ""}`,
     runtime,
     runtime_version: runtime === "deno" ? `deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno}` : process.version,
   };

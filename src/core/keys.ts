@@ -11,7 +11,7 @@ import { AuthsomeError } from "./errors.ts";
 import { createFileExclusive } from "./files.ts";
 
 /** Where the master key came from (shown by `whoami`). */
-export type KeySource = "env" | "file";
+export type KeySource = "env" | "file" | "passphrase";
 
 /** A loaded master key. */
 export interface MasterKey {
@@ -42,23 +42,33 @@ export function decodeKeyText(text: string, origin: string): Uint8Array {
   return bytes;
 }
 
-async function readOrCreateKeyFile(home: string): Promise<string> {
+async function readOrCreateKeyFile(home: string, passphrase: string | undefined): Promise<string> {
   const path = masterKeyPath(home);
   try {
     return await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
+  const raw = randomBytes(32);
+  const text = passphrase === undefined ? `${encodeBase64(raw)}\n` : await (await import("./passphrase.ts")).protectKey(raw, passphrase);
   // Two first-use processes may race here; exclusive create means exactly one key wins.
-  await createFileExclusive(path, `${encodeBase64(randomBytes(32))}\n`, 0o600);
+  await createFileExclusive(path, text, 0o600);
   return readFile(path, "utf8");
 }
 
-/** Loads the master key from the given text (env) or the home's key file. */
-export async function loadMasterKey(home: string, envKey: string | undefined): Promise<MasterKey> {
+/**
+ * Loads the master key from the given text (env) or the home's key file, which is opened with
+ * `passphrase` when it is passphrase-protected (src/core/passphrase.ts).
+ */
+export async function loadMasterKey(home: string, envKey: string | undefined, passphrase?: string): Promise<MasterKey> {
   if (envKey !== undefined) {
     return { key: await importAesKey(decodeKeyText(envKey, "AUTHSOME_MASTER_KEY")), source: "env" };
   }
-  const text = await readOrCreateKeyFile(home);
-  return { key: await importAesKey(decodeKeyText(text, masterKeyPath(home))), source: "file" };
+  const text = await readOrCreateKeyFile(home, passphrase);
+  const path = masterKeyPath(home);
+  if (text.trimStart().startsWith("{")) {
+    const { unprotectKey } = await import("./passphrase.ts");
+    return { key: await importAesKey(await unprotectKey(text, passphrase, path)), source: "passphrase" };
+  }
+  return { key: await importAesKey(decodeKeyText(text, path)), source: "file" };
 }

@@ -62,7 +62,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
       return audit;
     },
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
-    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey)),
+    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey, context.passphrase)),
     vault: () =>
       (vault ??= (async () => {
         const [s, m] = await Promise.all([core.store(), core.masterKey()]);
