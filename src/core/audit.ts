@@ -74,14 +74,29 @@ export class AuditLog {
   }
 
   /** Appends one entry (under the profile's audit lock, so the chain stays linear). */
-  async record(event: AuditEvent): Promise<void> {
+  record(event: AuditEvent): Promise<void> {
+    return this.recordMany([{ ...event, time: new Date().toISOString() }]);
+  }
+
+  /**
+   * Appends several entries with one lock, one append and one head update: the proxy batches
+   * its per-request injection entries this way instead of paying a locked, fsynced write each.
+   */
+  async recordMany(events: (AuditEvent & { time?: string })[]): Promise<void> {
+    if (events.length === 0) return;
     await ensurePrivateDir(join(this.#path, ".."));
     await this.#lock.withLock(this.#lockName, async () => {
       const head = await this.#readHead();
-      const entry: AuditEntry = { time: new Date().toISOString(), pid: process.pid, actor: this.#actor, ...event, prev: head.hash };
-      const line = JSON.stringify(entry);
-      await appendFile(this.#path, `${line}\n`, { mode: 0o600 });
-      await writeFileAtomic(this.#headPath, JSON.stringify({ hash: await sha256Hex(line), lines: head.lines + 1 }));
+      let hash = head.hash;
+      const lines: string[] = [];
+      for (const { time, ...event } of events) {
+        const entry: AuditEntry = { time: time ?? new Date().toISOString(), pid: process.pid, actor: this.#actor, ...event, prev: hash };
+        const line = JSON.stringify(entry);
+        lines.push(line);
+        hash = await sha256Hex(line);
+      }
+      await appendFile(this.#path, `${lines.join("\n")}\n`, { mode: 0o600 });
+      await writeFileAtomic(this.#headPath, JSON.stringify({ hash, lines: head.lines + lines.length }));
     });
   }
 
@@ -138,4 +153,44 @@ function safeJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/** Queues audit events and writes them in batches (a write per `delayMs` at most). */
+export interface AuditBatcher {
+  add(event: AuditEvent): void;
+  /** Writes everything queued; resolves when it is on disk. */
+  flush(): Promise<void>;
+}
+
+/**
+ * Batches high-rate audit events (one per proxied request). Entries keep their own time; a batch
+ * is written `delayMs` after its first event, or at once when `max` are queued, and `flush()`
+ * (called when a run ends) waits for all of them. Write failures are dropped, as a proxied
+ * request must not fail because its audit line could not be written.
+ */
+export function createAuditBatcher(write: (events: (AuditEvent & { time: string })[]) => Promise<void>, options: { delayMs?: number; max?: number } = {}): AuditBatcher {
+  const delayMs = options.delayMs ?? 50;
+  const max = options.max ?? 256;
+  let queue: (AuditEvent & { time: string })[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const drain = (): Promise<void> => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    const batch = queue;
+    queue = [];
+    if (batch.length > 0) chain = chain.then(() => write(batch)).catch(() => {});
+    return chain;
+  };
+  return {
+    add(event) {
+      queue.push({ ...event, time: new Date().toISOString() });
+      if (queue.length >= max) void drain();
+      else if (timer === undefined) {
+        timer = setTimeout(() => void drain(), delayMs);
+        (timer as { unref?: () => void }).unref?.();
+      }
+    },
+    flush: drain,
+  };
 }

@@ -10,6 +10,8 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { type CredentialValues, findMatchingRule, hostMatchesAnyRule, renderInjection } from "./rules.ts";
 import { readForInjection } from "./connections.ts";
 import type { ServiceCore } from "./service.ts";
+import { needsRefresh } from "./tokens.ts";
+import type { Connection } from "./vault.ts";
 
 /** Options for {@link createInjector}. */
 export interface CreateInjectorOptions {
@@ -36,6 +38,34 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     return found;
   }
 
+  // Opened connections are reused while the store reports no change (a login, logout, refresh or
+  // default switch by any process ends the reuse at once); without a watcher, read every time.
+  const opened = new Map<string, Connection | null>();
+  let watching: "no" | "yes" | "lost" = "no";
+  let generation = 0;
+  let unwatch: (() => void) | undefined;
+  async function cachedConnection(plugin: ProviderPlugin, wanted: string | undefined): Promise<Connection | null> {
+    if (watching === "no") {
+      const store = await core.store();
+      if (store.watchChanges !== undefined && watching === "no") {
+        watching = "yes";
+        const changed = () => {
+          generation += 1;
+          opened.clear();
+        };
+        unwatch = store.watchChanges(changed, () => ((watching = "lost"), changed()));
+      }
+    }
+    const key = `${plugin.name}\u0000${wanted ?? ""}`;
+    const hit = opened.get(key);
+    if (hit !== undefined && (hit === null || !needsRefresh(hit, core.context.refreshMarginSeconds))) return hit;
+    const before = generation;
+    const found = await readForInjection(core, plugin, wanted);
+    // A change reported while reading may not be in what was read: keep it only if none came.
+    if (watching === "yes" && generation === before) opened.set(key, found);
+    return found;
+  }
+
   async function isConnected(plugin: ProviderPlugin): Promise<boolean> {
     return (await (await core.vault()).connectionNames(plugin.name)).length > 0;
   }
@@ -48,7 +78,7 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
       const wanted = request.connection ?? request.connections?.[plugin.name] ?? options.connections?.[plugin.name];
       // One read per request: a provider with no usable connection reads as null here, so the
       // "is it connected" listing is only needed to word the error for an explicit choice.
-      const found = await readForInjection(core, plugin, wanted);
+      const found = await cachedConnection(plugin, wanted);
       if (found === null) {
         if (wanted !== undefined && (await isConnected(plugin))) {
           throw new AuthsomeError("connection_not_found", `no connection "${wanted}" for ${plugin.name}`, { hint: `log in: authsome login ${plugin.name} --connection ${wanted}` });
@@ -68,6 +98,7 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
       return false;
     },
     decide,
+    close: () => unwatch?.(),
   };
 }
 

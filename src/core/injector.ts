@@ -28,4 +28,6 @@ export interface Injector {
   shouldIntercept(host: string, port: number): Promise<boolean>;
   /** The injection for a full request URL (`https://host:port/path?query`), or null for none. */
   decide(url: URL, options?: InjectionOptions): Promise<InjectionDecision | null>;
+  /** Releases what the injector holds (a store watcher). */
+  close?(): void;
 }

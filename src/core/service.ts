@@ -46,6 +46,8 @@ export interface ServiceCore {
   readonly registry: Registry;
   readonly audit: AuditLog | undefined;
   record(event: AuditEvent): Promise<void>;
+  /** Records several events in one locked write (batched proxy injections). */
+  recordMany(events: (AuditEvent & { time?: string })[]): Promise<void>;
 }
 
 /** Builds the shared internals lazily: nothing touches disk until a command needs it. */
@@ -69,9 +71,12 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
         return new Vault(s.storage, s.lock, context.profile, m.key);
       })()),
     async record(event) {
+      await core.recordMany([event]);
+    },
+    async recordMany(events) {
       const s = await core.store();
       audit ??= new AuditLog(context.home, context.profile, s.lock, context.actor);
-      await audit.record(event);
+      await audit.recordMany(events);
     },
   };
   return core;

@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises";
 import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import type { ServiceOptions } from "../core/context.ts";
 import { AuthsomeError } from "../core/errors.ts";
+import { type AuditBatcher, createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
 import { parseResolveSpec } from "../proxy/address.ts";
@@ -53,7 +54,7 @@ function nextHop(request: Request, response: Response, url: URL, replay: Request
   return new Request(target, init);
 }
 
-function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, extra: Record<string, unknown>): Fetch {
+function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, extra: Record<string, unknown>, audit: AuditBatcher): Fetch {
   async function send(request: Request, hops: number): Promise<Response> {
     const url = new URL(request.url);
     const chosen = request.headers.get("x-authsome-connection") ?? undefined;
@@ -67,6 +68,7 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
     const init: RequestInit & { duplex?: string } = { method: request.method, headers, redirect: follow ? "manual" : request.redirect, signal: request.signal };
     if (request.body !== null) Object.assign(init, { body: request.body, duplex: "half" });
     const response = await original(new Request(url, init), extra);
+    audit.add({ action: "inject", provider: decision.provider, connection: decision.connection, host: url.hostname, method: request.method, status: response.status, outcome: response.status < 500 ? "ok" : "error" });
     const next = follow ? nextHop(request, response, url, replay) : null;
     if (next === null) return response;
     await response.body?.cancel();
@@ -86,11 +88,18 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
   const service = options.service ?? (await createAuthService(options));
   const injector = createInjector(service.core, options.connections === undefined ? {} : { connections: options.connections });
   const original = globalThis.fetch;
-  const patched = createPatchedFetch(original, injector, options.connections, await loadOverrides());
+  const audit = createAuditBatcher((events) => service.core.recordMany(events));
+  const patched = createPatchedFetch(original, injector, options.connections, await loadOverrides(), audit);
   globalThis.fetch = patched;
   state.__authsomeIntercepted = true;
+  // Entries still queued when the program ends are written before it exits.
+  const flushAtExit = () => void audit.flush();
+  process.once("beforeExit", flushAtExit);
   return () => {
     if (globalThis.fetch === patched) globalThis.fetch = original;
     state.__authsomeIntercepted = false;
+    injector.close?.();
+    process.off("beforeExit", flushAtExit);
+    void audit.flush();
   };
 }

@@ -13,6 +13,7 @@ import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
+import { createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
 import { getEnv } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
@@ -86,20 +87,17 @@ export async function startProxySession(service: AuthService, options: ProxySess
   await writeFileAtomic(caPath, ca.caCertPem(), 0o644);
   await writeFileAtomic(bundlePath, `${rootCertificates.join("\n")}\n${ca.caCertPem()}`, 0o644);
   const token = randomToken(24);
-  // Audit writes run off the request path; close() waits for them so none is lost at exit.
-  const pending = new Set<Promise<void>>();
+  // Injections are audited in batches off the request path; close() flushes so none is lost.
+  const audit = createAuditBatcher((events) => core.recordMany(events));
+  const injector = createInjector(core, options.connections === undefined ? {} : { connections: options.connections });
   const proxy = createProxy({
-    injector: createInjector(core, options.connections === undefined ? {} : { connections: options.connections }),
+    injector,
     authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
     denyUnmatched: options.denyUnmatched === true,
     upstream: await upstreamOverrides(),
     onInjection: (event) => {
-      const write = core
-        .record({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: event.status < 500 ? "ok" : "error" })
-        .catch(() => {})
-        .finally(() => pending.delete(write));
-      pending.add(write);
+      audit.add({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: event.status < 500 ? "ok" : "error" });
     },
   });
   const address = await proxy.listen(0, "127.0.0.1");
@@ -110,7 +108,8 @@ export async function startProxySession(service: AuthService, options: ProxySess
     caPath,
     close: async () => {
       await proxy.close();
-      await Promise.all(pending);
+      injector.close?.();
+      await audit.flush();
     },
   };
 }

@@ -65,6 +65,13 @@ test("fetch gets the credential for a declared host and path; restore() undoes t
     restore();
   }
   assert.equal(globalThis.fetch, original);
+  // The audit batch is written shortly after restore(); wait for it by polling the log.
+  let injected: { host?: string; connection?: string; status?: number }[] = [];
+  for (let i = 0; i < 100 && injected.length < 3; i++) {
+    injected = (await service.auditEntries()).filter((e) => e.action === "inject");
+    if (injected.length < 3) await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.ok(injected.some((e) => e.host === "localhost" && e.connection === "work" && e.status === 200), "interceptor injections are audited");
 });
 
 test("a redirect to another host carries no credential", async () => {

@@ -2,6 +2,7 @@
  * Opens the store selected by `AUTHSOME_STORAGE`: an unstorage instance plus the lock that
  * matches it (lockfiles beside an fs store, in-process for memory, Redis keys for Redis).
  */
+import { mkdirSync, watch } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { createStorage, hasDotSegment, normalizeBaseKey } from "unstorage";
 import type { Driver, GetKeysOptions, Storage } from "unstorage";
@@ -24,6 +25,12 @@ export interface Store {
   description: string;
   /** Closes connections (Redis) and releases resources. */
   dispose(): Promise<void>;
+  /**
+   * Calls `onChange` after any record of this store changes, in this process or another, and
+   * `onLost` if watching stops working; returns a function that stops watching. Absent where the
+   * backend cannot tell (callers then read every time).
+   */
+  watchChanges?(onChange: () => void, onLost: () => void): () => void;
 }
 
 /** Options for {@link createStore}. */
@@ -131,7 +138,16 @@ function _fsStore(dir: string, lockDir: string): Store {
     kind: "fs",
     description: `fs:${dir}`,
     dispose: () => storage.dispose(),
+    watchChanges: (onChange, onLost) => _watchDir(dir, onChange, onLost),
   };
+}
+
+/** inotify (recursive) on the store's folder: every atomic write ends in a rename it reports. */
+function _watchDir(dir: string, onChange: () => void, onLost: () => void): () => void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const watcher = watch(dir, { recursive: true, persistent: false }, () => onChange());
+  watcher.on("error", () => onLost());
+  return () => watcher.close();
 }
 
 function _memoryStore(): Store {
