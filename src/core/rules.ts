@@ -149,7 +149,20 @@ export function ruleMatches(rule: InjectionRule, url: URL): boolean {
   const port = url.port === "" ? (url.protocol === "https:" ? 443 : 80) : Number(url.port);
   if (!_hostMatches(parsed, normaliseHost(url.hostname), port)) return false;
   if (rule.pathPrefix === undefined) return true;
-  return _pathUnder(normalisePath(url.pathname), normalisePath(rule.pathPrefix));
+  return _pathUnder(normalisePath(url.pathname), _normalisedPrefix(rule.pathPrefix));
+}
+
+const prefixCache = new Map<string, string>();
+
+/** A rule's path prefix, normalised once. */
+function _normalisedPrefix(prefix: string): string {
+  let normalised = prefixCache.get(prefix);
+  if (normalised === undefined) {
+    normalised = normalisePath(prefix);
+    if (prefixCache.size > 1000) prefixCache.clear();
+    prefixCache.set(prefix, normalised);
+  }
+  return normalised;
 }
 
 /**
@@ -172,19 +185,34 @@ export function findMatchingRule(
 }
 
 function _isOAuthEndpoint(plugin: ProviderPlugin, url: URL, baseUrl: string | undefined): boolean {
+  if (!plugin.oauth) return false;
+  return _oauthEndpoints(plugin, baseUrl).has(`${normaliseHost(url.hostname)}${normalisePath(url.pathname)}`);
+}
+
+// A plugin's endpoints are fixed (per base URL): parsed once, not on every proxied request.
+const endpointCache = new WeakMap<ProviderPlugin, Map<string, Set<string>>>();
+
+/** The plugin's OAuth endpoints as normalised `host/path` strings. */
+function _oauthEndpoints(plugin: ProviderPlugin, baseUrl: string | undefined): Set<string> {
+  let byBase = endpointCache.get(plugin);
+  if (byBase === undefined) endpointCache.set(plugin, (byBase = new Map()));
+  const cacheKey = baseUrl === undefined ? "" : `=${baseUrl}`;
+  let endpoints = byBase.get(cacheKey);
+  if (endpoints !== undefined) return endpoints;
+  endpoints = new Set();
   const o = plugin.oauth;
-  if (!o) return false;
-  const target = `${normaliseHost(url.hostname)}${normalisePath(url.pathname)}`;
-  const endpoints = [o.authorizationUrl, o.tokenUrl, o.revocationUrl, o.deviceAuthorizationUrl, o.registrationUrl];
-  return endpoints.some((raw) => {
-    if (raw === undefined || (raw.includes("{base_url}") && baseUrl === undefined)) return false;
+  for (const raw of o ? [o.authorizationUrl, o.tokenUrl, o.revocationUrl, o.deviceAuthorizationUrl, o.registrationUrl] : []) {
+    if (raw === undefined || (raw.includes("{base_url}") && baseUrl === undefined)) continue;
     try {
       const u = new URL(raw.replaceAll("{base_url}", (baseUrl ?? "").replace(/\/+$/, "")));
-      return `${normaliseHost(u.hostname)}${normalisePath(u.pathname)}` === target;
+      endpoints.add(`${normaliseHost(u.hostname)}${normalisePath(u.pathname)}`);
     } catch {
-      return false;
+      // Not a URL: it cannot equal a request's.
     }
-  });
+  }
+  if (byBase.size >= 16) byBase.clear();
+  byBase.set(cacheKey, endpoints);
+  return endpoints;
 }
 
 /**

@@ -7,7 +7,7 @@ import type http from "node:http";
 import type { Duplex, Readable } from "node:stream";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import { toAuthsomeError } from "../core/errors.ts";
-import { buildRequestHeaders, buildResponseHeaders, connectionHeader, rawResponseHead } from "./headers.ts";
+import { buildRequestHeaders, buildResponseHeaders, connectionHeader, hasRequestBody, rawResponseHead } from "./headers.ts";
 import { describeUpstreamError, type Target, type Upstream } from "./upstream.ts";
 
 /** What {@link onInjection} reports: never a header value. */
@@ -59,9 +59,7 @@ export async function forwardRequest(
   try {
     const prepared = await _prepare(ctx, req, target, username, false);
     if (res.destroyed) return;
-    const headers = req.headers;
-    const hasBody = headers["transfer-encoding"] !== undefined || (headers["content-length"] ?? "0") !== "0";
-    _send(ctx, req, res, target, prepared, hasBody ? req : null, true);
+    _send(ctx, req, res, target, prepared, hasRequestBody(req.rawHeaders) ? req : null, true);
   } catch (error) {
     // Also reached synchronously from http.request, e.g. an injected value Node refuses to send.
     sendReply(res, error);

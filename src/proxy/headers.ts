@@ -88,6 +88,19 @@ export function buildResponseHeaders(rawHeaders: readonly string[], keepUpgrade 
   return out;
 }
 
+/**
+ * True when a request carries a body: `Transfer-Encoding`, or a `Content-Length` other than 0.
+ * Read from `rawHeaders` so that Node never builds the `req.headers` object on the hot path.
+ */
+export function hasRequestBody(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    if (name.length === 17 && name.toLowerCase() === "transfer-encoding") return true;
+    if (name.length === 14 && name.toLowerCase() === "content-length" && rawHeaders[i + 1] !== "0") return true;
+  }
+  return false;
+}
+
 /** True when the request asks for a WebSocket upgrade (the only upgrade the proxy passes on). */
 export function isWebSocketUpgrade(rawHeaders: readonly string[]): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) {

@@ -28,6 +28,8 @@ export interface Target {
   origin: string;
   /** The address actually dialled (the host, or its resolve override). */
   address: string;
+  /** The TLS server name (SNI, certificate check): the host, unless it is an IP address. */
+  servername?: string;
 }
 
 /** The proxy's side of upstream connections. */
@@ -59,19 +61,25 @@ export function createUpstream(options: UpstreamOptions = {}): Upstream {
     target(scheme, host, port) {
       const authority = formatAuthority(host, port, scheme === "https" ? 443 : 80);
       const address = resolve.get(resolveKey(host, port)) ?? host;
-      return { scheme, host, port, authority, origin: `${scheme}://${authority}`, address };
+      const target: Target = { scheme, host, port, authority, origin: `${scheme}://${authority}`, address };
+      // Worked out once per tunnel rather than per request.
+      if (net.isIP(host) === 0) target.servername = host;
+      return target;
     },
     request(target, method, path, headers, upgrade) {
-      const base = { host: target.address, port: target.port, method, path, headers };
       if (target.scheme === "http") {
         // A WebSocket connection leaves the pool for good: give it its own socket.
-        return http.request({ ...base, agent: upgrade ? false : httpAgent });
+        return http.request({ host: target.address, port: target.port, method, path, headers, agent: upgrade ? false : httpAgent });
       }
       return https.request({
-        ...base,
+        host: target.address,
+        port: target.port,
+        method,
+        path,
+        headers,
         agent: upgrade ? false : httpsAgent,
         // SNI and certificate checks use the target name even when a resolve override dials an IP.
-        ...(net.isIP(target.host) === 0 ? { servername: target.host } : {}),
+        ...(target.servername === undefined ? {} : { servername: target.servername }),
         ...(upgrade && secureContext !== undefined ? { secureContext } : {}),
       });
     },

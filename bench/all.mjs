@@ -1,0 +1,21 @@
+// Every benchmark in turn, each writing its section of docs/benchmarks.md: builds dist/ once,
+// then bench/cli-start, bench/proxy, bench/tls and bench/refresh (about 2-3 minutes on 2 cores;
+// mitmproxy rows need `mitmdump`: `apt-get install -y mitmproxy`).
+//   node bench/all.mjs [--quick]
+import { spawnSync } from "node:child_process";
+
+const quick = process.argv.includes("--quick") ? ["--quick"] : [];
+const steps = [
+  [process.execPath, ["scripts/build.mjs"]],
+  [process.execPath, ["bench/cli-start.mjs", quick.length > 0 ? "5" : "15"]],
+  [process.execPath, ["bench/proxy.mjs", "--no-build", ...quick]],
+  [process.execPath, ["--import", "tsx", "bench/tls.mjs", "--no-build", ...quick]],
+  [process.execPath, ["--import", "tsx", "bench/refresh.mjs", "--no-build", ...quick]],
+];
+let failed = 0;
+for (const [command, args] of steps) {
+  console.error(`\n=== ${args.join(" ")}`);
+  const r = spawnSync(command, args, { stdio: "inherit" });
+  if (r.status !== 0) failed += 1;
+}
+process.exit(failed > 0 ? 1 : 0);
