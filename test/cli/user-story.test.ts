@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import { spawnSync } from "node:child_process";
 import { runCli, tempHome } from "../helpers/cli.ts";
+import { repoRoot } from "../helpers/spawn-runtime.ts";
 
 const KEY = "sk-proj-story0123456789abcdefABCDEF";
 const WORK_KEY = "sk-proj-work0123456789abcdefABCDEF";
@@ -144,4 +146,11 @@ test("providers add/list/remove, audit, whoami, doctor", async () => {
   assert.equal(who.storage_kind, "fs");
   r = await cli(["doctor"]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
+});
+
+test("`deno task authsome` runs the same CLI from the sources", () => {
+  const deno = join(repoRoot, "node_modules/.bin/deno");
+  const r = spawnSync(deno, ["task", "authsome", "whoami", "--json"], { cwd: repoRoot, env: { ...process.env, ...home.env, NO_COLOR: "1" }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { home: string; runtime: string }).runtime, "deno");
 });
