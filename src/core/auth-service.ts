@@ -117,18 +117,12 @@ export class AuthService {
 
   /** Audit entries of this profile. */
   async auditEntries(options: { since?: Date } = {}): Promise<AuditEntry[]> {
-    return (await this.#auditLog()).read(options);
+    return (await this.core.auditLog()).read(options);
   }
 
   /** Verifies the audit log's hash chain. */
   async verifyAudit(): Promise<AuditVerification> {
-    return (await this.#auditLog()).verify();
-  }
-
-  async #auditLog() {
-    const { AuditLog } = await import("./audit.ts");
-    const store = await this.core.store();
-    return this.core.audit ?? new AuditLog(this.core.context.home, this.core.context.profile, store.lock, this.core.context.actor);
+    return (await this.core.auditLog()).verify();
   }
 
   /** Home, profile, storage and key source. */

@@ -85,9 +85,7 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   const { errors, plugins } = await core.registry.list();
   checks.push({ name: "plugins", ok: errors.length === 0, detail: `${plugins.length} providers loaded${errors.length ? `; ${errors.length} refused` : ""}`, ...(errors.length ? { fix: "fix or remove: " + errors.map((e) => `${e.source} (${e.message})`).join("; ") } : {}) });
   checks.push(await attempt("audit log", async () => {
-    const { AuditLog } = await import("./audit.ts");
-    const store = await core.store();
-    const result = await new AuditLog(home, core.context.profile, store.lock, core.context.actor).verify();
+    const result = await (await core.auditLog()).verify();
     if (!result.ok) throw new Error(`line ${result.problem?.line}: ${result.problem?.reason}`);
     return `${result.lines} entries, chain intact`;
   }, "run `authsome audit --verify` to see the first broken line"));

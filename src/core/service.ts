@@ -44,7 +44,8 @@ export interface ServiceCore {
   vault(): Promise<Vault>;
   masterKey(): Promise<MasterKey>;
   readonly registry: Registry;
-  readonly audit: AuditLog | undefined;
+  /** The profile's audit log (one instance per core). */
+  auditLog(): Promise<AuditLog>;
   record(event: AuditEvent): Promise<void>;
   /** Records several events in one locked write (batched proxy injections). */
   recordMany(events: (AuditEvent & { time?: string })[]): Promise<void>;
@@ -56,13 +57,10 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   let store: Promise<Store> | undefined;
   let master: Promise<MasterKey> | undefined;
   let vault: Promise<Vault> | undefined;
-  let audit: AuditLog | undefined;
+  let audit: Promise<AuditLog> | undefined;
   const core: ServiceCore = {
     context,
     registry: createRegistry({ home: context.home }),
-    get audit() {
-      return audit;
-    },
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
     masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey, context.passphrase)),
     vault: () =>
@@ -73,10 +71,9 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
     async record(event) {
       await core.recordMany([event]);
     },
+    auditLog: () => (audit ??= core.store().then((s) => new AuditLog(context.home, context.profile, s.lock, context.actor))),
     async recordMany(events) {
-      const s = await core.store();
-      audit ??= new AuditLog(context.home, context.profile, s.lock, context.actor);
-      await audit.recordMany(events);
+      await (await core.auditLog()).recordMany(events);
     },
   };
   return core;
