@@ -28,7 +28,7 @@ export interface ForwardContext {
 }
 
 /** A request ready to send: path and headers after injection. */
-interface Prepared {
+export interface Prepared {
   path: string;
   headers: string[];
   decision: InjectionDecision | null;
@@ -57,7 +57,7 @@ export async function forwardRequest(
   username: string,
 ): Promise<void> {
   try {
-    const prepared = await _prepare(ctx, req, target, username, false);
+    const prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, false);
     if (res.destroyed) return;
     _send(ctx, req, res, target, prepared, hasRequestBody(req.rawHeaders) ? req : null, true);
   } catch (error) {
@@ -78,7 +78,7 @@ function _send(
   const method = req.method ?? "GET";
   const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, false);
   upReq.on("response", (upRes) => {
-    _report(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    reportInjection(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, buildResponseHeaders(upRes.rawHeaders));
     upRes.pipe(res, { end: false });
     upRes.on("end", () => {
@@ -94,7 +94,7 @@ function _send(
     if (mayRetry && body === null && upReq.reusedSocket) {
       return _send(ctx, req, res, target, prepared, body, false);
     }
-    _report(ctx, prepared.decision, target, method, 502);
+    reportInjection(ctx, prepared.decision, target, method, 502);
     sendReply(res, new ProxyReply(502, describeUpstreamError(error, target)));
   });
   res.on("close", () => res.writableFinished || upReq.destroy());
@@ -119,7 +119,7 @@ export async function forwardWebSocket(
   let prepared: Prepared;
   let upReq: http.ClientRequest;
   try {
-    prepared = await _prepare(ctx, req, target, username, true);
+    prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, true);
     if (socket.destroyed) return;
     upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
   } catch (error) {
@@ -139,7 +139,7 @@ function _joinWebSocket(
   decision: InjectionDecision | null,
 ): void {
   upReq.on("upgrade", (upRes, upSocket, upHead) => {
-    _report(ctx, decision, target, method, 101);
+    reportInjection(ctx, decision, target, method, 101);
     socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", buildResponseHeaders(upRes.rawHeaders, true)));
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
@@ -149,13 +149,13 @@ function _joinWebSocket(
     socket.pipe(upSocket).pipe(socket);
   });
   upReq.on("response", (upRes) => {
-    _report(ctx, decision, target, method, upRes.statusCode ?? 502);
+    reportInjection(ctx, decision, target, method, upRes.statusCode ?? 502);
     const headers = buildResponseHeaders(upRes.rawHeaders);
     socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
     upRes.pipe(socket);
   });
   upReq.on("error", (error) => {
-    _report(ctx, decision, target, method, 502);
+    reportInjection(ctx, decision, target, method, 502);
     replyOnSocket(socket, new ProxyReply(502, describeUpstreamError(error, target)));
   });
   socket.on("close", () => upReq.destroy());
@@ -189,16 +189,22 @@ function _replyParts(error: unknown): { status: number; message: string } {
   return { status: 502, message: `${coded.code}: ${coded.message}${hint}` };
 }
 
-async function _prepare(
+/**
+ * Decides the injection for a request to `target` and builds what to send: the path (normalised
+ * when a credential is injected) and the headers. Shared by both ways requests are forwarded
+ * (node:http here, the raw relay in relay.ts).
+ */
+export async function prepareRequest(
   ctx: ForwardContext,
-  req: http.IncomingMessage,
+  requestTarget: string,
+  rawHeaders: readonly string[],
   target: Target,
   username: string,
   websocket: boolean,
 ): Promise<Prepared> {
-  const rawPath = originFormPath(req.url ?? "");
+  const rawPath = originFormPath(requestTarget);
   if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
-  const connection = connectionHeader(req.rawHeaders) ?? (username === "_" || username === "" ? undefined : username);
+  const connection = connectionHeader(rawHeaders) ?? (username === "_" || username === "" ? undefined : username);
   // Built by concatenation, never `new URL(path, base)`: a path like `//evil.example/` must not
   // become the host the decision is made for.
   const url = new URL(target.origin + rawPath);
@@ -210,7 +216,7 @@ async function _prepare(
     // cannot be sidestepped by dot segments the upstream resolves differently.
     path = url.pathname + url.search;
   }
-  return { path, headers: buildRequestHeaders(req.rawHeaders, target.authority, decision, websocket), decision };
+  return { path, headers: buildRequestHeaders(rawHeaders, target.authority, decision, websocket), decision };
 }
 
 /**
@@ -227,7 +233,8 @@ export function originFormPath(requestTarget: string): string | null {
   return path.startsWith("/") ? path : `/${path}`;
 }
 
-function _report(ctx: ForwardContext, decision: InjectionDecision | null, target: Target, method: string, status: number): void {
+/** Reports an injected request (the audit log); a failing sink never breaks the request. */
+export function reportInjection(ctx: ForwardContext, decision: InjectionDecision | null, target: Target, method: string, status: number): void {
   if (decision === null || ctx.onInjection === undefined) return;
   try {
     ctx.onInjection({ provider: decision.provider, connection: decision.connection, host: target.host, method, status });

@@ -23,6 +23,7 @@ import { isWebSocketUpgrade } from "./headers.ts";
 import { createLoopbackTerminator } from "./loopback.ts";
 import { createInProcessTerminator, defaultTermination, SERVER_OPTIONS, type Termination, type TunnelHandlers } from "./terminate.ts";
 import { blindTunnel, type InterceptContext, interceptTunnel } from "./tunnel.ts";
+import { relayTunnel } from "./relay.ts";
 import { createUpstream, type Target } from "./upstream.ts";
 
 export { parseResolveSpec } from "./address.ts";
@@ -66,6 +67,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   const handlers: TunnelHandlers = {
     request: (req, res, session) => _guard(forwardRequest(ctx, req, res, session.target, session.username), req.socket),
     upgrade: (req, socket, head, session) => _guard(_upgrade(ctx, req, socket, head, session.target, session.username), socket),
+    stream: (socket, session, first) => relayTunnel(ctx, socket, session, first),
   };
   const loopback = (options.termination ?? defaultTermination()) === "loopback";
   const terminator = (loopback ? createLoopbackTerminator : createInProcessTerminator)(options.ca, handlers);

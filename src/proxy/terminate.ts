@@ -1,8 +1,9 @@
 /**
  * Handing an intercepted tunnel to an HTTP server, two ways behind one interface:
  *
- * - `in-process` (Node's default): TLS is terminated on the tunnel socket itself and the socket
- *   is given to a non-listening node:http server (`emit("connection")`). Fastest on Node.
+ * - `in-process` (Node's default): TLS is terminated on the tunnel socket itself and the
+ *   decrypted stream goes to the relay (relay.ts) when the handlers have one, else to a
+ *   non-listening node:http server (`emit("connection")`). Fastest on Node.
  * - `loopback` (Deno's default, loopback.ts): the tunnel's bytes are relayed to internal servers
  *   listening on 127.0.0.1. Deno 2.9 runs node:http over an emitted socket slowly (+0.5 ms a
  *   request, +1.3 ms with TLS) and closes an emitted TLS connection after one response; its
@@ -25,6 +26,11 @@ export interface TunnelSession {
 export interface TunnelHandlers {
   request(req: http.IncomingMessage, res: http.ServerResponse, session: TunnelSession): void;
   upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, session: TunnelSession): void;
+  /**
+   * The whole decrypted tunnel as a byte stream (the relay). Terminators that can hand one over
+   * (in-process) use it instead of `request`/`upgrade`; `first` holds bytes already read.
+   */
+  stream?(socket: Duplex, session: TunnelSession, first?: Buffer): void;
 }
 
 /** Turns an accepted, sniffed tunnel into HTTP requests for {@link TunnelHandlers}. */
@@ -55,6 +61,7 @@ export function createInProcessTerminator(ca: CertificateAuthority, handlers: Tu
   const inner = serveTunnels(http.createServer(SERVER_OPTIONS), handlers, (socket) => sessions.get(socket));
   return {
     async accept(socket, first, session, secure) {
+      if (!secure && handlers.stream !== undefined) return handlers.stream(socket, session, first);
       if (!secure) {
         sessions.set(socket, session);
         inner.emit("connection", socket);
@@ -71,6 +78,7 @@ export function createInProcessTerminator(ca: CertificateAuthority, handlers: Tu
       socket.unshift(first);
       const tlsSocket = new tls.TLSSocket(socket, { isServer: true, secureContext, ALPNProtocols: ["http/1.1"] });
       tlsSocket.on("error", () => tlsSocket.destroy());
+      if (handlers.stream !== undefined) return handlers.stream(tlsSocket, session);
       sessions.set(tlsSocket, session);
       inner.emit("connection", tlsSocket);
     },

@@ -7,6 +7,9 @@ import https from "node:https";
 import net from "node:net";
 import tls from "node:tls";
 import { formatAuthority, resolveKey } from "./address.ts";
+import { createConnectionPool, type ConnectionOwner, type UpstreamConnection } from "./pool.ts";
+
+export type { ConnectionOwner, UpstreamConnection } from "./pool.ts";
 
 /** Options for {@link createUpstream}. */
 export interface UpstreamOptions {
@@ -30,6 +33,8 @@ export interface Target {
   address: string;
   /** The TLS server name (SNI, certificate check): the host, unless it is an IP address. */
   servername?: string;
+  /** Connections to equal keys are interchangeable (pooled together). */
+  key: string;
 }
 
 /** The proxy's side of upstream connections. */
@@ -39,6 +44,10 @@ export interface Upstream {
   request(target: Target, method: string, path: string, headers: string[], upgrade: boolean): http.ClientRequest;
   /** A raw TCP connection for a blind tunnel. */
   connect(target: Target): net.Socket;
+  /** A raw HTTP/1.1 connection for the relay: an idle pooled one, else a new one (TLS for https). */
+  acquire(target: Target, owner: ConnectionOwner): UpstreamConnection;
+  /** Gives a connection whose last response ended cleanly back to the pool. */
+  release(connection: UpstreamConnection): void;
   /** Closes pooled connections. */
   close(): void;
 }
@@ -56,12 +65,14 @@ export function createUpstream(options: UpstreamOptions = {}): Upstream {
   const httpsAgent = new https.Agent(
     secureContext === undefined ? agentOptions : { ...agentOptions, secureContext },
   );
+  const pool = createConnectionPool(secureContext);
 
   return {
     target(scheme, host, port) {
       const authority = formatAuthority(host, port, scheme === "https" ? 443 : 80);
       const address = resolve.get(resolveKey(host, port)) ?? host;
-      const target: Target = { scheme, host, port, authority, origin: `${scheme}://${authority}`, address };
+      const key = `${scheme}://${address}:${port}/${host}`;
+      const target: Target = { scheme, host, port, authority, origin: `${scheme}://${authority}`, address, key };
       // Worked out once per tunnel rather than per request.
       if (net.isIP(host) === 0) target.servername = host;
       return target;
@@ -86,9 +97,12 @@ export function createUpstream(options: UpstreamOptions = {}): Upstream {
     connect(target) {
       return net.connect({ host: target.address, port: target.port, noDelay: true });
     },
+    acquire: (target, owner) => pool.acquire(target, owner),
+    release: (connection) => pool.release(connection),
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+      pool.close();
     },
   };
 }

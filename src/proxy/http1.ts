@@ -1,0 +1,202 @@
+/**
+ * The HTTP/1.1 message framing the relay (relay.ts) needs, and nothing more: request and
+ * response heads, and where a body ends (RFC 9112 sections 2-7). Strict where a lenient parser
+ * would let two parties disagree on where a message ends (request smuggling): CRLF only, no
+ * obs-fold, no whitespace before a colon, one body length, chunked only as the sole coding.
+ */
+import { ProxyReply } from "./forward.ts";
+
+/** Longest request or response head accepted (request line or status line plus headers). */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** Longest chunk-size line (size plus extensions) or trailer section accepted. */
+const MAX_CHUNK_LINE = 4096;
+
+/** A parsed request head. `rawHeaders` is Node's flat form: name, value, name, value... */
+export interface RequestHead {
+  method: string;
+  target: string;
+  /** Minor version: 1 for HTTP/1.1, 0 for HTTP/1.0. */
+  minor: number;
+  rawHeaders: string[];
+}
+
+/** A parsed response head. */
+export interface ResponseHead {
+  status: number;
+  minor: number;
+  rawHeaders: string[];
+}
+
+/** How the body after a head is delimited. `length` 0 means no body. */
+export type BodyFraming = { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
+
+const NO_BODY: BodyFraming = { kind: "length", length: 0 };
+const CHUNKED: BodyFraming = { kind: "chunked" };
+const CLOSE: BodyFraming = { kind: "close" };
+
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Control characters other than HTAB, which may not appear in a field value. */
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+const DIGITS = /^\d{1,15}$/;
+
+/** Parses a request head (the text before the blank line); throws a 400/505 {@link ProxyReply}. */
+export function parseRequestHead(text: string): RequestHead {
+  const lines = text.split("\r\n");
+  const match = REQUEST_LINE.exec(lines[0] ?? "");
+  if (match === null) {
+    const version = /HTTP\/(\d+(?:\.\d+)?)$/.exec(lines[0] ?? "");
+    if (version !== null && !version[1]?.startsWith("1.")) throw new ProxyReply(505, `HTTP/${version[1]} is not supported; use HTTP/1.1`);
+    throw new ProxyReply(400, "malformed request line");
+  }
+  return { method: match[1] ?? "", target: match[2] ?? "", minor: Number(match[3]), rawHeaders: _fields(lines, 400) };
+}
+
+/** Parses a response head; throws a 502 {@link ProxyReply} naming what was wrong. */
+export function parseResponseHead(text: string): ResponseHead {
+  const lines = text.split("\r\n");
+  const match = STATUS_LINE.exec(lines[0] ?? "");
+  if (match === null) throw new ProxyReply(502, "the upstream sent a malformed status line");
+  return { status: Number(match[2]), minor: Number(match[1]), rawHeaders: _fields(lines, 502) };
+}
+
+function _fields(lines: string[], status: number): string[] {
+  const raw: string[] = [];
+  for (let i = 1; i < lines.length; i += 1) {
+    const line = lines[i] ?? "";
+    const colon = line.indexOf(":");
+    const name = colon < 0 ? "" : line.slice(0, colon);
+    // Also rejects obs-fold (a line starting with whitespace) and whitespace before the colon.
+    if (!TOKEN.test(name)) throw new ProxyReply(status, `malformed header line ${i}`);
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (BAD_VALUE.test(value)) throw new ProxyReply(status, `control character in header ${name}`);
+    raw.push(name, value);
+  }
+  return raw;
+}
+
+/** The framing of a request body; throws 400 on conflicting lengths, 501 on codings we cannot relay. */
+export function requestFraming(rawHeaders: readonly string[]): BodyFraming {
+  const framing = _framing(rawHeaders, 400);
+  if (framing === null) return NO_BODY;
+  if (framing === "other") throw new ProxyReply(501, "only the chunked transfer coding is supported in requests");
+  return framing;
+}
+
+/** The framing of a response body to a request with `method` (RFC 9112 section 6.3). */
+export function responseFraming(method: string, status: number, rawHeaders: readonly string[]): BodyFraming {
+  if (method === "HEAD" || status < 200 || status === 204 || status === 304) return NO_BODY;
+  const framing = _framing(rawHeaders, 502);
+  if (framing === null || framing === "other") return CLOSE;
+  return framing;
+}
+
+function _framing(rawHeaders: readonly string[], status: number): BodyFraming | "other" | null {
+  let length: string | undefined;
+  let codings: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    if (name.length === 14 && name.toLowerCase() === "content-length") {
+      const value = rawHeaders[i + 1] ?? "";
+      if (!DIGITS.test(value) || (length !== undefined && length !== value)) throw new ProxyReply(status, "invalid or conflicting Content-Length");
+      length = value;
+    } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") {
+      codings = codings === undefined ? rawHeaders[i + 1] : `${codings},${rawHeaders[i + 1]}`;
+    }
+  }
+  if (codings !== undefined) {
+    if (length !== undefined) throw new ProxyReply(status, "both Transfer-Encoding and Content-Length");
+    return codings.trim().toLowerCase() === "chunked" ? CHUNKED : "other";
+  }
+  return length === undefined ? null : { kind: "length", length: Number(length) };
+}
+
+/**
+ * Finds where a chunked body ends, fed the bytes as they arrive (they are relayed unchanged).
+ * `feed` returns how many bytes of `data` (from `start`) belong to the body: all of them while
+ * it continues, fewer once the last chunk and trailers ended. Throws a {@link ProxyReply} with
+ * `errorStatus` on malformed framing.
+ */
+export class ChunkedScanner {
+  done = false;
+  private state: "size" | "ext" | "data" | "data-cr" | "data-lf" | "trailer" = "size";
+  private remaining = 0;
+  private digits = 0;
+  private lineBytes = 0;
+  private trailerLine = 0;
+  private sawCr = false;
+
+  private readonly errorStatus: number;
+
+  constructor(errorStatus: number) {
+    this.errorStatus = errorStatus;
+  }
+
+  feed(data: Buffer, start = 0): number {
+    let i = start;
+    while (i < data.length && !this.done) {
+      if (this.state === "data") {
+        const take = Math.min(this.remaining, data.length - i);
+        this.remaining -= take;
+        i += take;
+        if (this.remaining === 0) this.state = "data-cr";
+        continue;
+      }
+      this._byte(data[i] ?? 0);
+      i += 1;
+    }
+    return i - start;
+  }
+
+  private _byte(byte: number): void {
+    if (this.state === "data-cr" || this.state === "data-lf") {
+      const expected = this.state === "data-cr" ? 0x0d : 0x0a;
+      if (byte !== expected) this._fail("chunk data not followed by CRLF");
+      this.state = this.state === "data-cr" ? "data-lf" : "size";
+      return;
+    }
+    if ((this.lineBytes += 1) > MAX_CHUNK_LINE) this._fail("chunk line too long");
+    if (this.sawCr) {
+      if (byte !== 0x0a) this._fail("bare CR in chunk framing");
+      this.sawCr = false;
+      return this._lineEnd();
+    }
+    if (byte === 0x0d) return void (this.sawCr = true);
+    if (byte === 0x0a) this._fail("bare LF in chunk framing");
+    if (this.state === "trailer") return void (this.trailerLine += 1);
+    if (this.state === "size") {
+      const digit = _hex(byte);
+      if (digit >= 0 && this.digits < 12) {
+        this.remaining = this.remaining * 16 + digit;
+        this.digits += 1;
+        return;
+      }
+      if (byte !== 0x3b || this.digits === 0) this._fail("malformed chunk size");
+      this.state = "ext";
+    } else if (byte < 0x20 && byte !== 0x09) this._fail("control character in chunk extension");
+  }
+
+  private _lineEnd(): void {
+    if (this.state === "trailer") {
+      if (this.trailerLine === 0) this.done = true;
+      this.trailerLine = 0;
+      return;
+    }
+    if (this.digits === 0) this._fail("malformed chunk size");
+    this.digits = 0;
+    this.lineBytes = 0;
+    if (this.remaining === 0) this.state = "trailer";
+    else this.state = "data";
+  }
+
+  private _fail(what: string): never {
+    throw new ProxyReply(this.errorStatus, `invalid chunked body: ${what}`);
+  }
+}
+
+function _hex(byte: number): number {
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  const lower = byte | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}

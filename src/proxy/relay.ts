@@ -1,0 +1,399 @@
+/**
+ * The fast path for intercepted tunnels: HTTP/1.1 relayed between the agent's (decrypted)
+ * connection and pooled upstream connections without node:http. Request heads are parsed
+ * (http1.ts), decided by the injector and rewritten exactly as forward.ts rewrites them; bodies
+ * and responses travel as the bytes they are, parsed only far enough to find where each
+ * message ends and to audit the status. One request at a time per tunnel: a pipelined request
+ * waits (unread) until the response before it has ended.
+ */
+import type { Duplex } from "node:stream";
+import { isWebSocketUpgrade } from "./headers.ts";
+import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./forward.ts";
+import { ChunkedScanner, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
+import type { TunnelSession } from "./terminate.ts";
+import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
+
+const HEAD_END = Buffer.from("\r\n\r\n");
+/** Idle time after which a tunnel with no request in progress is closed (as node:http's keep-alive). */
+const IDLE_MS = 5_000;
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
+
+/** Remaining body: a byte count, or a scanner for chunked framing, or (responses) until close. */
+type Remaining = number | ChunkedScanner | "close";
+
+/** The request in progress on a tunnel. */
+interface Exchange {
+  method: string;
+  prepared: Prepared;
+  /** The head as sent, kept to resend once on a stale pooled connection. */
+  head: string;
+  hasBody: boolean;
+  bodyDone: boolean;
+  /** Bytes of a response (interim ones too) went to the agent: no error answer possible. */
+  responded: boolean;
+  reported: boolean;
+  retried: boolean;
+  /** The agent asked to close after this exchange (`Connection: close`, HTTP/1.0). */
+  close: boolean;
+  websocket: boolean;
+}
+
+type Phase = "head" | "deciding" | "body" | "waiting" | "tunnel" | "closed";
+
+/** Serves one decrypted tunnel until either side closes. `first` holds bytes already read. */
+export function relayTunnel(ctx: ForwardContext, client: Duplex, session: TunnelSession, first?: Buffer): void {
+  const relay = new Relay(ctx, client, session);
+  if (first !== undefined && first.length > 0) relay.clientData(first);
+}
+
+class Relay implements ConnectionOwner {
+  private phase: Phase = "head";
+  private pending: Buffer | null = null;
+  private scanFrom = 0;
+  private requestLeft: Remaining = 0;
+  private exchange: Exchange | null = null;
+  private up: UpstreamConnection | null = null;
+  private upBlocked = false;
+  private clientPaused = false;
+  private responding = false;
+  private responseLeft: Remaining = 0;
+  private responsePending: Buffer | null = null;
+  private responseCloses = false;
+
+  private readonly ctx: ForwardContext;
+  private readonly client: Duplex;
+  private readonly session: TunnelSession;
+
+  constructor(ctx: ForwardContext, client: Duplex, session: TunnelSession) {
+    this.ctx = ctx;
+    this.client = client;
+    this.session = session;
+    client.on("data", (chunk: Buffer) => this.clientData(chunk));
+    client.on("error", () => client.destroy());
+    client.on("end", () => this.phase === "head" && this.pending === null && this._close());
+    client.on("close", () => this._close());
+    // The tunnel code pauses the socket while it sniffs the first bytes.
+    client.resume();
+    if ("setTimeout" in client && typeof client.setTimeout === "function") {
+      client.setTimeout(IDLE_MS);
+      client.on("timeout", () => this.phase === "head" && this.exchange === null && this._close());
+    }
+  }
+
+  clientData(chunk: Buffer): void {
+    if (this.phase === "tunnel") return this._writeUp(chunk);
+    if (this.phase === "closed") return;
+    this.pending = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
+    this._pump();
+  }
+
+  // ---- agent -> upstream
+
+  private _pump(): void {
+    try {
+      while (this.pending !== null) {
+        if (this.phase === "body") this._forwardBody(this.pending);
+        else if (this.phase !== "head" || !this._readHead(this.pending)) break;
+      }
+    } catch (error) {
+      this._fail(error);
+    }
+  }
+
+  private _readHead(data: Buffer): boolean {
+    // RFC 9112 section 2.2: empty lines before a request line are ignored.
+    let start = 0;
+    while (data[start] === 0x0d && data[start + 1] === 0x0a) start += 2;
+    const end = data.indexOf(HEAD_END, Math.max(start, this.scanFrom));
+    if (end < 0 || end - start > MAX_HEAD_BYTES) {
+      if (data.length - start > MAX_HEAD_BYTES) throw new ProxyReply(431, "request head too large");
+      this.scanFrom = Math.max(start, data.length - 3);
+      return false;
+    }
+    const head = parseRequestHead(data.toString("latin1", start, end));
+    this.pending = end + 4 === data.length ? null : data.subarray(end + 4);
+    this.scanFrom = 0;
+    if (head.method === "CONNECT") throw new ProxyReply(405, "CONNECT inside a tunnel is not supported");
+    const framing = requestFraming(head.rawHeaders);
+    const websocket = isWebSocketUpgrade(head.rawHeaders);
+    this.phase = "deciding";
+    this._flow();
+    const { ctx, session } = this;
+    prepareRequest(ctx, head.target, head.rawHeaders, session.target, session.username, websocket)
+      .then((prepared) => this._send(head, framing, prepared, websocket))
+      .catch((error: unknown) => this._fail(error));
+    return true;
+  }
+
+  private _send(head: RequestHead, framing: BodyFraming, prepared: Prepared, websocket: boolean): void {
+    if (this.phase === "closed") return;
+    if (prepared.decision !== null) _checkInjected(prepared.decision.headers);
+    // An upgrade other than WebSocket is sent without `Upgrade` (as forward.ts does); the agent
+    // may still wait for a 101 on this connection, so it ends with the answer.
+    const close = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close") || (!websocket && _hasConnectionToken(head.rawHeaders, "upgrade"));
+    let text = `${head.method} ${prepared.path} HTTP/1.${head.minor}\r\n`;
+    const headers = prepared.headers;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    text += close ? "Connection: close\r\n\r\n" : "\r\n";
+    const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
+    this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket };
+    this.requestLeft = framing.kind === "chunked" ? new ChunkedScanner(400) : framing.kind === "length" ? framing.length : 0;
+    const up = this.ctx.upstream.acquire(this.session.target, this);
+    this.up = up;
+    this.phase = hasBody ? "body" : "waiting";
+    // The head and the body bytes already here leave in one write (one TLS record).
+    up.socket.cork();
+    this._writeUp(text);
+    this._flow();
+    this._pump();
+    up.socket.uncork();
+  }
+
+  private _forwardBody(data: Buffer): void {
+    const left = this.requestLeft;
+    let taken: number;
+    let done: boolean;
+    if (typeof left === "number") {
+      taken = Math.min(left, data.length);
+      this.requestLeft = left - taken;
+      done = left === taken;
+    } else if (left instanceof ChunkedScanner) {
+      taken = left.feed(data);
+      done = left.done;
+    } else throw new ProxyReply(400, "request body without framing");
+    this.pending = taken === data.length ? null : data.subarray(taken);
+    if (taken > 0) this._writeUp(taken === data.length ? data : data.subarray(0, taken));
+    if (!done) return;
+    this.phase = "waiting";
+    if (this.exchange !== null) this.exchange.bodyDone = true;
+    this._flow();
+  }
+
+  private _writeUp(data: Buffer | string): void {
+    const up = this.up;
+    if (up === null) return;
+    const ok = typeof data === "string" ? up.socket.write(data, "latin1") : up.socket.write(data);
+    if (ok || this.upBlocked) return;
+    this.upBlocked = true;
+    this._flow();
+    up.socket.once("drain", () => {
+      this.upBlocked = false;
+      this._flow();
+    });
+  }
+
+  /** Reads from the agent only while there is somewhere to put the bytes. */
+  private _flow(): void {
+    const phase = this.phase;
+    const want = !this.upBlocked && (phase === "head" || phase === "body" || phase === "tunnel");
+    if (want === !this.clientPaused) return;
+    this.clientPaused = !want;
+    if (want) this.client.resume();
+    else this.client.pause();
+  }
+
+  // ---- upstream -> agent (ConnectionOwner)
+
+  data(chunk: Buffer): void {
+    if (this.phase === "tunnel") return this._writeClient(chunk);
+    if (this.exchange === null) return void this.up?.socket.destroy();
+    this.responsePending = this.responsePending === null ? chunk : Buffer.concat([this.responsePending, chunk]);
+    // A response head and body that arrived together leave in one write (one TLS record).
+    this.client.cork();
+    try {
+      while (this.responsePending !== null && this.exchange !== null && !this._tunnelled()) {
+        if (this.responding) this._forwardResponseBody(this.responsePending);
+        else if (!this._readResponseHead(this.responsePending, this.exchange)) break;
+      }
+    } catch (error) {
+      this._fail(error);
+    } finally {
+      this.client.uncork();
+    }
+  }
+
+  private _readResponseHead(data: Buffer, exchange: Exchange): boolean {
+    const end = data.indexOf(HEAD_END);
+    if (end < 0) {
+      if (data.length > MAX_HEAD_BYTES) throw new ProxyReply(502, "the upstream's response head is too large");
+      return false;
+    }
+    const head = parseResponseHead(data.toString("latin1", 0, end));
+    const rest = end + 4 === data.length ? null : data.subarray(end + 4);
+    this.responsePending = rest;
+    if (head.status === 101 && !exchange.websocket) throw new ProxyReply(502, "the upstream switched protocols unasked");
+    if (head.status >= 200 || head.status === 101) this._report(exchange, head.status);
+    exchange.responded = true;
+    this._writeClient(_clientHead(data, end, head.rawHeaders));
+    if (head.status === 101) return this._tunnel(rest), false;
+    if (head.status < 200) return true;
+    const framing = responseFraming(exchange.method, head.status, head.rawHeaders);
+    this.responseCloses = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close");
+    this.responseLeft = framing.kind === "chunked" ? new ChunkedScanner(502) : framing.kind === "length" ? framing.length : "close";
+    this.responding = true;
+    if (this.responseLeft === 0) this._responseDone();
+    return true;
+  }
+
+  private _forwardResponseBody(data: Buffer): void {
+    const left = this.responseLeft;
+    let taken = data.length;
+    let done = false;
+    if (typeof left === "number") {
+      taken = Math.min(left, data.length);
+      this.responseLeft = left - taken;
+      done = left === taken;
+    } else if (left instanceof ChunkedScanner) {
+      taken = left.feed(data);
+      done = left.done;
+    }
+    this.responsePending = taken === data.length ? null : data.subarray(taken);
+    if (taken > 0) this._writeClient(taken === data.length ? data : data.subarray(0, taken));
+    if (done) this._responseDone();
+  }
+
+  private _responseDone(): void {
+    const exchange = this.exchange;
+    const up = this.up;
+    this.exchange = null;
+    this.up = null;
+    this.responding = false;
+    if (up !== null) {
+      // Extra bytes after a response, or a request body still coming: the connection is not clean.
+      const clean = !this.responseCloses && exchange?.bodyDone === true && this.responsePending === null;
+      this.responsePending = null;
+      if (clean) this.ctx.upstream.release(up);
+      else {
+        up.owner = null;
+        up.socket.destroy();
+      }
+    }
+    // A body that ends with the connection can only end so for the agent too.
+    if (exchange === null || exchange.close || !exchange.bodyDone || this.responseLeft === "close") {
+      this.phase = "closed";
+      if (!this.client.destroyed) this.client.end();
+      return;
+    }
+    this.phase = "head";
+    this._flow();
+    this._pump();
+  }
+
+  closed(error: Error | undefined): void {
+    const exchange = this.exchange;
+    const up = this.up;
+    this.up = null;
+    if (this.phase === "closed") return;
+    if (this.phase === "tunnel") return void (error === undefined ? this.client.end() : this.client.destroy());
+    if (exchange === null || up === null) return;
+    if (this.responding && this.responseLeft === "close") {
+      this.responseCloses = true;
+      this.up = null;
+      return this._responseDone();
+    }
+    if (exchange.responded) return void this.client.destroy();
+    // A pooled connection the server had just closed: resend once if no body was consumed.
+    if (up.reused && !exchange.hasBody && !exchange.retried) {
+      exchange.retried = true;
+      this.responsePending = null;
+      this.up = this.ctx.upstream.acquire(this.session.target, this);
+      return this._writeUp(exchange.head);
+    }
+    this._report(exchange, 502);
+    const reason = error === undefined ? `${this.session.target.host}:${this.session.target.port} closed the connection without answering` : describeUpstreamError(error, this.session.target);
+    this._fail(new ProxyReply(502, reason));
+  }
+
+  private _writeClient(data: Buffer | string): void {
+    const ok = typeof data === "string" ? this.client.write(data, "latin1") : this.client.write(data);
+    const up = this.up;
+    if (ok || up === null) return;
+    up.socket.pause();
+    this.client.once("drain", () => up.socket.resume());
+  }
+
+  private _tunnel(rest: Buffer | null): void {
+    this.phase = "tunnel";
+    this.responding = false;
+    this.responsePending = null;
+    if (rest !== null) this._writeClient(rest);
+    const early = this.pending;
+    this.pending = null;
+    if (early !== null) this._writeUp(early);
+    this._flow();
+  }
+
+  /** (A method, so the compiler does not narrow `phase` across the calls that change it.) */
+  private _tunnelled(): boolean {
+    return this.phase === "tunnel";
+  }
+
+  private _report(exchange: Exchange, status: number): void {
+    if (exchange.reported) return;
+    exchange.reported = true;
+    reportInjection(this.ctx, exchange.prepared.decision, this.session.target, exchange.method, status);
+  }
+
+  /** Answers an error when nothing of a response went out yet, else drops the connection. */
+  private _fail(error: unknown): void {
+    if (this.phase === "closed") return;
+    const answered = this.exchange?.responded === true;
+    this.phase = "closed";
+    this._dropUpstream();
+    if (answered) this.client.destroy();
+    else replyOnSocket(this.client, error);
+  }
+
+  private _close(): void {
+    if (this.phase !== "closed") {
+      this.phase = "closed";
+      if (!this.client.destroyed) this.client.end();
+    }
+    this._dropUpstream();
+  }
+
+  private _dropUpstream(): void {
+    const up = this.up;
+    this.up = null;
+    this.exchange = null;
+    if (up === null) return;
+    up.owner = null;
+    up.socket.destroy();
+  }
+}
+
+/** The response head for the agent: as received, unless it carries headers it must not see. */
+function _clientHead(data: Buffer, end: number, rawHeaders: readonly string[]): Buffer {
+  let strip = false;
+  for (let i = 0; i < rawHeaders.length && !strip; i += 2) {
+    const lower = (rawHeaders[i] ?? "").toLowerCase();
+    strip = lower.startsWith("proxy-") || lower.startsWith("x-authsome-");
+  }
+  if (!strip) return data.subarray(0, end + 4);
+  const lines = data.toString("latin1", 0, end).split("\r\n");
+  const kept = lines.filter((line, i) => {
+    const lower = line.toLowerCase();
+    return i === 0 || !(lower.startsWith("proxy-") || lower.startsWith("x-authsome-"));
+  });
+  return Buffer.from(`${kept.join("\r\n")}\r\n\r\n`, "latin1");
+}
+
+/** True when `token` (lower case) is among the Connection header's tokens. */
+function _hasConnectionToken(rawHeaders: readonly string[], token: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    if (name.length !== 10 || name.toLowerCase() !== "connection") continue;
+    if ((rawHeaders[i + 1] ?? "").split(",").some((t) => t.trim().toLowerCase() === token)) return true;
+  }
+  return false;
+}
+
+/** Injected header names and values become raw head bytes: they must be a token and a field value. */
+function _checkInjected(headers: Record<string, string>): void {
+  for (const name of Object.keys(headers)) {
+    if (!TOKEN.test(name) || BAD_VALUE.test(headers[name] ?? "")) {
+      throw new ProxyReply(502, `the injected header ${TOKEN.test(name) ? name : "name"} is not a valid HTTP field`);
+    }
+  }
+}
