@@ -5,6 +5,7 @@
 //   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,mitmproxy] [--profile]
 //   --deno     also runs the authsome proxy on Deno (src/ .ts, loopback termination)
 //   --profile  writes a CPU profile of the authsome process to <tmpdir>/authsome-profiles/ (not to the docs)
+//   BENCH_NODE_FLAGS="--import=./probe.mjs ..."  extra Node flags for the authsome process (investigation)
 //   --compare=NAME=DIR[,NAME=DIR]  also runs the authsome CLI of other (built) checkouts,
 //              interleaved, as `authsome-NAME`: before/after numbers from one run (not to the docs)
 import { spawnSync } from "node:child_process";
@@ -63,7 +64,7 @@ try {
   const proxied = (name, p) => ({ name, origin, headers: {}, pid: p.pid, dispatcher: () => new ProxyAgent({ uri: p.proxyUrl, requestTls: { ca: p.caPem } }) });
   if (want("authsome")) {
     const profileDir = join(tmpdir(), "authsome-profiles");
-    const nodeFlags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    const nodeFlags = profile ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : (process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []);
     const run = await startAuthsomeRun(env, { nodeFlags });
     daemons.push(run);
     targets.push(proxied("authsome", run));

@@ -3,13 +3,11 @@
  * CA (kept by a {@link CaStore}, the vault in production) and short-lived leaf certificates
  * minted on demand per host, cached in memory.
  *
- * WebCrypto only (through @peculiar/x509), so it runs unchanged on Node and Deno.
+ * WebCrypto only (certificates built by x509.ts), so it runs unchanged on Node and Deno.
  */
-import "reflect-metadata"; // @peculiar/x509 uses tsyringe decorators: must load first
-import * as x509 from "@peculiar/x509";
-import { isIP } from "node:net";
 import { AuthsomeError } from "../core/errors.ts";
 import { isValidHost, normalizeHost } from "./address.ts";
+import * as x509 from "./x509.ts";
 
 /** Where the CA certificate and its private key live between runs. */
 export interface CaStore {
@@ -55,10 +53,9 @@ const RENEW_BEFORE = DAY;
 /** A stored CA this close to expiry is replaced: children would soon reject every leaf. */
 const CA_RENEW_BEFORE = 30 * DAY;
 const EC_KEY: EcKeyGenParams = { name: "ECDSA", namedCurve: "P-256" };
-const SIGNING: EcdsaParams = { name: "ECDSA", hash: "SHA-256" };
 
 interface LoadedCa {
-  cert: x509.X509Certificate;
+  cert: x509.ParsedCertificate;
   certPem: string;
   key: CryptoKey;
 }
@@ -66,9 +63,10 @@ interface LoadedCa {
 /** What minting needs: the CA, and the one key pair every leaf shares. */
 interface LeafMinter {
   ca: LoadedCa;
-  publicKey: CryptoKey;
+  spki: Uint8Array<ArrayBuffer>;
   keyPem: string;
-  authorityKeyId: x509.Extension;
+  /** The extensions every leaf carries: CA constraints, usages, and the CA's key identifier. */
+  extensions: Uint8Array<ArrayBuffer>[];
 }
 
 /**
@@ -109,35 +107,33 @@ async function _createMinter(ca: LoadedCa): Promise<LeafMinter> {
   // One key pair for every leaf (as mitmproxy does): minting then costs one signature, and the
   // key never leaves this process, so per-host keys would add cost without adding isolation.
   const keys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
-  const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  // A CA made elsewhere may use another key-id method: link leaves by the id it states.
+  const caKeyId = ca.cert.subjectKeyId ?? (await x509.keyIdentifier(ca.cert.spki));
   return {
     ca,
-    publicKey: keys.publicKey,
-    keyPem: `${x509.PemConverter.encode(pkcs8, "PRIVATE KEY")}\n`,
-    authorityKeyId: await x509.AuthorityKeyIdentifierExtension.create(ca.cert.publicKey),
+    spki: new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey)),
+    keyPem: x509.toPem(pkcs8, "PRIVATE KEY"),
+    extensions: [x509.basicConstraints(false), x509.keyUsage(false), x509.SERVER_AUTH, x509.authorityKeyIdentifier(caKeyId)],
   };
 }
 
 async function _mintLeaf(minter: LeafMinter, host: string, now: Date): Promise<LeafCertificate> {
   const notAfter = new Date(now.getTime() + LEAF_LIFETIME);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: _randomSerial(),
-    subject: _leafSubject(host),
-    issuer: minter.ca.cert.subjectName,
-    notBefore: new Date(now.getTime() - BACKDATE),
-    notAfter,
-    signingAlgorithm: SIGNING,
-    publicKey: minter.publicKey,
-    signingKey: minter.ca.key,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: isIP(host) ? "ip" : "dns", value: host }]),
-      minter.authorityKeyId,
-    ],
-  });
-  return { host, certPem: _pem(cert), keyPem: minter.keyPem, notAfter };
+  const der = await x509.signCertificate(
+    {
+      serial: _randomSerial(),
+      issuer: minter.ca.cert.subject,
+      // CN is at most 64 characters (RFC 5280 ub-common-name); clients match on the SAN anyway.
+      subject: x509.distinguishedName(host.length <= 64 ? host : undefined, "authsome"),
+      notBefore: new Date(now.getTime() - BACKDATE),
+      notAfter,
+      spki: minter.spki,
+      extensions: [...minter.extensions, x509.subjectAltName(host)],
+    },
+    minter.ca.key,
+  );
+  return { host, certPem: x509.toPem(der, "CERTIFICATE"), keyPem: minter.keyPem, notAfter };
 }
 
 /** A CA store kept in memory only (tests, and runs that need no persistence). */
@@ -155,10 +151,10 @@ export function createMemoryCaStore(): CaStore {
 async function _loadCa(store: CaStore, now: Date): Promise<LoadedCa | null> {
   const stored = await store.load();
   if (stored === null) return null;
-  let cert: x509.X509Certificate;
+  let cert: x509.ParsedCertificate;
   let key: CryptoKey;
   try {
-    cert = new x509.X509Certificate(stored.certPem);
+    cert = x509.parseCertificate(x509.fromPem(stored.certPem, "CERTIFICATE"));
     key = await crypto.subtle.importKey("pkcs8", new Uint8Array(stored.keyPkcs8), EC_KEY, false, ["sign"]);
   } catch (error) {
     throw new AuthsomeError("record_invalid", "the stored proxy CA certificate or key cannot be read", {
@@ -167,46 +163,37 @@ async function _loadCa(store: CaStore, now: Date): Promise<LoadedCa | null> {
     });
   }
   if (cert.notAfter.getTime() - now.getTime() < CA_RENEW_BEFORE) return null;
-  return { cert, certPem: _pem(cert), key };
+  return { cert, certPem: stored.certPem.endsWith("\n") ? stored.certPem : `${stored.certPem}\n`, key };
 }
 
 async function _createCa(store: CaStore, now: Date): Promise<LoadedCa> {
   const keys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
   const id = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: _randomSerial(),
-    name: [{ CN: [`authsome local CA (${id})`] }, { O: ["authsome"] }],
-    notBefore: new Date(now.getTime() - BACKDATE),
-    notAfter: new Date(now.getTime() + CA_LIFETIME),
-    signingAlgorithm: SIGNING,
-    keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  const certPem = _pem(cert);
+  const name = x509.distinguishedName(`authsome local CA (${id})`, "authsome");
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+  const der = await x509.signCertificate(
+    {
+      serial: _randomSerial(),
+      issuer: name,
+      subject: name,
+      notBefore: new Date(now.getTime() - BACKDATE),
+      notAfter: new Date(now.getTime() + CA_LIFETIME),
+      spki,
+      extensions: [x509.basicConstraints(true), x509.keyUsage(true), x509.subjectKeyIdentifier(await x509.keyIdentifier(spki))],
+    },
+    keys.privateKey,
+  );
+  const certPem = x509.toPem(der, "CERTIFICATE");
   const keyPkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
   await store.save({ certPem, keyPkcs8 });
-  return { cert, certPem, key: keys.privateKey };
-}
-
-/** PEM with a final newline, so that bundles can be made by concatenation. */
-function _pem(cert: x509.X509Certificate): string {
-  return `${cert.toString("pem")}\n`;
+  return { cert: x509.parseCertificate(der), certPem, key: keys.privateKey };
 }
 
 /** A positive 128-bit serial; the top bits are fixed so DER needs no padding byte. */
-function _randomSerial(): string {
+function _randomSerial(): Uint8Array<ArrayBuffer> {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   bytes[0] = ((bytes[0] ?? 0) & 0x3f) | 0x40;
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** CN is at most 64 characters (RFC 5280 ub-common-name); clients match on the SAN anyway. */
-function _leafSubject(host: string): x509.JsonName {
-  return host.length <= 64 ? [{ CN: [host] }, { O: ["authsome"] }] : [{ O: ["authsome"] }];
+  return bytes;
 }
 
 /** A Map kept in recency order: re-inserting on read moves a key to the end. */

@@ -15,7 +15,7 @@ import { AuthsomeError } from "../core/errors.ts";
 import { writeFileAtomic } from "../core/files.ts";
 import { createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
-import { getEnv } from "../runtime/index.ts";
+import { getEnv, limitYoungGeneration } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { type CaStore, type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
 import { createProxy, parseResolveSpec } from "./server.ts";
@@ -80,6 +80,8 @@ async function upstreamOverrides(): Promise<{ resolve?: Map<string, string>; ext
 /** Starts the proxy for one run on an ephemeral loopback port. */
 export async function startProxySession(service: AuthService, options: ProxySessionOptions = {}): Promise<ProxySession> {
   const core = service.core;
+  // A proxy process lives for the run and moves every byte its agents send: keep its heap small.
+  limitYoungGeneration();
   const ca = options.ca ?? (await createCertificateAuthority(createVaultCaStore(core)));
   const home = core.context.home;
   const caPath = join(home, "ca.pem");

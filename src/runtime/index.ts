@@ -164,3 +164,14 @@ export async function upstreamFetchInit(overrides: UpstreamOverrides): Promise<R
   });
   return { dispatcher };
 }
+
+/**
+ * Keeps V8's young generation at its initial size in a long-running proxy. Under load V8 grows
+ * it to 32 MB, and the larger it is the longer dead I/O buffers wait for a scavenge: measured
+ * (bench/proxy.mjs) peak RSS 137 MB -> 87 MB with 1 MiB bodies at equal CPU. The flag is read
+ * each time V8 considers growing, so it works after start-up. Deno manages its own heap.
+ */
+export function limitYoungGeneration(): void {
+  if (runtime !== "node") return;
+  void import("node:v8").then((v8) => v8.setFlagsFromString("--semi-space-growth-factor=1"));
+}

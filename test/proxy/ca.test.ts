@@ -65,6 +65,48 @@ describe("certificate authority", () => {
     assert.equal(new X509Certificate((await ca.leafFor(long)).certPem).checkHost(long), long);
   });
 
+  it("writes the extensions TLS clients check, and links each leaf to the CA's key id", async () => {
+    const ca = await createCertificateAuthority(createMemoryCaStore());
+    const caCert = new x509.X509Certificate(ca.caCertPem());
+    const leaf = new x509.X509Certificate((await ca.leafFor("ext.example.test")).certPem);
+    const caBasic = caCert.getExtension(x509.BasicConstraintsExtension);
+    assert.ok(caBasic?.ca === true && caBasic.pathLength === 0 && caBasic.critical);
+    assert.equal(caCert.getExtension(x509.KeyUsagesExtension)?.usages, x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+    assert.ok(leaf.getExtension(x509.BasicConstraintsExtension)?.ca === false);
+    assert.equal(leaf.getExtension(x509.KeyUsagesExtension)?.usages, x509.KeyUsageFlags.digitalSignature);
+    const ski = caCert.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId;
+    assert.ok(ski !== undefined && ski.length === 40);
+    assert.equal(leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, ski);
+    assert.equal(leaf.issuer, caCert.subject);
+    assert.ok(await leaf.verify({ publicKey: await caCert.publicKey.export() }));
+  });
+
+  it("keeps using a stored CA made by another X.509 implementation (its key id, its name)", async () => {
+    const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+    const foreign = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: "01",
+      name: "CN=older authsome CA, O=authsome",
+      notBefore: new Date(Date.now() - DAY),
+      notAfter: new Date(Date.now() + 3650 * DAY),
+      signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
+      keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+        // A key id that is not SHA-1 of the key: leaves must carry this one, not a recomputed one.
+        new x509.SubjectKeyIdentifierExtension("0102030405060708"),
+      ],
+    });
+    const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+    const store: CaStore = { load: () => Promise.resolve({ certPem: foreign.toString("pem"), keyPkcs8: pkcs8 }), save: () => Promise.reject(new Error("must not replace")) };
+    const ca = await createCertificateAuthority(store);
+    const leaf = new x509.X509Certificate((await ca.leafFor("kept.example.test")).certPem);
+    assert.equal(leaf.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId, "0102030405060708");
+    assert.equal(leaf.issuer, "CN=older authsome CA, O=authsome");
+    assert.ok(new X509Certificate(leaf.toString("pem")).checkIssued(new X509Certificate(foreign.toString("pem"))));
+    assert.ok(await leaf.verify({ publicKey: keys.publicKey }));
+  });
+
   it("shares one minting between concurrent callers and caches the result", async () => {
     const ca = await createCertificateAuthority(createMemoryCaStore());
     const [a, b] = await Promise.all([ca.leafFor("same.example.test"), ca.leafFor("SAME.example.test")]);
