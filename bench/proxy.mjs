@@ -3,7 +3,7 @@
 // doing the same injection (what the Python authsome runs). Interleaved per cell; results and
 // ratios go to docs/benchmarks.md.
 //   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,mitmproxy] [--profile]
-//   --deno     also runs the authsome proxy on Deno (src/ .ts, loopback termination)
+//   --deno     also runs the authsome proxy on Deno (src/ .ts)
 //   --profile  writes a CPU profile of the authsome process to <tmpdir>/authsome-profiles/ (not to the docs)
 //   BENCH_NODE_FLAGS="--import=./probe.mjs ..."  extra Node flags for the authsome process (investigation)
 //   --compare=NAME=DIR[,NAME=DIR]  also runs the authsome CLI of other (built) checkouts,

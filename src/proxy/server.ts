@@ -20,8 +20,7 @@ import {
   sendReply,
 } from "./forward.ts";
 import { isWebSocketUpgrade } from "./headers.ts";
-import { createLoopbackTerminator } from "./loopback.ts";
-import { createInProcessTerminator, defaultTermination, SERVER_OPTIONS, type Termination, type TunnelHandlers } from "./terminate.ts";
+import { createTerminator } from "./terminate.ts";
 import { blindTunnel, type InterceptContext, interceptTunnel } from "./tunnel.ts";
 import { relayTunnel } from "./relay.ts";
 import { createUpstream, type Target } from "./upstream.ts";
@@ -43,8 +42,6 @@ export interface ProxyOptions {
   upstream?: { resolve?: Map<string, string>; extraCaPem?: string };
   /** Called once per injected request (the audit log); carries no header values. */
   onInjection?(event: InjectionEvent): void;
-  /** How intercepted TLS is terminated; default the faster one for the runtime (terminate.ts). */
-  termination?: Termination;
 }
 
 /** A running (or ready) proxy. */
@@ -57,6 +54,8 @@ export interface Proxy {
   readonly server: http.Server;
 }
 
+/** No limit on long uploads or streams; idle keep-alive connections close after 5 s. */
+const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 5_000 } as const;
 const PROXY_AUTHENTICATE = ["Proxy-Authenticate", 'Basic realm="authsome"'];
 const NOT_AUTHENTICATED = new ProxyReply(407, "proxy authentication required");
 
@@ -64,13 +63,9 @@ const NOT_AUTHENTICATED = new ProxyReply(407, "proxy authentication required");
 export function createProxy(options: ProxyOptions): Proxy {
   const upstream = createUpstream(options.upstream);
   const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection };
-  const handlers: TunnelHandlers = {
-    request: (req, res, session) => _guard(forwardRequest(ctx, req, res, session.target, session.username), req.socket),
-    upgrade: (req, socket, head, session) => _guard(_upgrade(ctx, req, socket, head, session.target, session.username), socket),
-    stream: (socket, session, first) => relayTunnel(ctx, socket, session, first),
-  };
-  const loopback = (options.termination ?? defaultTermination()) === "loopback";
-  const terminator = (loopback ? createLoopbackTerminator : createInProcessTerminator)(options.ca, handlers);
+  // Intercepted tunnels go to the raw relay; node:http below serves only the proxy's own
+  // requests (CONNECT, absolute-form http://).
+  const terminator = createTerminator(options.ca, (socket, session, first) => relayTunnel(ctx, socket, session, first));
   const tunnels: InterceptContext = { ca: options.ca, upstream, terminator };
   const deny = typeof options.denyUnmatched === "function" ? options.denyUnmatched : () => options.denyUnmatched === true;
   const username = (req: http.IncomingMessage): string | null => _username(req, options.authenticate);
@@ -86,7 +81,6 @@ export function createProxy(options: ProxyOptions): Proxy {
     _guard(_onConnect(tunnels, options.injector, req, socket, head, username(req), deny), socket);
   });
   return _lifecycle(outer, () => {
-    terminator.close();
     upstream.close();
   });
 }

@@ -10,7 +10,6 @@ import { AuthsomeError } from "../../src/core/errors.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "../../src/core/injector.ts";
 import { createCertificateAuthority, createMemoryCaStore, type CertificateAuthority } from "../../src/proxy/ca.ts";
 import { createProxy, type InjectionEvent, type Proxy } from "../../src/proxy/server.ts";
-import type { Termination } from "../../src/proxy/terminate.ts";
 import { startHttpUpstream, startHttpsUpstream, type TestUpstream } from "./proxy-upstream.ts";
 
 /** A host rule of the test injector: which schemes, and the credential per connection. */
@@ -106,12 +105,8 @@ export interface ProxyFixture {
 /** Options for {@link startProxyFixture}. */
 export interface FixtureOptions {
   denyUnmatched?: boolean;
-  /** Default: the runtime's default. */
-  termination?: Termination;
 }
 
-/** Both ways of terminating intercepted TLS, for suites that run against each. */
-export const TERMINATIONS: readonly Termination[] = ["in-process", "loopback"];
 
 export async function startProxyFixture(options: FixtureOptions = {}): Promise<ProxyFixture> {
   const [ca, upstreamCa, rogueCa] = await Promise.all([
@@ -139,7 +134,6 @@ export async function startProxyFixture(options: FixtureOptions = {}): Promise<P
     denyUnmatched: options.denyUnmatched === true,
     upstream: { resolve, extraCaPem: upstreamCa.caCertPem() },
     onInjection: (event) => events.push(event),
-    ...(options.termination === undefined ? {} : { termination: options.termination }),
   });
   const { port } = await proxy.listen(0, "127.0.0.1");
   const dir = mkdtempSync(join(tmpdir(), "authsome-proxy-"));

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { ProxyAgent, fetch as undiciFetch } from "undici";
 import { curl, run } from "../helpers/proxy-clients.ts";
-import { SECRET, startProxyFixture, TERMINATIONS, type ProxyFixture } from "../helpers/proxy-fixture.ts";
+import { SECRET, startProxyFixture, type ProxyFixture } from "../helpers/proxy-fixture.ts";
 
 /** The part of the Deno namespace this test uses (the type checker runs with Node types only). */
 interface DenoHttp {
@@ -16,10 +16,10 @@ interface DenoHttp {
 
 const deno: DenoHttp | undefined = "Deno" in globalThis ? (globalThis as unknown as { Deno: DenoHttp }).Deno : undefined;
 
-for (const termination of TERMINATIONS) describe(`clients through the proxy (${termination})`, () => {
+describe("clients through the proxy", () => {
   let fx: ProxyFixture;
   before(async () => {
-    fx = await startProxyFixture({ termination });
+    fx = await startProxyFixture();
   });
   after(() => fx.close());
 
