@@ -60,6 +60,8 @@ class Relay implements ConnectionOwner {
   private responseLeft: Remaining = 0;
   private responsePending: Buffer | null = null;
   private responseCloses = false;
+  /** The agent half-closed: it gets the answers to the requests it sent, then the connection ends. */
+  private clientEnded = false;
 
   private readonly ctx: ForwardContext;
   private readonly client: Duplex;
@@ -71,7 +73,10 @@ class Relay implements ConnectionOwner {
     this.session = session;
     client.on("data", (chunk: Buffer) => this.clientData(chunk));
     client.on("error", () => client.destroy());
-    client.on("end", () => this.phase === "head" && this.pending === null && this._close());
+    client.on("end", () => {
+      this.clientEnded = true;
+      this._endIfIdle();
+    });
     client.on("close", () => this._close());
     // The tunnel code pauses the socket while it sniffs the first bytes.
     client.resume();
@@ -207,6 +212,8 @@ class Relay implements ConnectionOwner {
         else if (!this._readResponseHead(this.responsePending, this.exchange)) break;
       }
     } catch (error) {
+      // A response we could not relay is audited as the 502 the agent gets.
+      if (this.exchange !== null) this._report(this.exchange, 502);
       this._fail(error);
     } finally {
       this.client.uncork();
@@ -223,12 +230,13 @@ class Relay implements ConnectionOwner {
     const rest = end + 4 === data.length ? null : data.subarray(end + 4);
     this.responsePending = rest;
     if (head.status === 101 && !exchange.websocket) throw new ProxyReply(502, "the upstream switched protocols unasked");
+    // Checked before anything is reported or sent, so that a bad framing still gets its 502.
+    const framing = responseFraming(exchange.method, head.status, head.rawHeaders);
     if (head.status >= 200 || head.status === 101) this._report(exchange, head.status);
     exchange.responded = true;
     this._writeClient(_clientHead(data, end, head.rawHeaders));
     if (head.status === 101) return this._tunnel(rest), false;
     if (head.status < 200) return true;
-    const framing = responseFraming(exchange.method, head.status, head.rawHeaders);
     this.responseCloses = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close");
     this.responseLeft = framing.kind === "chunked" ? new ChunkedScanner(502) : framing.kind === "length" ? framing.length : "close";
     this.responding = true;
@@ -261,7 +269,8 @@ class Relay implements ConnectionOwner {
     this.responding = false;
     if (up !== null) {
       // Extra bytes after a response, or a request body still coming: the connection is not clean.
-      const clean = !this.responseCloses && exchange?.bodyDone === true && this.responsePending === null;
+      // Nor is one we asked to close: the server may close it the moment it has answered.
+      const clean = !this.responseCloses && exchange?.close === false && exchange.bodyDone && this.responsePending === null;
       this.responsePending = null;
       if (clean) this.ctx.upstream.release(up);
       else {
@@ -269,8 +278,9 @@ class Relay implements ConnectionOwner {
         up.socket.destroy();
       }
     }
-    // A body that ends with the connection can only end so for the agent too.
-    if (exchange === null || exchange.close || !exchange.bodyDone || this.responseLeft === "close") {
+    // A body that ends with the connection can only end so for the agent too; and the agent got
+    // the upstream's `Connection: close` as is, which obliges us to close (RFC 9112 section 9.6).
+    if (exchange === null || exchange.close || !exchange.bodyDone || this.responseLeft === "close" || this.responseCloses) {
       this.phase = "closed";
       if (!this.client.destroyed) this.client.end();
       return;
@@ -278,6 +288,12 @@ class Relay implements ConnectionOwner {
     this.phase = "head";
     this._flow();
     this._pump();
+    this._endIfIdle();
+  }
+
+  /** No request in progress and none can come: a head still incomplete never will be. */
+  private _endIfIdle(): void {
+    if (this.clientEnded && this.phase === "head") this._close();
   }
 
   closed(error: Error | undefined): void {
