@@ -75,6 +75,8 @@ class Relay implements ConnectionOwner {
     client.on("error", () => client.destroy());
     client.on("end", () => {
       this.clientEnded = true;
+      // A WebSocket's bytes flow raw: the agent's half-close is the upstream's too.
+      if (this.phase === "tunnel") this.up?.socket.end();
       this._endIfIdle();
     });
     client.on("close", () => this._close());
