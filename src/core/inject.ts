@@ -6,7 +6,7 @@
  */
 import { AuthsomeError } from "./errors.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
-import type { ProviderPlugin } from "./plugin.ts";
+import type { InjectionRule, ProviderPlugin } from "./plugin.ts";
 import { type CredentialValues, findMatchingRule, hostMatchesAnyRule, renderInjection } from "./rules.ts";
 import { readForInjection } from "./connections.ts";
 import type { ServiceCore } from "./service.ts";
@@ -85,11 +85,25 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
         }
         continue;
       }
-      const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
-      const rendered = renderInjection(rule, fields);
-      return { provider: plugin.name, connection: found.meta.connection, headers: rendered.headers, query: rendered.query };
+      return rendered(plugin, rule, found);
     }
     return null;
+  }
+
+  // A connection object lives until the store reports a change, so its rendering per rule can
+  // be reused: the proxy renders the same header for every request to a host.
+  const renderings = new WeakMap<Connection, Map<InjectionRule, InjectionDecision>>();
+  function rendered(plugin: ProviderPlugin, rule: InjectionRule, found: Connection): InjectionDecision {
+    let byRule = renderings.get(found);
+    const hit = byRule?.get(rule);
+    if (hit !== undefined) return hit;
+    const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
+    const { headers, query } = renderInjection(rule, fields);
+    // Shared by every request that gets it: frozen so that no caller can change another's.
+    const decision: InjectionDecision = Object.freeze({ provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query) });
+    if (byRule === undefined) renderings.set(found, (byRule = new Map()));
+    byRule.set(rule, decision);
+    return decision;
   }
 
   return {
