@@ -100,6 +100,13 @@ export async function startAuthsomeRun(env, { runtime = "node", nodeFlags = [], 
   return { child, proxyUrl: proxy, caPem: readFileSync(ca, "utf8"), pid: child.pid };
 }
 
+/** bench/tls-floor.mjs: a TLS-terminating relay that does no HTTP work (the floor). */
+export async function startTlsFloor(upstream, host = HOST) {
+  const { child, line } = await spawnLine(process.execPath, ["--import", "tsx", "bench/tls-floor.mjs", String(upstream.port), upstream.caFile, host]);
+  const { proxy, ca } = JSON.parse(line);
+  return { child, pid: child.pid, proxyUrl: proxy, caPem: ca };
+}
+
 /** mitmdump with bench/mitm-inject.py, or null (and how to install it) when it is missing. */
 export async function startMitmdump(dir, upstreamCaFile, host = HOST) {
   const version = spawnSync("mitmdump", ["--version"], { encoding: "utf8" });

@@ -2,7 +2,7 @@
 // proxy (`authsome run`, injecting an API key for the host) and through mitmproxy with an addon
 // doing the same injection (what the Python authsome runs). Interleaved per cell; results and
 // ratios go to docs/benchmarks.md.
-//   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,mitmproxy] [--profile]
+//   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,tls-floor,mitmproxy] [--profile]
 //   --deno     also runs the authsome proxy on Deno (src/ .ts)
 //   --profile  writes a CPU profile of the authsome process to <tmpdir>/authsome-profiles/ (not to the docs)
 //   BENCH_NODE_FLAGS="--import=./probe.mjs ..."  extra Node flags for the authsome process (investigation)
@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, ProxyAgent } from "undici";
 import { runLoad } from "./load.mjs";
-import { HOST, AUTHORIZATION, cpuMsOf, memoryOf, resetPeak, settle, waitForQuiet, setupHome, startAuthsomeRun, startMitmdump, startUpstream, stopAll, watchdog } from "./procs.mjs";
+import { HOST, AUTHORIZATION, cpuMsOf, memoryOf, resetPeak, settle, waitForQuiet, setupHome, startAuthsomeRun, startMitmdump, startTlsFloor, startUpstream, stopAll, watchdog } from "./procs.mjs";
 import { machineFacts, writeSection } from "./report.mjs";
 
 const argv = process.argv.slice(2);
@@ -81,6 +81,11 @@ try {
     const run = await startAuthsomeRun(env, { runtime: "deno" });
     daemons.push(run);
     targets.push(proxied("authsome-deno", run));
+  }
+  if (want("tls-floor")) {
+    // Sends the header itself, as `direct` does: it does no HTTP work.
+    const floor = await startTlsFloor(upstream);
+    targets.push({ ...proxied("tls-floor", floor), headers: { authorization: AUTHORIZATION } });
   }
   let mitm = null;
   if (want("mitmproxy")) {
@@ -181,10 +186,15 @@ function report(results, memory, mitmVersion) {
   const peak = memory.authsome?.peakMb;
   const flags = argv.filter((a) => a !== "--no-build" && a !== "--profile").join(" ");
   const a32 = cell("small", 32);
+  // The same run's `tls-floor` row: what terminating TLS twice costs before any HTTP work.
+  const floorReading = () => {
+    if (!loaded.every((l) => l.by["tls-floor"] && l.by.direct)) return "";
+    return `\`tls-floor\` (bench/tls-floor.mjs) is the floor for any proxy that terminates TLS twice in Node on these cores: CONNECT, TLS both ways and bytes piped, with no HTTP parsing, injection or audit; it reaches ${list((by) => ratio(by["tls-floor"], by.direct))} of direct, and authsome ${list((by) => ratio(by.authsome, by["tls-floor"]))} of that floor.`;
+  };
   const text = [
     `Command: \`node bench/proxy.mjs${flags ? ` ${flags}` : ""}\` (${machineFacts()}; mitmproxy ${mitmVersion ?? "not installed"}; other work on the cores before a cell: at most ${(backgroundBusy * 100).toFixed(0)}%).`,
     "",
-    "One Node process generates the load (undici; `Agent` direct, `ProxyAgent` through a proxy, the right CA trusted), the upstream is a second Node process (HTTPS, keep-alive, certificates from its own CA), the proxy a third: all on the same two cores. Each client keeps one connection (one CONNECT tunnel through a proxy) and sends requests back to back; warm-up requests are discarded, then a fixed number is timed. `authsome` is `authsome run` from the built CLI: a provider plugin declares the host, logged in with an API key; `AUTHSOME_UPSTREAM_RESOLVE`/`AUTHSOME_UPSTREAM_CA` point it at the local upstream; every request gets the key injected and audited. `mitmproxy` is `mitmdump -q -s bench/mitm-inject.py`: the same header for the same host, the Python authsome's way. `direct` sends the header itself.",
+    "One Node process generates the load (undici; `Agent` direct, `ProxyAgent` through a proxy, the right CA trusted), the upstream is a second Node process (HTTPS, keep-alive, certificates from its own CA), the proxy a third: all on the same two cores. Each client keeps one connection (one CONNECT tunnel through a proxy) and sends requests back to back; warm-up requests are discarded, then a fixed number is timed. `authsome` is `authsome run` from the built CLI: a provider plugin declares the host, logged in with an API key; `AUTHSOME_UPSTREAM_RESOLVE`/`AUTHSOME_UPSTREAM_CA` point it at the local upstream; every request gets the key injected and audited. `mitmproxy` is `mitmdump -q -s bench/mitm-inject.py`: the same header for the same host, the Python authsome's way. `direct` sends the header itself, and so does `tls-floor` (bench/tls-floor.mjs: TLS terminated and re-encrypted, bytes piped, no HTTP work: the floor for a TLS-intercepting proxy in Node).",
     "",
     ...speed,
     "",
@@ -199,7 +209,7 @@ function report(results, memory, mitmVersion) {
     `| c=16, 32: >= 0.4x direct requests/s | ${list((by) => ratio(by.authsome, by.direct))} | ${verdict(vsDirect)} |`,
     `| proxy peak RSS under 32-client load <= 100 MB | small bodies ${small32?.toFixed(0) ?? "-"} MB; highest of any cell ${Object.keys(memory).map((n) => `${n} ${mem(n)}`).join(", ")} | ${verdict(peak === undefined ? undefined : peak <= 100)} |`,
     "",
-    `Reading: one agent making one request at a time waits ${added.toFixed(2)} ms longer per request through authsome than it would talking to the server directly (mitmproxy doing the same job: ${addedMitm.toFixed(2)} ms); against a real API, whose answers take tens to hundreds of milliseconds, that is lost in the noise. Sixteen or thirty-two agents at full speed get ${list((by) => ratio(by.authsome, by.mitmproxy))} the requests per second they would through mitmproxy. A proxy that opens and re-encrypts every request cannot match a direct connection on the same two cores: here it reaches ${list((by) => ratio(by.authsome, by.direct))} of direct, and the CPU cost per request above is what bounds it${a32.authsome ? ` (small bodies, 32 clients: ${a32.authsome.serverUs.toFixed(0)} us in the proxy against ${a32.direct?.serverUs.toFixed(0) ?? "?"} us in the upstream)` : ""}. Large bodies cost the same per byte in any TLS-terminating proxy (decrypt, then encrypt again), so there authsome and mitmproxy converge. The proxy process peaked at ${mem("authsome")}.`,
+    `Reading: one agent making one request at a time waits ${added.toFixed(2)} ms longer per request through authsome than it would talking to the server directly (mitmproxy doing the same job: ${addedMitm.toFixed(2)} ms); against a real API, whose answers take tens to hundreds of milliseconds, that is lost in the noise. Sixteen or thirty-two agents at full speed get ${list((by) => ratio(by.authsome, by.mitmproxy))} the requests per second they would through mitmproxy. A proxy that opens and re-encrypts every request cannot match a direct connection on the same two cores: here it reaches ${list((by) => ratio(by.authsome, by.direct))} of direct, and the CPU cost per request above is what bounds it${a32.authsome ? ` (small bodies, 32 clients: ${a32.authsome.serverUs.toFixed(0)} us in the proxy against ${a32.direct?.serverUs.toFixed(0) ?? "?"} us in the upstream)` : ""}. ${floorReading()} Large bodies cost per byte in any TLS-terminating proxy (decrypt, then encrypt again); there authsome serves ${list((by) => ratio(by.authsome, by.mitmproxy))} of mitmproxy's requests per second, and 5x would be more than the direct connection serves. The proxy process peaked at ${mem("authsome")}.`,
   ].join("\n");
   console.log(text);
   // Partial or profiled runs are for investigation: they do not replace the published results.
