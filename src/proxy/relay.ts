@@ -158,17 +158,8 @@ class Relay implements ConnectionOwner {
   }
 
   private _forwardBody(data: Buffer): void {
-    const left = this.requestLeft;
-    let taken: number;
-    let done: boolean;
-    if (typeof left === "number") {
-      taken = Math.min(left, data.length);
-      this.requestLeft = left - taken;
-      done = left === taken;
-    } else if (left instanceof ChunkedScanner) {
-      taken = left.feed(data);
-      done = left.done;
-    } else throw new ProxyReply(400, "request body without framing");
+    const { taken, left, done } = _bodyPart(this.requestLeft, data);
+    this.requestLeft = left;
     this.pending = taken === data.length ? null : data.subarray(taken);
     if (taken > 0) this._writeUp(taken === data.length ? data : data.subarray(0, taken));
     if (!done) return;
@@ -247,17 +238,8 @@ class Relay implements ConnectionOwner {
   }
 
   private _forwardResponseBody(data: Buffer): void {
-    const left = this.responseLeft;
-    let taken = data.length;
-    let done = false;
-    if (typeof left === "number") {
-      taken = Math.min(left, data.length);
-      this.responseLeft = left - taken;
-      done = left === taken;
-    } else if (left instanceof ChunkedScanner) {
-      taken = left.feed(data);
-      done = left.done;
-    }
+    const { taken, left, done } = _bodyPart(this.responseLeft, data);
+    this.responseLeft = left;
     this.responsePending = taken === data.length ? null : data.subarray(taken);
     if (taken > 0) this._writeClient(taken === data.length ? data : data.subarray(0, taken));
     if (done) this._responseDone();
@@ -379,6 +361,16 @@ class Relay implements ConnectionOwner {
     up.owner = null;
     up.socket.destroy();
   }
+}
+
+/** How many bytes of `data` belong to a body with `left` remaining, and what remains after them. */
+function _bodyPart(left: Remaining, data: Buffer): { taken: number; left: Remaining; done: boolean } {
+  if (typeof left === "number") {
+    const taken = Math.min(left, data.length);
+    return { taken, left: left - taken, done: left === taken };
+  }
+  if (left instanceof ChunkedScanner) return { taken: left.feed(data), left, done: left.done };
+  return { taken: data.length, left, done: false }; // until the connection closes
 }
 
 /** The response head for the agent: as received, unless it carries headers it must not see. */
