@@ -41,6 +41,11 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d{1,15}$/;
 
+/** True for a header name we may write (an RFC 9110 token). */
+export const isFieldName = (name: string): boolean => TOKEN.test(name);
+/** True for a header value we may write (no control characters but HTAB). */
+export const isFieldValue = (value: string): boolean => !BAD_VALUE.test(value);
+
 /** Parses a request head (the text before the blank line); throws a 400/505 {@link ProxyReply}. */
 export function parseRequestHead(text: string): RequestHead {
   const lines = text.split("\r\n");

@@ -9,15 +9,13 @@
 import type { Duplex } from "node:stream";
 import { isWebSocketUpgrade } from "./headers.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./forward.ts";
-import { ChunkedScanner, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
+import { ChunkedScanner, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
 
 const HEAD_END = Buffer.from("\r\n\r\n");
 /** Idle time after which a tunnel with no request in progress is closed (as node:http's keep-alive). */
 const IDLE_MS = 5_000;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
 /** Remaining body: a byte count, or a scanner for chunked framing, or (responses) until close. */
 type Remaining = number | ChunkedScanner | "close";
@@ -402,8 +400,8 @@ function _hasConnectionToken(rawHeaders: readonly string[], token: string): bool
 /** Injected header names and values become raw head bytes: they must be a token and a field value. */
 function _checkInjected(headers: Record<string, string>): void {
   for (const name of Object.keys(headers)) {
-    if (!TOKEN.test(name) || BAD_VALUE.test(headers[name] ?? "")) {
-      throw new ProxyReply(502, `the injected header ${TOKEN.test(name) ? name : "name"} is not a valid HTTP field`);
+    if (!isFieldName(name) || !isFieldValue(headers[name] ?? "")) {
+      throw new ProxyReply(502, `the injected header ${isFieldName(name) ? name : "name"} is not a valid HTTP field`);
     }
   }
 }
