@@ -3,11 +3,11 @@
  * lazily, one module per verb, so `authsome get` loads only what `get` needs.
  */
 import { AuthsomeError } from "../core/errors.ts";
-import { getEnv, openBrowser, readStdin, stdinIsTty } from "../runtime/index.ts";
+import { getEnv } from "../runtime/index.ts";
 import { createInProcessClient } from "./client.ts";
 import { checkPositionals, type Command, commandHelp, parseCommandArgs } from "./command.ts";
-import { createOutput, type Output } from "./output.ts";
-import type { LoginInteraction } from "../flows/types.ts";
+import { createOutput } from "./output.ts";
+import { createInteraction } from "./interaction.ts";
 
 /** Package version (kept in step with package.json by a test). */
 export const VERSION = "0.1.0";
@@ -37,21 +37,6 @@ function mainHelp(): string {
   for (const [name, { summary }] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(12)} ${summary}`);
   lines.push("", "Global options: --json, --profile NAME, --quiet, --no-color, --help", "Run `authsome <command> --help` for a command's options.", "Docs: README.md and docs/cli.md");
   return lines.join("\n");
-}
-
-function createInteraction(out: Output, noBrowser: () => boolean, signal: AbortSignal): LoginInteraction {
-  return {
-    notify: (message) => out.info(message),
-    openUrl: async (url) => {
-      if (noBrowser()) {
-        process.stderr.write(`Open this URL in a browser:\n  ${url}\n`);
-        return;
-      }
-      if (!(await openBrowser(url))) process.stderr.write(`Could not open a browser; open this URL:\n  ${url}\n`);
-    },
-    readPipedSecret: async () => (stdinIsTty() ? undefined : readStdin()),
-    signal,
-  };
 }
 
 function pickCommand(command: Command, argv: string[]): { command: Command; argv: string[] } {
