@@ -2,20 +2,20 @@
  * The provider registry: bundled plugins (plugins/, imported lazily) plus installed ones
  * (`<home>/plugins/<name>.json`).
  *
- * `install` loads a source once (JSON, authsome-v1 JSON, a .ts/.js module, or an npm package),
- * validates it, and stores the validated plugin as JSON. So no third-party code runs at CLI
- * start, and a module's `authsome/plugin` import never has to resolve again. A bad installed
+ * `install` loads a source once (JSON, authsome-v1 JSON, a .ts/.js module compiled by
+ * plugin-module.ts, or an npm package), validates it, and stores the validated plugin as JSON.
+ * So no third-party code and no compiler run at CLI start, and a module's `authsome/plugin`
+ * import never has to resolve again. A bad installed
  * file is reported by `list()` (file and field) without hiding the others.
  */
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { bundledPlugins } from "../../plugins/index.ts";
-import { runtime } from "../runtime/index.ts";
 import { AuthsomeError } from "./errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
+import { importPluginModule } from "./plugin-module.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 
@@ -180,7 +180,7 @@ async function loadSource(source: string): Promise<{ plugin: ProviderPlugin; ori
   }
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);
-    return { plugin: validatePlugin(await importDefault(path, source), source), origin: path };
+    return { plugin: validatePlugin(await importPluginModule(path, source), source), origin: path };
   }
   return await loadNpm(source);
 }
@@ -199,7 +199,8 @@ async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: 
     const name = dependencyName(manifest);
     if (name === null) throw pluginError(spec, "", "npm installed no package");
     const pkgDir = join(prefix, "node_modules", name);
-    const plugin = validatePlugin(await importDefault(await packageEntry(pkgDir, spec), spec), spec);
+    // Compiled beside the entry, in the temporary prefix, so its own imports resolve as npm laid them out.
+    const plugin = validatePlugin(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true }), spec);
     const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
     return { plugin, origin: local ? target : `${name}@${version}` };
   } finally {
@@ -232,49 +233,6 @@ async function packageEntry(pkgDir: string, spec: string): Promise<string> {
   const path = resolve(pkgDir, entry);
   if (!path.startsWith(resolve(pkgDir))) throw pluginError(spec, "", "package entry points outside the package");
   return path;
-}
-
-/** Imports a plugin module's default export (.ts through tsx on Node; natively on Deno). */
-async function importDefault(path: string, source: string): Promise<unknown> {
-  const url = pathToFileURL(path).href;
-  let module: unknown;
-  try {
-    if (runtime === "deno") module = await import(url);
-    else module = await importOnNode(url);
-  } catch (error) {
-    const first = (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
-    const hint = first.includes("authsome/plugin")
-      ? "on Deno, map \"authsome/plugin\" in your import map, or use `import type` with `satisfies ProviderPlugin`"
-      : undefined;
-    throw new AuthsomeError("plugin_invalid", `plugin ${source}: cannot load module (${first})`, {
-      cause: error,
-      ...(hint ? { hint } : {}),
-    });
-  }
-  if (typeof module !== "object" || module === null || !("default" in module) || module.default === undefined) {
-    throw pluginError(source, "", "the module has no default export");
-  }
-  return module.default;
-}
-
-let nodeShimRegistered = false;
-
-async function importOnNode(url: string): Promise<unknown> {
-  const { register } = await import("node:module");
-  if (!nodeShimRegistered) {
-    // Plugins import `definePlugin` from "authsome/plugin", which need not resolve from where
-    // they live. definePlugin returns its argument, so a one-line stand-in is exact.
-    const shim = `data:text/javascript,${encodeURIComponent("export function definePlugin(p){return p}")}`;
-    const hooks = "export async function resolve(s,c,n){return s===\"authsome/plugin\"" +
-      `?{url:${JSON.stringify(shim)},shortCircuit:true}:n(s,c)}`;
-    register(`data:text/javascript,${encodeURIComponent(hooks)}`);
-    nodeShimRegistered = true;
-  }
-  if (!/\.[mc]?ts$/.test(url)) return await import(url);
-  // A variable specifier keeps esbuild from bundling tsx, which must load from node_modules.
-  const tsxApi = "tsx/esm/api";
-  const tsx: typeof import("tsx/esm/api") = await import(tsxApi);
-  return await tsx.tsImport(url, import.meta.url);
 }
 
 async function run(command: string, args: string[], spec: string): Promise<void> {

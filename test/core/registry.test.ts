@@ -70,9 +70,18 @@ describe("install", () => {
     assert.equal((await registry.install(join(fixtures, "define-module.ts"))).name, "doohickey");
   });
 
-  test("authsome/plugin exports only definePlugin (the Node install shim mirrors it)", async () => {
-    const entry = await import("../../src/plugin.ts");
-    assert.deepEqual(Object.keys(entry), ["definePlugin"]);
+  test(".ts modules outside the repository (no node_modules up the tree) install too", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "authsome-registry-outside-"));
+    try {
+      for (const name of ["define-module.ts", "typed-module.ts"]) await writeFile(join(dir, name), await readFile(join(fixtures, name)));
+      const h = await freshHome();
+      const registry = createRegistry({ home: h });
+      assert.equal((await registry.install(join(dir, "define-module.ts"))).name, "doohickey");
+      assert.equal((await registry.install(join(dir, "typed-module.ts"))).name, "gadget");
+      assert.deepEqual((await readdir(join(h, "plugins"))).sort(), ["doohickey.json", "gadget.json"], "stored as data, no compiled code left");
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("npm package (local directory spec, no network)", async () => {
@@ -121,6 +130,10 @@ describe("install", () => {
     await assert.rejects(registry.install(join(dir, "absent.json")), isCode("usage", "absent.json"));
     await writeFile(join(dir, "nodefault.mjs"), "export const x = 1;\n");
     await assert.rejects(registry.install(join(dir, "nodefault.mjs")), isCode("plugin_invalid", "no default export"));
+    await writeFile(join(dir, "syntax.ts"), "export default {\n  name: 'syntax',\n  authType: 'api_key' inject: [],\n};\n");
+    await assert.rejects(registry.install(join(dir, "syntax.ts")), isCode("plugin_invalid", join(dir, "syntax.ts"), "syntax error at line 3"));
+    await writeFile(join(dir, "throws.mjs"), "export default { name: 'throws', authType: 'api_key', inject: [] };\nthrow new Error('no');\n");
+    await assert.rejects(registry.install(join(dir, "throws.mjs")), isCode("plugin_invalid", join(dir, "throws.mjs"), "line 2"));
     assert.deepEqual(await registry.names(), (await createRegistry({ home: await freshHome() }).names()), "nothing installed");
   });
 });
