@@ -1,6 +1,10 @@
 #!/usr/bin/env node
-// Node entry: runs the bundled CLI (built by `npm install` / `npm run build`).
-import { main } from "../dist/cli.mjs";
+// Node entry: runs the bundled CLI (dist/, shipped in the package; built by `npm run build` in a clone).
+import { existsSync } from "node:fs";
+
+// A fresh clone has no dist/ until its first run builds it (scripts/build-once.mjs; not shipped).
+if (!existsSync(new URL("../dist/cli.mjs", import.meta.url))) await import("../scripts/build-once.mjs");
+const { main } = await import("../dist/cli.mjs");
 
 const code = await main(process.argv.slice(2));
 process.exit(code);

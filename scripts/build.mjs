@@ -1,15 +1,73 @@
-// Bundles the TypeScript sources for Node (Deno runs src/ directly). One bundle with code
-// splitting keeps the CLI's start-up to a few files, and lazy imports (plugins, flows, proxy)
-// out of the hot path.
+// Builds what the package ships: one esbuild bundle of src/ for Node (and for Deno running the
+// npm package), code-split so the CLI's start-up loads a few files and lazy imports (plugins,
+// flows, proxy) stay out of the hot path; and the .d.ts types consumers compile against.
+//   node scripts/build.mjs            the published build: no source maps
+//   node scripts/build.mjs --debug    the same with linked source maps, for local debugging
+// Every pure-JS dependency is bundled here (they are devDependencies); ioredis is the one
+// runtime dependency and stays external (loaded only for redis:// storage).
 import { build } from "esbuild";
-import { rename, rm } from "node:fs/promises";
+import { init, parse } from "es-module-lexer";
+import { spawnSync } from "node:child_process";
+import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { join } from "node:path";
 
+const debug = process.argv.includes("--debug");
 const entryPoints = {
   cli: "src/cli/main.ts",
   index: "src/index.ts",
   plugin: "src/plugin.ts",
   intercept: "src/intercept/index.ts",
+  // src/proxy/child.ts finds it at ../intercept/preload.mjs from its chunk in dist/chunks/.
+  "intercept/preload": "src/intercept/preload.mjs",
 };
+
+/** Nearest package.json "type" decides what a .js file is (Node's rule). */
+async function isCommonJs(path) {
+  if (path.endsWith(".cjs")) return true;
+  if (path.endsWith(".mjs")) return false;
+  await init;
+  const [, , , hasModuleSyntax] = parse(await readFile(path, "utf8"));
+  return !hasModuleSyntax;
+}
+
+/**
+ * esbuild gives a dynamically imported CommonJS package (`await import("undici")`) a chunk with
+ * only `export default`, so named bindings are undefined at run time ("Agent is not a
+ * constructor"). This plugin puts an ES facade in front of such imports: the default export plus
+ * every name the package exports, read by requiring it once at build time.
+ */
+const cjsNamedExports = {
+  name: "cjs-named-exports",
+  setup(b) {
+    b.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.kind !== "dynamic-import") return undefined;
+      const resolved = await b.resolve(args.path, { kind: "import-statement", resolveDir: args.resolveDir });
+      if (resolved.errors.length > 0 || resolved.external || !(await isCommonJs(resolved.path))) return undefined;
+      return { path: args.path, namespace: "cjs-facade", pluginData: args.resolveDir };
+    });
+    b.onLoad({ filter: /.*/, namespace: "cjs-facade" }, (args) => {
+      const exported = createRequire(join(args.pluginData, "_.js"))(args.path);
+      const names = Object.keys(exported).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== "default");
+      const spec = JSON.stringify(args.path);
+      return { contents: `import m from ${spec};\nexport default m;\nexport const { ${names.join(", ")} } = m;\n`, resolveDir: args.pluginData, loader: "js" };
+    });
+  },
+};
+
+/** Emits .d.ts with tsc, then points their relative `.ts` specifiers at the `.d.ts` siblings. */
+async function emitTypes(outdir) {
+  const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.types.json", "--outDir", join(outdir, "types")], { stdio: "inherit" });
+  if (tsc.status !== 0) throw new Error("tsc: declaration emit failed");
+  // tsc keeps `./x.ts` as written (allowImportingTsExtensions); consumers resolve `./x.js`.
+  const files = (await readdir(join(outdir, "types"), { recursive: true })).filter((f) => f.endsWith(".d.ts"));
+  await Promise.all(files.map(async (file) => {
+    const path = join(outdir, "types", file);
+    const text = await readFile(path, "utf8");
+    await writeFile(path, text.replace(/((?:from|import)\s*\(?\s*["']\.{1,2}\/[^"']*?)\.ts(["'])/g, "$1.js$2"));
+  }));
+}
+
 // Build beside dist/ and swap it in, so a CLI started by a test running meanwhile finds a whole
 // dist/ (old or new), not a half-written one.
 const outdir = `dist.tmp-${process.pid}`;
@@ -24,14 +82,19 @@ await build({
   target: "node20",
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
-  sourcemap: "linked",
+  sourcemap: debug ? "linked" : false,
+  // Whitespace and syntax only: identifiers stay readable in stack traces (AUTHSOME_DEBUG=1).
+  minifyWhitespace: !debug,
+  minifySyntax: !debug,
+  minifyIdentifiers: !debug,
   legalComments: "none",
   logLevel: "warning",
+  plugins: [cjsNamedExports],
   // Bundled CommonJS dependencies call require(); give them Node's.
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
-  // Heavy optional dependencies stay external: loaded only when the feature is used.
-  external: ["ioredis", "oidc-provider", "hash-wasm"],
+  external: ["ioredis"],
 });
+await emitTypes(outdir);
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });
 await rename("dist", `dist.old-${process.pid}`).catch(() => {});
 await rename(outdir, "dist");
