@@ -9,6 +9,7 @@
  * private temporary directory and imported as a plain ES module; its default export is then
  * validated and stored as JSON by the registry, so no plugin code runs after installation.
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
@@ -88,10 +89,13 @@ function _rewriteSpecifier(specifier: string, pluginUrl: string, options: Compil
   if (URL_SPECIFIER.test(specifier) || builtinModules.includes(specifier)) return specifier;
   if (!options.relocate) return specifier;
   if (RELATIVE_SPECIFIER.test(specifier)) {
-    if (TYPESCRIPT_FILE.test(specifier)) {
-      throw pluginError(options.source, "", `imports "${specifier}": a TypeScript plugin is compiled as one file; inline that module or import a .js file`);
+    // Only the plugin file itself is compiled: a TypeScript helper beside it (`./x.ts`, or
+    // `./x.js` / `./x` naming x.ts, as TypeScript allows) could not load, so say so now.
+    const target = resolve(dirname(options.file), specifier);
+    if (TYPESCRIPT_FILE.test(specifier) || !existsSync(target)) {
+      throw pluginError(options.source, "", `imports "${specifier}": a plugin is compiled as one file, so it may import only existing .js/.mjs/.json files beside it; inline that module`);
     }
-    return pathToFileURL(resolve(dirname(options.file), specifier)).href;
+    return pathToFileURL(target).href;
   }
   throw pluginError(options.source, "", `imports the package "${specifier}": a plugin file may import only authsome/plugin, node: builtins, URLs and relative .js files; publish it as an npm package to use dependencies`);
 }

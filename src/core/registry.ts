@@ -53,13 +53,13 @@ export interface Registry {
   list(): Promise<PluginList>;
   /** One plugin; imports only that one. Throws provider_not_found or plugin_invalid. */
   get(name: string): Promise<ProviderPlugin>;
-  /** Installs from a .json file, a .ts/.js/.mjs module, or an npm package spec. */
+  /** Installs from a .json file, a .ts/.mts/.js/.mjs/.cjs module, or an npm package spec. */
   install(source: string, options?: InstallOptions): Promise<ProviderPlugin>;
   /** Removes an installed plugin (bundled ones cannot be removed). */
   remove(name: string): Promise<void>;
 }
 
-const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
+const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".cjs"]);
 
 /** Creates a registry over `<home>/plugins/` and the bundled plugins. */
 export function createRegistry(options: RegistryOptions): Registry {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -66,15 +66,24 @@ describe("compilePluginModule", () => {
   });
 
   test("relative .js imports point at the plugin's own directory; builtins and URLs stay", async () => {
-    const code = "import a from './shared.js';\nimport b from \"../up/b.mjs\";\nimport { join } from 'node:path';\nimport fs from 'fs';\nimport c from 'https://example.com/c.js';\nexport default a;";
-    const out = await compile(code, "/plugins/acme/p.js");
-    assert.ok(out.includes(JSON.stringify(pathToFileURL("/plugins/acme/shared.js").href)), out);
-    assert.ok(out.includes(JSON.stringify(pathToFileURL("/plugins/up/b.mjs").href)), out);
+    const pluginDir = await mkdtemp(join(dir, "relative-"));
+    await mkdir(join(pluginDir, "acme"));
+    await writeFile(join(pluginDir, "acme", "shared.js"), "export default 1;\n");
+    await writeFile(join(pluginDir, "b.mjs"), "export default 2;\n");
+    const code = "import a from './shared.js';\nimport b from \"../b.mjs\";\nimport { join } from 'node:path';\nimport fs from 'fs';\nimport c from 'https://example.com/c.js';\nexport default a;";
+    const out = await compile(code, join(pluginDir, "acme", "p.js"));
+    assert.ok(out.includes(JSON.stringify(pathToFileURL(join(pluginDir, "acme", "shared.js")).href)), out);
+    assert.ok(out.includes(JSON.stringify(pathToFileURL(join(pluginDir, "b.mjs")).href)), out);
     assert.ok(out.includes("'node:path'") && out.includes("'fs'") && out.includes("'https://example.com/c.js'"), out);
   });
 
-  test("relative .ts imports and bare packages are refused in one line naming both", async () => {
-    await assert.rejects(compile("import x from './shared.ts';\nexport default x;"), refused("./acme.ts", "\"./shared.ts\"", "one file"));
+  test("TypeScript helpers (./x.ts, or ./x.js naming x.ts) and bare packages are refused in one line naming both", async () => {
+    const pluginDir = await mkdtemp(join(dir, "helpers-"));
+    await writeFile(join(pluginDir, "shared.ts"), "export const x = 1;\n");
+    const file = join(pluginDir, "acme.ts");
+    for (const specifier of ["./shared.ts", "./shared.js", "./shared"]) {
+      await assert.rejects(compile(`import { x } from '${specifier}';\nexport default x;`, file), refused("./acme.ts", `"${specifier}"`, "one file"));
+    }
     await assert.rejects(compile("import { z } from 'zod';\nexport default z;"), refused("./acme.ts", "\"zod\"", "npm package"));
   });
 
