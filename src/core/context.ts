@@ -22,6 +22,11 @@ export interface ServiceOptions {
   masterKey?: string;
   /** Passphrase protecting `master.key` (`AUTHSOME_PASSPHRASE`); used when the home is created. */
   passphrase?: string;
+  /**
+   * Without a passphrase, ask for it at the terminal (hidden, three tries) when `master.key` is
+   * protected and stdin is a terminal. The CLI sets it; default false (libraries never prompt).
+   */
+  askPassphrase?: boolean;
   /** Who is acting, for the audit log (e.g. `cli:get`). */
   actor?: string;
   /** Seconds before expiry at which tokens are refreshed (`AUTHSOME_REFRESH_MARGIN`, default 60). */
@@ -35,6 +40,7 @@ export interface ServiceContext {
   storageSpec: string | undefined;
   masterKey: string | undefined;
   passphrase: string | undefined;
+  askPassphrase: boolean;
   actor: string;
   refreshMarginSeconds: number;
 }
@@ -70,6 +76,7 @@ export function resolveContext(options: ServiceOptions = {}): ServiceContext {
     storageSpec: options.storage ?? getEnv("AUTHSOME_STORAGE"),
     masterKey: options.masterKey ?? getEnv("AUTHSOME_MASTER_KEY"),
     passphrase: options.passphrase ?? getEnv("AUTHSOME_PASSPHRASE"),
+    askPassphrase: options.askPassphrase === true,
     actor: options.actor ?? `lib:${process.pid}`,
     refreshMarginSeconds,
   };

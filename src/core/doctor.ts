@@ -3,7 +3,7 @@
  * what they find.
  */
 import { stat } from "node:fs/promises";
-import { masterKeyPath } from "./keys.ts";
+import { describeKeyMode, masterKeyPath } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import { runtime } from "../runtime/index.ts";
@@ -15,6 +15,8 @@ export interface WhoAmI {
   storage: string;
   storage_kind: string;
   key_source: string;
+  /** How the key is kept: env, file, `passphrase (locked)` (whoami never unlocks it), or not created yet. */
+  key_mode: string;
   runtime: string;
   runtime_version: string;
 }
@@ -29,13 +31,15 @@ export interface DoctorCheck {
 
 /** Describes the current home, profile, storage and key. */
 export async function whoami(core: ServiceCore): Promise<WhoAmI> {
-  const [store, master] = await Promise.all([core.store(), core.masterKey()]);
+  // Never unlocks the key: whoami answers without a passphrase prompt.
+  const [store, mode] = await Promise.all([core.store(), describeKeyMode(core.context.home, core.context.masterKey)]);
   return {
     home: core.context.home,
     profile: core.context.profile,
     storage: store.description,
     storage_kind: store.kind,
-    key_source: master.source === "env" ? "AUTHSOME_MASTER_KEY" : `${masterKeyPath(core.context.home)}${master.source === "passphrase" ? " (passphrase-protected)" : ""}`,
+    key_source: mode === "env" ? "AUTHSOME_MASTER_KEY" : `${masterKeyPath(core.context.home)}${mode === "passphrase (locked)" ? " (passphrase-protected)" : ""}`,
+    key_mode: mode,
     runtime,
     runtime_version: runtime === "deno" ? `deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno}` : process.version,
   };

@@ -56,19 +56,38 @@ async function readOrCreateKeyFile(home: string, passphrase: string | undefined)
   return readFile(path, "utf8");
 }
 
+function _isProtected(text: string): boolean {
+  return text.trimStart().startsWith("{");
+}
+
 /**
  * Loads the master key from the given text (env) or the home's key file, which is opened with
- * `passphrase` when it is passphrase-protected (src/core/passphrase.ts).
+ * `passphrase` when it is passphrase-protected (src/core/passphrase.ts); without a passphrase,
+ * `askPassphrase` allows a hidden prompt at the terminal.
  */
-export async function loadMasterKey(home: string, envKey: string | undefined, passphrase?: string): Promise<MasterKey> {
+export async function loadMasterKey(home: string, envKey: string | undefined, passphrase?: string, askPassphrase = false): Promise<MasterKey> {
   if (envKey !== undefined) {
     return { key: await importAesKey(decodeKeyText(envKey, "AUTHSOME_MASTER_KEY")), source: "env" };
   }
   const text = await readOrCreateKeyFile(home, passphrase);
   const path = masterKeyPath(home);
-  if (text.trimStart().startsWith("{")) {
+  if (_isProtected(text)) {
     const { unprotectKey } = await import("./passphrase.ts");
-    return { key: await importAesKey(await unprotectKey(text, passphrase, path)), source: "passphrase" };
+    return { key: await importAesKey(await unprotectKey(text, passphrase, path, askPassphrase)), source: "passphrase" };
   }
   return { key: await importAesKey(decodeKeyText(text, path)), source: "file" };
+}
+
+/** How the master key is kept, found without unlocking or creating it (for `whoami`). */
+export type KeyMode = "env" | "file" | "passphrase (locked)" | "not created yet";
+
+/** Reports the key mode of a home without reading the key itself or asking for a passphrase. */
+export async function describeKeyMode(home: string, envKey: string | undefined): Promise<KeyMode> {
+  if (envKey !== undefined) return "env";
+  try {
+    return _isProtected(await readFile(masterKeyPath(home), "utf8")) ? "passphrase (locked)" : "file";
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "not created yet";
+    throw error;
+  }
 }

@@ -2,7 +2,8 @@
  * Passphrase mode for the master key file: with `AUTHSOME_PASSPHRASE` set when the home is
  * created, `master.key` holds the master key sealed (AES-256-GCM) under a key-encryption key
  * derived from the passphrase with argon2id (memory-hard; WebCrypto has no such KDF, hence
- * hash-wasm). A copied home is then useless without the passphrase.
+ * hash-wasm). A copied home is then useless without the passphrase. Later commands take the
+ * passphrase from `AUTHSOME_PASSPHRASE`, or ask for it at a terminal when the caller allows it.
  */
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import * as v from "valibot";
@@ -39,21 +40,51 @@ export async function protectKey(raw: Uint8Array, passphrase: string): Promise<s
   return `${JSON.stringify({ v: 1, kdf: "argon2id", ...params, salt: encodeBase64(salt), key: box })}\n`;
 }
 
-/** Opens a protected master key file with the passphrase. */
-export async function unprotectKey(text: string, passphrase: string | undefined, path: string): Promise<Uint8Array> {
-  if (passphrase === undefined) {
-    throw new AuthsomeError("master_key_invalid", `${path} is protected by a passphrase`, { hint: "set AUTHSOME_PASSPHRASE" });
-  }
-  let parsed: v.InferOutput<typeof ProtectedKeySchema>;
+function _parseProtected(text: string, path: string): v.InferOutput<typeof ProtectedKeySchema> {
   try {
-    parsed = v.parse(ProtectedKeySchema, JSON.parse(text));
+    return v.parse(ProtectedKeySchema, JSON.parse(text));
   } catch (cause) {
     throw new AuthsomeError("master_key_invalid", `${path} is not a valid protected key file`, { cause });
   }
+}
+
+/** The master key, or null when the passphrase is wrong (AES-GCM refuses the sealed box). */
+async function _open(parsed: v.InferOutput<typeof ProtectedKeySchema>, passphrase: string): Promise<Uint8Array | null> {
   const kek = await deriveKek(passphrase, decodeBase64(parsed.salt), parsed);
   try {
     return await unseal(kek, parsed.key, AAD, "the master key");
-  } catch (cause) {
-    throw new AuthsomeError("master_key_invalid", `the passphrase does not open ${path}`, { cause, hint: "check AUTHSOME_PASSPHRASE" });
+  } catch {
+    return null;
   }
 }
+
+/** Tries at the passphrase prompt, and how long each may wait. */
+const TRIES = 3;
+const PROMPT_TIMEOUT_MS = 300_000;
+
+async function _askAtTerminal(parsed: v.InferOutput<typeof ProtectedKeySchema>, path: string): Promise<Uint8Array> {
+  const { promptLine } = await import("../runtime/prompt.ts");
+  for (let attempt = 1; attempt <= TRIES; attempt++) {
+    const question = attempt === 1 ? `Passphrase for ${path}: ` : `Wrong passphrase; try again (${TRIES - attempt + 1} left): `;
+    const raw = await _open(parsed, await promptLine(question, { hidden: true, timeoutMs: PROMPT_TIMEOUT_MS }));
+    if (raw !== null) return raw;
+  }
+  throw new AuthsomeError("master_key_invalid", `${TRIES} wrong passphrases: ${path} stays locked`, { hint: "check the passphrase and try again, or set AUTHSOME_PASSPHRASE" });
+}
+
+/**
+ * Opens a protected master key file with the passphrase; without one, asks at the terminal
+ * (hidden, three tries) when `ask` is set and stdin is a terminal.
+ */
+export async function unprotectKey(text: string, passphrase: string | undefined, path: string, ask = false): Promise<Uint8Array> {
+  const { stdinIsTty } = await import("../runtime/index.ts");
+  if (passphrase === undefined && !(ask && stdinIsTty())) {
+    throw new AuthsomeError("master_key_invalid", `${path} is protected by a passphrase`, { hint: "set AUTHSOME_PASSPHRASE, or run the command at a terminal to be asked for it" });
+  }
+  const parsed = _parseProtected(text, path);
+  if (passphrase === undefined) return _askAtTerminal(parsed, path);
+  const raw = await _open(parsed, passphrase);
+  if (raw === null) throw new AuthsomeError("master_key_invalid", `the passphrase does not open ${path}`, { hint: "check AUTHSOME_PASSPHRASE" });
+  return raw;
+}
+

@@ -62,7 +62,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
     context,
     registry: createRegistry({ home: context.home }),
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
-    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey, context.passphrase)),
+    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey, context.passphrase, context.askPassphrase)),
     vault: () =>
       (vault ??= (async () => {
         const [s, m] = await Promise.all([core.store(), core.masterKey()]);

@@ -1,9 +1,10 @@
 /**
- * API-key login: the key comes from stdin when stdin is not a TTY, otherwise from a fresh
- * local form (src/server/api-key-form.ts) on 127.0.0.1 behind a one-time URL. Never argv.
+ * API-key login: the key comes from stdin when stdin is not a TTY, a hidden prompt at the
+ * terminal when no browser is at hand, otherwise a fresh local form
+ * (src/server/api-key-form.ts) on 127.0.0.1 behind a one-time URL. Never argv.
  */
-import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
+import { collectSecret } from "./secret-input.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
 /** Checks a key against the plugin's pattern; returns an error message for the user or null. */
@@ -20,22 +21,11 @@ export function checkApiKey(plugin: ProviderPlugin, key: string): string | null 
 
 /** Runs the API-key flow. */
 export async function runApiKeyFlow(context: FlowContext): Promise<FlowResult> {
-  const { plugin, interaction } = context;
-  const piped = await interaction.readPipedSecret();
-  let key: string;
-  if (piped !== undefined) {
-    key = piped.trim();
-    const problem = checkApiKey(plugin, key);
-    if (problem !== null) throw new AuthsomeError("usage", `key read from stdin refused: ${problem}`);
-  } else {
-    const { collectSecretWithForm } = await import("../server/api-key-form.ts");
-    key = await collectSecretWithForm({
-      plugin,
-      connection: context.connection,
-      interaction,
-      timeoutMs: context.timeoutMs,
-      validate: (value) => checkApiKey(plugin, value),
-    });
-  }
+  const { plugin } = context;
+  const key = await collectSecret(context, {
+    label: "API key",
+    validate: (value) => checkApiKey(plugin, value),
+    ...(plugin.apiKey?.keyUrl === undefined ? {} : { keyUrl: plugin.apiKey.keyUrl }),
+  });
   return { secrets: { api_key: key } };
 }

@@ -9,6 +9,7 @@ import { rememberClient, resolveAppClient } from "./app-client.ts";
 import { requireEndpoint, resolveEndpoints } from "./discovery.ts";
 import { ErrorResponseSchema, OAuthError, oauthError, postForm, requestToken, type TokenSet } from "./oauth-http.ts";
 import { requestedScopes, toFlowResult } from "./pkce.ts";
+import { showInstructions } from "./secret-input.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
 /** The RFC 8628 grant type. */
@@ -98,7 +99,8 @@ export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResul
   const scopes = requestedScopes(context);
   const fields: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(plugin.oauth?.scopeSeparator ?? " ") } : {};
   const device = await _authorize(deviceUrl, fields, context, client);
-  interaction.notify(`To log in to ${name}, open ${device.verification}\nand enter the code: ${device.user_code}`);
+  showInstructions(interaction, `To log in to ${name}, open ${device.verification}\nand enter the code: ${device.user_code}`);
+  // Without a browser at hand openUrl only prints it: a link with the code filled in, to copy.
   if (device.verification_uri_complete !== undefined) await interaction.openUrl(device.verification_uri_complete);
   const started = Date.now();
   const interval = Math.max(1, device.interval ?? 5);

@@ -5,28 +5,15 @@
 import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
-import { getEnv } from "../runtime/index.ts";
 import { rememberClient, resolveAppClient } from "./app-client.ts";
 import { startCallbackServer } from "./callback-server.ts";
 import { type OAuthEndpoints, requireEndpoint, resolveEndpoints } from "./discovery.ts";
 import type { ClientAuth, TokenSet } from "./oauth-http.ts";
 import { exchangeCode } from "./token-client.ts";
+import { resolveRedirectUri } from "./redirect.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
-/** The redirect URI registered with the provider's OAuth app. */
-export const DEFAULT_REDIRECT_URI = "http://127.0.0.1:7999/callback";
-
-/** The redirect URI for a plugin; `login --redirect-port` or `AUTHSOME_REDIRECT_PORT` changes only its port. */
-export function resolveRedirectUri(plugin: ProviderPlugin, portOverride?: number): string {
-  const registered = plugin.oauth?.redirectUri ?? DEFAULT_REDIRECT_URI;
-  const port = portOverride === undefined ? getEnv("AUTHSOME_REDIRECT_PORT") : String(portOverride);
-  // Kept byte for byte otherwise: providers compare redirect URIs as strings.
-  if (port === undefined) return registered;
-  if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new AuthsomeError("usage", "AUTHSOME_REDIRECT_PORT must be a port number (1-65535)");
-  const url = new URL(registered);
-  url.port = port;
-  return url.toString();
-}
+export { DEFAULT_REDIRECT_URI, resolveRedirectUri } from "./redirect.ts";
 
 /** The scopes to request: `--scopes`, else the plugin's defaults. */
 export function requestedScopes(context: FlowContext): string[] {
@@ -75,6 +62,16 @@ function _deadline(ms: number, signal: AbortSignal | undefined): { promise: Prom
   return { promise, clear: () => (clearTimeout(timer), signal?.removeEventListener("abort", onAbort)) };
 }
 
+/**
+ * Said when no browser will open here: the callback goes to this machine's 127.0.0.1, so over
+ * SSH the browser elsewhere needs the port forwarded, or the device flow avoids the callback.
+ */
+function _noBrowserAdvice(plugin: ProviderPlugin, redirectUri: string): string {
+  const port = new URL(redirectUri).port;
+  const device = plugin.flows?.includes("device_code") === true ? `\nWithout a browser here, \`authsome login ${plugin.name} --flow device_code\` logs in with a code instead.` : "";
+  return `The login finishes when that browser reaches ${redirectUri}: from another machine, forward the port first (ssh -L ${port}:127.0.0.1:${port} ...).${device}`;
+}
+
 /** Runs the browser part with a given client: authorize, wait for the callback, exchange the code. */
 export async function authorizeInBrowser(context: FlowContext, endpoints: OAuthEndpoints, client: ClientAuth): Promise<FlowResult> {
   const { plugin, interaction } = context;
@@ -93,8 +90,9 @@ export async function authorizeInBrowser(context: FlowContext, endpoints: OAuthE
   });
   const deadline = _deadline(context.timeoutMs, interaction.signal);
   try {
-    interaction.notify(`Opening the browser to log in to ${name}…`);
+    interaction.notify(`Log in to ${name} in a browser.`);
     await interaction.openUrl(url.toString());
+    if (interaction.browserAtHand?.() === false) interaction.notify(_noBrowserAdvice(plugin, redirectUri));
     interaction.notify(`Waiting for the callback on ${redirectUri} (Ctrl-C to cancel)`);
     return await Promise.race([server.result, deadline.promise]);
   } finally {

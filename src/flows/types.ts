@@ -10,10 +10,28 @@ import type { ClientSecrets, Secrets } from "../core/records.ts";
 export interface LoginInteraction {
   /** Progress and instructions for the user (the CLI prints them on stderr). */
   notify(message: string): void;
-  /** Opens a URL in the user's browser (or only prints it with `--no-browser`). */
+  /**
+   * Shows the URL (always, on stderr, before anything else), then opens it in the user's
+   * browser when one is at hand and `--no-browser` was not given.
+   */
   openUrl(url: string): Promise<void>;
   /** A secret piped on stdin (stdin is not a TTY), or undefined when stdin is interactive. */
   readPipedSecret(): Promise<string | undefined>;
+  /**
+   * Instructions the user must see to finish the login (a device code): shown even with
+   * `--quiet`. Default: `notify`.
+   */
+  instruct?(message: string): void;
+  /**
+   * Whether a browser will be opened: false with `--no-browser`, over SSH, or without a
+   * display. Flows then ask at the terminal instead of opening a local form. Default: true.
+   */
+  browserAtHand?(): boolean;
+  /**
+   * Asks one line at the terminal (hidden input for secrets). Absent when stdin is not a
+   * terminal; rejects with auth_cancelled on Ctrl-C or after `timeoutMs`.
+   */
+  prompt?(question: string, options: { hidden: boolean; timeoutMs: number }): Promise<string>;
   /** Aborts the flow (Ctrl-C). */
   signal?: AbortSignal;
 }

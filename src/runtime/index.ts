@@ -102,6 +102,22 @@ function browserCommand(browser: string, url: string): [string, string[]] {
   return [command, args];
 }
 
+/** Whether a browser can be opened for the user here; when not, why (shown to the user). */
+export type BrowserCheck = { ok: true } | { ok: false; reason: string };
+
+/**
+ * The one place that decides whether a browser is at hand: `BROWSER` set means yes; an SSH
+ * session (SSH_CONNECTION / SSH_TTY) means the browser would open on the wrong machine; on
+ * Linux and the BSDs, no DISPLAY and no WAYLAND_DISPLAY means there is no screen to open it on.
+ */
+export function browserAtHand(): BrowserCheck {
+  if (getEnv("BROWSER") !== undefined) return { ok: true };
+  if (getEnv("SSH_CONNECTION") !== undefined || getEnv("SSH_TTY") !== undefined) return { ok: false, reason: "this is an SSH session" };
+  if (process.platform === "darwin" || process.platform === "win32") return { ok: true };
+  if (getEnv("DISPLAY") === undefined && getEnv("WAYLAND_DISPLAY") === undefined) return { ok: false, reason: "there is no display (DISPLAY and WAYLAND_DISPLAY are unset)" };
+  return { ok: true };
+}
+
 /**
  * Opens a URL for the user: `$BROWSER <url>` when BROWSER is set, else the platform opener.
  * The URL is passed as an argument, never through a shell. Returns false when nothing could

@@ -77,7 +77,7 @@ export async function collectSecretWithForm(options: SecretFormOptions): Promise
   const onAbort = () => settle.reject(new AuthsomeError("auth_cancelled", "login cancelled"));
   options.interaction.signal?.addEventListener("abort", onAbort, { once: true });
   try {
-    options.interaction.notify(`Paste the ${options.label ?? "API key"} in the form at ${url}`);
+    options.interaction.notify(`Paste the ${options.label ?? "API key"} into a one-time form on this machine:`);
     await options.interaction.openUrl(url);
     options.interaction.notify("Waiting for the form (Ctrl-C to cancel)...");
     return await result;

@@ -30,7 +30,7 @@ test("login on a terminal opens the local form and stores the submitted key", { 
       child.on("close", (code) => resolve({ code: code ?? -1, text }));
     });
     assert.equal(output.code, 0, output.text);
-    assert.match(output.text, /Paste the API key in the form at http:\/\/127\.0\.0\.1:\d+\/form\/[A-Za-z0-9_-]{20,}/);
+    assert.match(output.text, /Paste the API key into a one-time form on this machine:\r?\nOpening this URL in your browser:\r?\n  http:\/\/127\.0\.0\.1:\d+\/form\/[A-Za-z0-9_-]{20,}/);
     assert.ok(!output.text.includes(key), "the key is never echoed");
     const log = (await readFile(logFile, "utf8")).trim().split("\n");
     assert.deepEqual(log, ["get 200 has-password-field", "favicon 404", "bad 422 hint-shown", "good 200 saved"]);

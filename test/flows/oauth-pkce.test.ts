@@ -41,7 +41,7 @@ test("PKCE login: the browser logs in, the callback ignores a favicon, the token
   const log = nextLog();
   const r = await cli(["login", "oidc", "--client-id", TEST_CLIENTS.public], browserEnv(log));
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /Opening the browser/);
+  assert.match(r.stderr, /Opening this URL in your browser:\n  http:\/\/127\.0\.0\.1:\d+\/\S*client_id=/, "the URL is printed before the browser is started");
   assert.match(r.stderr, /Waiting for the callback on http:\/\/127\.0\.0\.1:\d+\/callback \(Ctrl-C to cancel\)/);
   assert.deepEqual(await waitForLog(log, /^end /m), ["favicon 404", "end 200 callback Logged in"]);
   const stored = await secrets("oidc");
