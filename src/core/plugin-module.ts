@@ -36,7 +36,7 @@ export interface CompileOptions {
 
 /** The public plugin entry under each name a plugin may import it by. */
 const PLUGIN_SPECIFIER = /^(?:(?:npm:)?(?:authsome|authsome-broker)(?:@[^/]+)?|(?:jsr:)?@authsome\/broker(?:@[^/]+)?)\/plugin$/;
-const TYPESCRIPT_FILE = /\.[mc]?tsx?$/i;
+const TYPESCRIPT_FILE = /\.[mc]?ts$/i;
 const URL_SPECIFIER = /^[a-z][a-z0-9+.-]*:/i;
 const RELATIVE_SPECIFIER = /^\.{1,2}\/|^\//;
 // A plugin must not hang `providers add` (a top-level await that never settles).

@@ -15,7 +15,6 @@ import { bundledPlugins } from "../../plugins/index.ts";
 import { AuthsomeError } from "./errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
-import { importPluginModule } from "./plugin-module.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 
@@ -180,6 +179,7 @@ async function loadSource(source: string): Promise<{ plugin: ProviderPlugin; ori
   }
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);
+    const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
     return { plugin: validatePlugin(await importPluginModule(path, source), source), origin: path };
   }
   return await loadNpm(source);
@@ -199,6 +199,7 @@ async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: 
     const name = dependencyName(manifest);
     if (name === null) throw pluginError(spec, "", "npm installed no package");
     const pkgDir = join(prefix, "node_modules", name);
+    const { importPluginModule } = await import("./plugin-module.ts");
     // Compiled beside the entry, in the temporary prefix, so its own imports resolve as npm laid them out.
     const plugin = validatePlugin(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true }), spec);
     const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));

@@ -108,7 +108,7 @@ test("`get` loads no compiler; `providers add x.ts` does", { skip: currentRuntim
     assert.equal(r.code, 0, `${command} ${args.join(" ")} ${cliArgs.join(" ")}: ${r.stderr}`);
     return (await readFile(log, "utf8")).split("\n").filter((l) => l !== "");
   };
-  const compiler = /strip-types|sucrase|lexer/;
+  const compiler = /plugin-module|strip-types|sucrase|lexer/;
   const added = await traced(["providers", "add", await writePlugin("cold.ts", `export default ${body("cold")};\n`)]);
   assert.ok(added.some((url) => compiler.test(url)), `control: providers add loads the compiler chunks (${added.length} modules)`);
   await traced(["login", "cold"], "cold-key");
