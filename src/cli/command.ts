@@ -1,27 +1,67 @@
 /**
  * Commands as data: each verb is one file exporting `defineCommand({...})`. The entry point
- * parses argv against the definition (node:util parseArgs, strict) and calls `run`, so tests
- * can run commands in-process and `--help` is generated from the same definition.
+ * parses argv against the definition (src/cli/parse.ts) and calls `run`; `--help`, shell
+ * completion and flag suggestions come from the same definition. Option values are typed from
+ * the specs (citty's `defineCommand<const T>`), so a command reads `options.connection` as
+ * `string | undefined` and `options.force` as `boolean` without casts.
  */
-import { parseArgs } from "node:util";
-import { AuthsomeError } from "../core/errors.ts";
 import type { ApiClient } from "./client.ts";
 import type { Output } from "./output.ts";
+
+/** What a value names, for validation (connection, profile) and completion (all three). */
+export type ValueKind = "provider" | "connection" | "profile";
 
 /** One option of a command. */
 export interface OptionSpec {
   type: "string" | "boolean";
   short?: string;
+  /** Repeatable: the value is a list (`--connection a=x --connection b=y`). */
   multiple?: boolean;
   description: string;
   /** Shown in help as the value's name, e.g. `NAME`. */
   value?: string;
+  /** A connection or profile value must be a valid name (exit 2 naming the flag otherwise). */
+  kind?: ValueKind;
+  /** The only values accepted (checked at parse time, offered by completion). */
+  choices?: readonly string[];
 }
 
+/** Option specs by long name (without the dashes). */
+export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
+
+type OptionValue<S extends OptionSpec> = S["type"] extends "boolean"
+  ? S["multiple"] extends true ? boolean[] : boolean
+  : S["multiple"] extends true
+    ? string[]
+    : S["choices"] extends readonly (infer C extends string)[] ? C | undefined : string | undefined;
+
+/** The parsed value type of each option: booleans default to false, lists to []. */
+export type InferOptions<O extends OptionSpecs> = { -readonly [K in keyof O]: OptionValue<O[K]> };
+
+/** Options every command accepts. */
+export const GLOBAL_OPTIONS = {
+  json: { type: "boolean", description: "machine-readable output on stdout" },
+  profile: { type: "string", value: "NAME", kind: "profile", description: "profile to use (AUTHSOME_PROFILE; default: default)" },
+  quiet: { type: "boolean", short: "q", description: "no progress messages on stderr" },
+  "no-color": { type: "boolean", description: "no colours (also NO_COLOR; FORCE_COLOR forces them)" },
+  help: { type: "boolean", short: "h", description: "show help" },
+} as const satisfies OptionSpecs;
+
+/** The global options' values, present in every command's `options`. */
+export type GlobalOptions = InferOptions<typeof GLOBAL_OPTIONS>;
+
+type Choices<S extends string> = S extends `${infer Head}|${infer Tail}` ? Head | Choices<Tail> : S;
+type Positional<S extends string> = S extends `${string}...${string}`
+  ? string
+  : S extends `<${infer Inner}>` ? (Inner extends `${string}|${string}` ? Choices<Inner> : string) : string | undefined;
+
+/** Positional values typed from their placeholders: `<x>` (and variadic `x...`) present, `[x]` optional, `<a|b>` one of the choices. */
+export type InferArgs<A extends readonly string[]> = { -readonly [I in keyof A]: A[I] extends string ? Positional<A[I]> : never };
+
 /** What a command's `run` receives. */
-export interface CommandContext {
-  args: string[];
-  options: Record<string, string | boolean | string[] | undefined>;
+export interface CommandContext<O extends OptionSpecs = OptionSpecs, A extends readonly string[] = readonly string[]> {
+  args: InferArgs<A>;
+  options: InferOptions<O> & GlobalOptions;
   api: ApiClient;
   out: Output;
   profile: string | undefined;
@@ -29,78 +69,53 @@ export interface CommandContext {
   rest: string[];
 }
 
-/** A command definition. */
-export interface Command {
+/**
+ * A command definition. A positional whose placeholder is `<connection>` or `<profile>` is
+ * checked as a name; `<provider>`, `<connection>` and `<profile>` are completed from the home.
+ */
+export interface Command<O extends OptionSpecs = OptionSpecs, A extends readonly string[] = readonly string[]> {
   name: string;
   summary: string;
   /** Positional arguments, e.g. `["<provider>", "[connection]"]`. */
-  args?: string[];
-  options?: Record<string, OptionSpec>;
+  args?: A;
+  options?: O;
   /** Extra help text (examples). */
-  examples?: string[];
+  examples?: readonly string[];
   /** Sub-commands (`profile create`), each a full command. */
-  subcommands?: Record<string, Command>;
+  subcommands?: Readonly<Record<string, AnyCommand>>;
+  /** Hidden from help and completion (internal helpers such as `__complete`). */
+  hidden?: boolean;
   /** Returns the exit code (default 0). */
-  run?(context: CommandContext): Promise<number | void>;
+  run?(context: CommandContext<O, A>): Promise<number | void>;
 }
 
-/** Declares a command (inference only). */
-export function defineCommand<const T extends Command>(command: T): T {
+/** A command of any option shape (what registries and the entry point hold). */
+export type AnyCommand = Command<OptionSpecs, readonly string[]>;
+
+/** Declares a command; returns it unchanged (the generics give `run` its typed context). */
+export function defineCommand<const O extends OptionSpecs = {}, const A extends readonly string[] = []>(command: Command<O, A>): Command<O, A> {
   return command;
 }
 
-/** Options every command accepts. */
-export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  json: { type: "boolean", description: "machine-readable output on stdout" },
-  profile: { type: "string", value: "NAME", description: "profile to use (AUTHSOME_PROFILE; default: default)" },
-  quiet: { type: "boolean", short: "q", description: "no progress messages on stderr" },
-  "no-color": { type: "boolean", description: "no colours (also NO_COLOR)" },
-  help: { type: "boolean", short: "h", description: "show help" },
-};
-
-/** Parsed argv for one command. */
-export interface ParsedArgs {
-  positionals: string[];
-  values: Record<string, string | boolean | string[] | undefined>;
-  rest: string[];
+/** Every option a command accepts: its own, then the global ones. */
+export function allOptions(command: AnyCommand): OptionSpecs {
+  return { ...GLOBAL_OPTIONS, ...command.options };
 }
 
-/** Parses argv for a command; unknown options and missing arguments are usage errors. */
-export function parseCommandArgs(command: Command, argv: string[]): ParsedArgs {
-  const separator = argv.indexOf("--");
-  const head = separator === -1 ? argv : argv.slice(0, separator);
-  const rest = separator === -1 ? [] : argv.slice(separator + 1);
-  const options = { ...GLOBAL_OPTIONS, ...command.options };
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: head,
-      options: Object.fromEntries(Object.entries(options).map(([name, spec]) => [name, { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) }])),
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new AuthsomeError("usage", `${(error as Error).message.split("\n")[0]}`, { hint: `see: authsome ${command.name} --help` });
-  }
-  return { positionals: parsed.positionals, values: parsed.values as ParsedArgs["values"], rest };
+/** What a positional placeholder names (`<provider>` -> provider), if anything. */
+export function argKind(placeholder: string | undefined): ValueKind | undefined {
+  const word = /^[<[]([a-z]+)[>\]]$/.exec(placeholder ?? "")?.[1];
+  return word === "provider" || word === "connection" || word === "profile" ? word : undefined;
 }
 
-/** Checks the positional count against the definition. */
-export function checkPositionals(command: Command, positionals: string[]): void {
-  const specs = command.args ?? [];
-  const required = specs.filter((a) => a.startsWith("<")).length;
-  if (specs.some((a) => a.startsWith("--"))) return; // `run -- <command>`: the command checks its own.
-  const variadic = specs.some((a) => a.includes("..."));
-  if (positionals.length < required) {
-    throw new AuthsomeError("usage", `missing ${specs[positionals.length]} for \`authsome ${command.name}\``, { hint: `usage: authsome ${command.name} ${specs.join(" ")}` });
-  }
-  if (!variadic && positionals.length > specs.length) {
-    throw new AuthsomeError("usage", `unexpected argument "${positionals[specs.length]?.slice(0, 40)}" for \`authsome ${command.name}\``, { hint: `usage: authsome ${command.name} ${specs.join(" ")}` });
-  }
+/** The choices written into a placeholder, e.g. `<bash|zsh|fish>`. */
+export function placeholderChoices(placeholder: string | undefined): string[] | undefined {
+  const inner = /^[<[]([a-z0-9_|-]+)[>\]]$/.exec(placeholder ?? "")?.[1];
+  return inner === undefined || !inner.includes("|") ? undefined : inner.split("|");
 }
 
 /** Help text for a command. */
-export function commandHelp(command: Command): string {
+export function commandHelp(command: AnyCommand): string {
   const lines = [`authsome ${command.name}${command.subcommands ? " <command>" : ""} ${(command.args ?? []).join(" ")}`.trimEnd(), "", command.summary, ""];
   if (command.subcommands !== undefined) {
     lines.push("Commands:");
@@ -109,7 +124,8 @@ export function commandHelp(command: Command): string {
   }
   const describe = (name: string, spec: OptionSpec) => {
     const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.value ? ` ${spec.value}` : ""}`;
-    return `  ${flag.padEnd(30)} ${spec.description}`;
+    const choices = spec.choices === undefined ? "" : ` (${spec.choices.join(", ")})`;
+    return `  ${flag.padEnd(30)} ${spec.description}${choices}`;
   };
   if (command.options !== undefined && Object.keys(command.options).length > 0) {
     lines.push("Options:", ...Object.entries(command.options).map(([n, s]) => describe(n, s)), "");

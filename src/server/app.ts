@@ -1,14 +1,15 @@
 /**
- * The `/v1` API over HTTP: the routes of src/server/routes.ts mounted on a Hono app, which
- * `authsome serve` exposes on 127.0.0.1 and tests call through `app.request()`. Every error is
- * an `AuthsomeError` answered as `{ error, message, hint? }` with its status.
+ * The `/v1` API over HTTP: the operations of src/server/routes.ts mounted on a Hono app, which
+ * `authsome serve` exposes on 127.0.0.1 and tests call through `app.request()`. An operation's
+ * input is its path parameters, query and JSON body fields in one object. Every error is an
+ * `AuthsomeError` answered as `{ error, message, hint? }` with its status.
  */
 import { Hono, type Context } from "hono";
 import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual } from "../core/crypto.ts";
 import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import type { LoginInteraction } from "../flows/types.ts";
-import { routes } from "./routes.ts";
+import { callOperation, type OperationName, operations } from "./routes.ts";
 
 /** Options for {@link createApp}. */
 export interface AppOptions {
@@ -20,13 +21,22 @@ export interface AppOptions {
   interaction?: LoginInteraction;
 }
 
-async function jsonBody(c: Context): Promise<unknown> {
-  if (c.req.method === "GET" || c.req.method === "DELETE") return undefined;
+async function jsonBody(c: Context): Promise<Record<string, unknown>> {
+  if (c.req.method === "GET" || c.req.method === "DELETE") return {};
+  let body: unknown;
   try {
-    return await c.req.json();
+    body = await c.req.json();
   } catch {
     throw new AuthsomeError("usage", "the request body is not JSON");
   }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new AuthsomeError("usage", "the request body must be a JSON object");
+  return body as Record<string, unknown>;
+}
+
+/** The operation's input: query, then body, then path parameters (which win). */
+async function gatherInput(c: Context): Promise<Record<string, unknown>> {
+  const { profile: _profile, ...query } = c.req.query();
+  return { ...query, ...(await jsonBody(c)), ...c.req.param() };
 }
 
 /** Builds the HTTP API app. */
@@ -47,17 +57,12 @@ export function createApp(options: AppOptions): Hono {
       return next();
     });
   }
-  for (const route of routes) {
-    app.on(route.method, route.path, async (c) => {
+  for (const [name, operation] of Object.entries(operations)) {
+    app.on(operation.method, operation.path, async (c) => {
       const service = await options.getService(c.req.header("x-authsome-profile") ?? c.req.query("profile"));
-      const result = await route.handler({
-        service,
-        params: c.req.param() as Record<string, string>,
-        query: c.req.query(),
-        body: await jsonBody(c),
-        ...(options.interaction === undefined ? {} : { interaction: options.interaction }),
-      });
-      return c.json(result as object, route.status ?? 200);
+      const context = { service, ...(options.interaction === undefined ? {} : { interaction: options.interaction }) };
+      const result = await callOperation(name as OperationName, await gatherInput(c), context);
+      return c.json(result as object, operation.status ?? 200);
     });
   }
   return app;

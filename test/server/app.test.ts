@@ -7,7 +7,7 @@ import { test } from "node:test";
 import { createAuthService } from "../../src/core/auth-service.ts";
 import { createApp } from "../../src/server/app.ts";
 import { startDaemon } from "../../src/server/daemon.ts";
-import { findRoute, routes } from "../../src/server/routes.ts";
+import { callOperation, operations } from "../../src/server/routes.ts";
 import { tempHome } from "../helpers/cli.ts";
 
 const MASTER = Buffer.alloc(32, 3).toString("base64");
@@ -42,13 +42,26 @@ test("login, get and errors through app.request()", async () => {
   }
 });
 
-test("the in-process dispatch finds every route the app serves", () => {
-  for (const route of routes) {
-    const concrete = route.path.replaceAll(/:([a-z]+)/g, "x");
-    assert.equal(findRoute(route.method, concrete)?.route, route, `${route.method} ${route.path}`);
+test("the app serves every operation of the typed table at its method and path", async () => {
+  const h = await tempHome();
+  try {
+    const service = await createAuthService({ home: h.home, storage: "memory", masterKey: MASTER });
+    const app = createApp({ getService: async () => service });
+    for (const [name, operation] of Object.entries(operations)) {
+      const concrete = operation.path.replaceAll(/:([a-z]+)/g, "nope");
+      const res = await app.request(concrete, { method: operation.method, ...(operation.method === "POST" ? { body: "{}" } : {}) });
+      const body = (await res.json()) as { message?: string };
+      assert.ok(!(body.message ?? "").startsWith("no route"), `${name}: ${operation.method} ${operation.path} is served`);
+    }
+    const res = await app.request("/v1/nothing");
+    assert.equal(res.status, 404);
+    assert.match(((await res.json()) as { message: string }).message, /^no route/);
+    const inProcess = await callOperation("getConnection", { provider: "nope" }, { service }).catch((error: { code?: string }) => error.code);
+    assert.equal(inProcess, "provider_not_found", "the CLI's in-process call answers like HTTP");
+    await service.close();
+  } finally {
+    await h.cleanup();
   }
-  assert.equal(findRoute("GET", "/v1/nothing"), null);
-  assert.deepEqual(findRoute("GET", "/v1/providers/a%20b")?.params, { provider: "a b" });
 });
 
 test("the daemon answers only with its bearer token", async () => {

@@ -1,4 +1,3 @@
-import type { AuditEntry, AuditVerification } from "../../core/audit.ts";
 import { defineCommand } from "../command.ts";
 
 export default defineCommand({
@@ -9,12 +8,12 @@ export default defineCommand({
     since: { type: "string", value: "TIME", description: "only entries since an ISO time or an age (30m, 2h, 7d)" },
   },
   async run({ options, api, out }) {
-    if (options["verify"] === true) {
-      const result = await api.get<AuditVerification>("/v1/audit/verify");
+    if (options.verify) {
+      const result = await api.call("verifyAudit", {});
       out.data(result, () => (result.ok ? `ok: ${result.lines} entries, chain intact` : `BROKEN at line ${result.problem?.line}: ${result.problem?.reason}`));
       return result.ok ? 0 : 1;
     }
-    const { entries } = await api.get<{ entries: AuditEntry[] }>("/v1/audit", { since: typeof options["since"] === "string" ? options["since"] : undefined });
+    const { entries } = await api.call("auditEntries", { since: options.since });
     out.data({ entries }, () =>
       entries.map((e) => [e.time, e.actor, e.action, [e.provider, e.connection].filter(Boolean).join("/"), e.host ?? "", e.outcome, e.error ?? ""].filter(Boolean).join("  ")).join("\n"),
     );

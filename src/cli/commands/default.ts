@@ -1,4 +1,3 @@
-import type { ConnectionView } from "../../core/views.ts";
 import { defineCommand } from "../command.ts";
 
 export default defineCommand({
@@ -6,7 +5,7 @@ export default defineCommand({
   summary: "Make a connection the provider's default (used by get, export and the proxy).",
   args: ["<provider>", "<connection>"],
   async run({ args, api, out }) {
-    const view = await api.post<ConnectionView>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/default`, { connection: args[1] });
+    const view = await api.call("setDefault", { provider: args[0], connection: args[1] });
     out.data(view, () => "");
     out.info(`${view.provider}: default connection is now "${view.connection}".`);
   },

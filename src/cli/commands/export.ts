@@ -1,4 +1,3 @@
-import { AuthsomeError } from "../../core/errors.ts";
 import { defineCommand } from "../command.ts";
 
 const FORMATS = ["env", "json", "shell"] as const;
@@ -13,16 +12,13 @@ export default defineCommand({
   summary: "Print a connection's env variables (never a refresh token or client secret).",
   args: ["<provider>"],
   options: {
-    connection: { type: "string", short: "c", value: "NAME", description: "connection (default: the provider's default)" },
-    format: { type: "string", value: "FORMAT", description: "env (NAME=value), json, or shell (export NAME='value')" },
+    connection: { type: "string", short: "c", value: "NAME", kind: "connection", description: "connection (default: the provider's default)" },
+    format: { type: "string", value: "FORMAT", choices: FORMATS, description: "env (NAME=value), json, or shell (export NAME='value')" },
   },
   examples: ["authsome export openai --format env", "eval \"$(authsome export github --format shell)\""],
   async run({ args, options, api, out }) {
-    const format = (options["format"] ?? (out.json ? "json" : "env")) as string;
-    if (!(FORMATS as readonly string[]).includes(format)) throw new AuthsomeError("usage", `unknown format "${format.slice(0, 20)}"`, { hint: `use one of: ${FORMATS.join(", ")}` });
-    const { env } = await api.get<{ env: Record<string, string> }>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/export`, {
-      connection: typeof options["connection"] === "string" ? options["connection"] : undefined,
-    });
+    const format = options.format ?? (out.json ? "json" : "env");
+    const { env } = await api.call("exportEnv", { provider: args[0], connection: options.connection });
     const entries = Object.entries(env);
     if (format === "json" || out.json) process.stdout.write(`${JSON.stringify(env, null, 2)}\n`);
     else if (format === "shell") process.stdout.write(entries.map(([k, val]) => `export ${k}=${shellQuote(val)}\n`).join(""));

@@ -1,5 +1,3 @@
-import type { ProviderPlugin } from "../../core/plugin.ts";
-import type { ProviderView } from "../../core/views.ts";
 import { defineCommand } from "../command.ts";
 import { formatProviders } from "../format.ts";
 
@@ -8,7 +6,7 @@ export default defineCommand({
   summary: "Show a provider's definition (endpoints, injection rules, env mapping) and every connection's status.",
   args: ["<provider>"],
   async run({ args, api, out }) {
-    const view = await api.get<ProviderView & { definition: ProviderPlugin }>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}`);
+    const view = await api.call("inspectProvider", { provider: args[0] });
     out.data(view, () => `${formatProviders([view], out)}\nDefinition:\n${JSON.stringify(view.definition, null, 2)}`);
   },
 });

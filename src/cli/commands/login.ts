@@ -1,6 +1,5 @@
 import * as v from "valibot";
 import { AuthsomeError } from "../../core/errors.ts";
-import type { ConnectionView } from "../../core/views.ts";
 import { defineCommand } from "../command.ts";
 
 const FLOWS = ["pkce", "device_code", "client_credentials", "dcr_pkce", "api_key"] as const;
@@ -10,7 +9,7 @@ export default defineCommand({
   summary: "Log in to a provider (OAuth2 or API key) and store the connection encrypted.",
   args: ["<provider>"],
   options: {
-    connection: { type: "string", short: "c", value: "NAME", description: "connection name (default: default)" },
+    connection: { type: "string", short: "c", value: "NAME", kind: "connection", description: "connection name (default: default)" },
     flow: { type: "string", value: "FLOW", description: `login flow: ${FLOWS.join(", ")}` },
     scopes: { type: "string", value: "A,B", description: "scopes to request (comma-separated)" },
     "base-url": { type: "string", value: "URL", description: "provider base URL (self-hosted instances)" },
@@ -30,11 +29,11 @@ export default defineCommand({
     "Redirect URI to register: http://127.0.0.1:7999/callback (--redirect-port or AUTHSOME_REDIRECT_PORT changes the port)",
   ],
   async run({ args, options, api, out }) {
-    const flow = options["flow"];
+    const flow = options.flow;
     if (flow !== undefined && !v.is(v.picklist(FLOWS), flow)) {
       throw new AuthsomeError("usage", `unknown flow "${String(flow).slice(0, 40)}"`, { hint: `use one of: ${FLOWS.join(", ")}` });
     }
-    const timeout = options["timeout"];
+    const timeout = options.timeout;
     const timeoutSeconds = timeout === undefined ? undefined : Number(timeout);
     if (timeoutSeconds !== undefined && !(Number.isInteger(timeoutSeconds) && timeoutSeconds > 0)) {
       throw new AuthsomeError("usage", "--timeout takes a whole number of seconds");
@@ -44,11 +43,12 @@ export default defineCommand({
     if (redirectPort !== undefined && !(Number.isInteger(redirectPort) && redirectPort > 0 && redirectPort < 65536)) {
       throw new AuthsomeError("usage", "--redirect-port takes a port number (1-65535)");
     }
-    const scopes = typeof options["scopes"] === "string" ? options["scopes"].split(/[\s,]+/).filter(Boolean) : undefined;
-    const view = await api.post<ConnectionView>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/login`, {
-      connection: options["connection"],
+    const scopes = options.scopes === undefined ? undefined : options.scopes.split(/[\s,]+/).filter(Boolean);
+    const view = await api.call("login", {
+      provider: args[0],
+      connection: options.connection,
       flow,
-      force: options["force"] === true,
+      force: options.force,
       scopes,
       base_url: options["base-url"],
       client_id: options["client-id"],
@@ -56,7 +56,7 @@ export default defineCommand({
       redirect_port: redirectPort,
     });
     out.data(view, () => "");
-    out.info(`${out.paint("green", "✓")} Logged in to ${view.provider} as connection "${view.connection}"${view.is_default ? " (default)" : ""}.`);
+    out.info(`${out.paintMessage("green", "✓")} Logged in to ${view.provider} as connection "${view.connection}"${view.is_default ? " (default)" : ""}.`);
     if (view.auth_type === "oauth2") {
       const expiry = view.expires_at === null ? "does not expire" : `expires ${view.expires_at}${view.secrets?.["refresh_token"] === undefined && view.flow !== "client_credentials" ? " (no refresh token: log in again then)" : ", refreshed automatically"}`;
       out.info(`  scopes: ${view.scopes.join(" ") || "(none)"}; token ${expiry}`);

@@ -1,13 +1,12 @@
-import type { ProfileView } from "../../core/profiles.ts";
 import { defineCommand } from "../command.ts";
 
 const create = defineCommand({
   name: "profile create",
   summary: "Create a profile: its own vault, key and audit log inside this home.",
-  args: ["<name>"],
+  args: ["<profile>"],
   options: { description: { type: "string", short: "d", value: "TEXT", description: "what the profile is for" } },
   async run({ args, options, api, out }) {
-    const view = await api.post<ProfileView>("/v1/profiles", { name: args[0], description: options["description"] });
+    const view = await api.call("createProfile", { name: args[0], description: options.description });
     out.data(view, () => "");
     out.info(`Created profile "${view.name}". Use it with --profile ${view.name} or AUTHSOME_PROFILE=${view.name}.`);
   },
@@ -17,7 +16,7 @@ const list = defineCommand({
   name: "profile list",
   summary: "List the profiles of this home.",
   async run({ api, out }) {
-    const { profiles } = await api.get<{ profiles: ProfileView[] }>("/v1/profiles");
+    const { profiles } = await api.call("listProfiles", {});
     out.data({ profiles }, () => profiles.map((p) => `${p.current ? "*" : " "} ${p.name.padEnd(20)} ${p.description ?? ""}`.trimEnd()).join("\n"));
   },
 });
@@ -25,10 +24,10 @@ const list = defineCommand({
 const remove = defineCommand({
   name: "profile remove",
   summary: "Remove a profile and its vault (refused while it has connections, unless --force).",
-  args: ["<name>"],
+  args: ["<profile>"],
   options: { force: { type: "boolean", short: "f", description: "remove even if it still holds connections" } },
   async run({ args, options, api, out }) {
-    await api.delete(`/v1/profiles/${encodeURIComponent(args[0] ?? "")}`, { force: options["force"] === true ? "1" : undefined });
+    await api.call("removeProfile", { name: args[0], force: options.force });
     out.data({ removed: args[0] }, () => "");
     out.info(`Removed profile "${args[0]}".`);
   },

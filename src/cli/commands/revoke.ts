@@ -1,4 +1,3 @@
-import type { RevokeReport } from "../../core/connections.ts";
 import { defineCommand } from "../command.ts";
 
 const LABEL = { refresh_token: "refresh token", access_token: "access token" } as const;
@@ -8,17 +7,15 @@ export default defineCommand({
   summary: "Revoke tokens at the provider (RFC 7009, where it has an endpoint), then remove the local records. Without --connection: every connection and the saved OAuth client.",
   args: ["<provider>"],
   options: {
-    connection: { type: "string", short: "c", value: "NAME", description: "revoke only this connection (keeps the saved client)" },
+    connection: { type: "string", short: "c", value: "NAME", kind: "connection", description: "revoke only this connection (keeps the saved client)" },
   },
   examples: ["authsome revoke github                    # all connections + saved client", "authsome revoke google --connection work"],
   async run({ args, options, api, out }) {
-    const report = await api.post<RevokeReport>(`/v1/providers/${encodeURIComponent(args[0] ?? "")}/revoke`, {
-      connection: typeof options["connection"] === "string" ? options["connection"] : undefined,
-    });
+    const report = await api.call("revoke", { provider: args[0], connection: options.connection });
     out.data(report, () => "");
     for (const token of report.tokens) {
       const what = `${report.provider}/${token.connection} ${LABEL[token.token]}`;
-      if (token.outcome === "revoked") out.info(`${out.paint("green", "✓")} Revoked the ${what} at the provider.`);
+      if (token.outcome === "revoked") out.info(`${out.paintMessage("green", "✓")} Revoked the ${what} at the provider.`);
       else if (token.outcome === "failed") out.warn(`the provider did not revoke the ${what}: ${token.message ?? "unknown error"}. It was removed locally anyway; revoke access in the provider's settings to be sure.`);
     }
     if (report.tokens.some((token) => token.outcome === "unsupported")) {

@@ -1,11 +1,14 @@
 import { AuthsomeError } from "../../core/errors.ts";
 import { defineCommand } from "../command.ts";
+import { checkNameValue, shown } from "../parse.ts";
 
+/** `--connection provider=NAME` values, each name checked like any connection name. */
 function parseConnections(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const value of values) {
-    const match = /^([a-z0-9][a-z0-9_-]*)=([A-Za-z0-9][A-Za-z0-9_.-]*)$/.exec(value);
-    if (match === null) throw new AuthsomeError("usage", `--connection takes provider=NAME, got "${value.slice(0, 40)}"`);
+    const match = /^([a-z0-9][a-z0-9_-]*)=(.*)$/.exec(value);
+    if (match === null) throw new AuthsomeError("usage", `--connection takes PROVIDER=NAME, got ${shown(value)}`);
+    checkNameValue(`--connection ${match[1]}=`, match[2] ?? "");
     out[match[1] ?? ""] = match[2] ?? "";
   }
   return out;
@@ -24,16 +27,16 @@ export default defineCommand({
     const argv = rest.length > 0 ? rest : args;
     const [command, ...commandArgs] = argv;
     if (command === undefined) throw new AuthsomeError("usage", "no command to run", { hint: "usage: authsome run [options] -- <command> [args...]" });
-    const connections = parseConnections((options["connection"] as string[] | undefined) ?? []);
+    const connections = parseConnections(options.connection);
     const [{ createAuthService }, { startProxySession }, { buildChildEnv, runChild }, { openDaemonRun }] = await Promise.all([
       import("../../core/auth-service.ts"),
       import("../../proxy/session.ts"),
       import("../../proxy/child.ts"),
       import("../../server/daemon-client.ts"),
     ]);
-    const profile = typeof options["profile"] === "string" ? options["profile"] : undefined;
-    const denyUnmatched = options["deny-unmatched"] === true;
-    const service = await createAuthService({ actor: "cli:run", ...(profile === undefined ? {} : { profile }) });
+    const profile = options.profile;
+    const denyUnmatched = options["deny-unmatched"];
+    const service = await createAuthService({ actor: "cli:run", askPassphrase: true, ...(profile === undefined ? {} : { profile }) });
     // The home's daemon hosts the proxy when one runs (`authsome serve`); else this process does.
     const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched });
     const session = hosted ?? (await startProxySession(service, { connections, denyUnmatched }));

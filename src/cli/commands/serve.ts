@@ -9,7 +9,7 @@ export default defineCommand({
   options: { port: { type: "string", value: "N", description: "port (AUTHSOME_PORT; default 7998; 0 = ephemeral)" } },
   async run({ options, out, profile }) {
     const { startDaemon } = await import("../../server/daemon.ts");
-    const portText = typeof options["port"] === "string" ? options["port"] : (process.env["AUTHSOME_PORT"] ?? "7998");
+    const portText = options.port ?? process.env["AUTHSOME_PORT"] ?? "7998";
     const port = Number(portText);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new AuthsomeError("usage", `invalid port "${portText.slice(0, 10)}"`);
     const daemon = await startDaemon({ port, ...(profile === undefined ? {} : { profile }) });
