@@ -1,6 +1,9 @@
 /**
- * Runs the real CLI as a subprocess on the runtime the test runs on: Node runs the built
- * bin/authsome.mjs (as users do after `npm install`), Deno runs src/cli/main.ts.
+ * Runs the real CLI as a subprocess on the runtime the test runs on. Under `npm test` that is the
+ * packed package installed into a consumer project (AUTHSOME_TEST_PACKAGE, set by
+ * scripts/test.mjs): `node <pkg>/bin/authsome.mjs` on Node, `deno run -A <pkg>/bin/authsome.mjs`
+ * on Deno (Deno running the npm package). Without it (a test file run by hand), Node runs the
+ * repository's bin/authsome.mjs and Deno src/cli/main.ts.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -22,9 +25,17 @@ export interface CliOptions {
   input?: string;
 }
 
+/** The installed package under test (scripts/test.mjs), if any. */
+export const installedPackage: string | undefined = process.env["AUTHSOME_TEST_PACKAGE"] || undefined;
+
 /** The argv prefix that starts the CLI on the current runtime. */
 export function cliCommand(): { command: string; args: string[] } {
-  if (currentRuntime() === "deno") return { command: process.execPath, args: ["run", "-A", "--no-check", join(repoRoot, "src/cli/main.ts")] };
+  const deno = currentRuntime() === "deno";
+  if (installedPackage !== undefined) {
+    const bin = join(installedPackage, "bin/authsome.mjs");
+    return { command: process.execPath, args: deno ? ["run", "-A", bin] : [bin] };
+  }
+  if (deno) return { command: process.execPath, args: ["run", "-A", "--no-check", join(repoRoot, "src/cli/main.ts")] };
   return { command: process.execPath, args: [join(repoRoot, "bin/authsome.mjs")] };
 }
 
