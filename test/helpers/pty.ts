@@ -63,11 +63,11 @@ export function runOnPty(args: string[], env: Record<string, string | undefined>
   };
 }
 
-/** The environment of a machine with no browser at hand (no BROWSER, no display, no SSH). */
+/** The environment of a machine with no browser at hand (no BROWSER, no display), plus `extra`. */
 export function noBrowserEnv(extra: Record<string, string>): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = { ...process.env, ...extra };
+  const env: Record<string, string | undefined> = { ...process.env };
   for (const name of ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY", "AUTHSOME_PASSPHRASE"]) delete env[name];
   // macOS and Windows always have a screen: an SSH session is what takes the browser away there.
   if (process.platform === "darwin" || process.platform === "win32") env["SSH_CONNECTION"] = "192.0.2.1 50000 192.0.2.2 22";
-  return env;
+  return { ...env, ...extra };
 }
