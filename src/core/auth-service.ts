@@ -14,9 +14,10 @@ import type { ConnectionView, ProviderView } from "./views.ts";
 
 /** The credential broker for one home and profile. */
 export class AuthService {
-  /** Internals shared with the server, proxy and interceptor (not a stable API). */
+  /** Internals shared with the server, proxy and interceptor (not a stable API). @internal */
   readonly core: ServiceCore;
 
+  /** @internal */
   constructor(core: ServiceCore) {
     this.core = core;
   }

@@ -64,7 +64,7 @@ async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName
   });
 }
 
-/** Runs a provider's login flow and stores the connection. */
+/** Runs a provider's login flow and stores the connection. @internal */
 export async function login(core: ServiceCore, provider: string, options: LoginOptions): Promise<ConnectionView> {
   const plugin = await getPlugin(core, provider);
   const connection = checkName("connection", options.connection ?? "default");
@@ -104,7 +104,7 @@ export async function login(core: ServiceCore, provider: string, options: LoginO
   return viewOf(vault, { meta, secrets: result.secrets }, false);
 }
 
-/** Reads a connection (refreshing an expiring token first). */
+/** Reads a connection (refreshing an expiring token first). @internal */
 export async function getConnection(core: ServiceCore, provider: string, options: ConnectionOptions & { showSecret?: boolean }): Promise<ConnectionView> {
   const plugin = await getPlugin(core, provider);
   const vault = await core.vault();
@@ -113,7 +113,7 @@ export async function getConnection(core: ServiceCore, provider: string, options
   return viewOf(vault, found, options.showSecret === true);
 }
 
-/** The credential value injected for a connection: the API key or the access token. */
+/** The credential value injected for a connection: the API key or the access token. @internal */
 export async function getAccessToken(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<string> {
   const view = await getConnection(core, provider, { ...options, showSecret: true });
   const token = view.secrets?.["access_token"] ?? view.secrets?.["api_key"] ?? view.secrets?.["password"];
@@ -128,7 +128,7 @@ export async function getAccessToken(core: ServiceCore, provider: string, option
 /** Fields `export` may print: never a refresh token or client secret. */
 const EXPORTABLE: readonly CredentialField[] = ["api_key", "access_token", "id_token", "username", "password", "base_url", "client_id"];
 
-/** The env mapping of a provider's connection (e.g. `OPENAI_API_KEY`). */
+/** The env mapping of a provider's connection (e.g. `OPENAI_API_KEY`). @internal */
 export async function exportEnv(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<Record<string, string>> {
   const plugin = await getPlugin(core, provider);
   const view = await getConnection(core, provider, { ...options, showSecret: true });
@@ -143,7 +143,7 @@ export async function exportEnv(core: ServiceCore, provider: string, options: Co
   return env;
 }
 
-/** Makes a connection the provider's default. */
+/** Makes a connection the provider's default. @internal */
 export async function setDefaultConnection(core: ServiceCore, provider: string, connection: string): Promise<ConnectionView> {
   await getPlugin(core, provider);
   const vault = await core.vault();
@@ -156,7 +156,7 @@ export async function setDefaultConnection(core: ServiceCore, provider: string, 
   });
 }
 
-/** Removes local records: one connection (default when unnamed) or, with `all`, every one. */
+/** Removes local records: one connection (default when unnamed) or, with `all`, every one. @internal */
 export async function logout(core: ServiceCore, provider: string, options: ConnectionOptions & { all?: boolean }): Promise<string[]> {
   await getPlugin(core, provider);
   const vault = await core.vault();
@@ -184,6 +184,7 @@ export interface RevokeReport {
  * Revokes tokens at the provider (RFC 7009, where it has an endpoint), then clears local state:
  * every connection, the saved client and the default, or only the named connection. A provider
  * error is reported, never a reason to keep local secrets.
+ * @internal
  */
 export async function revoke(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<RevokeReport> {
   const plugin = await getPlugin(core, provider);
@@ -232,7 +233,7 @@ async function connectionsOf(vault: Vault, provider: string, defaultName: string
   return views;
 }
 
-/** Every provider (bundled and installed) with its connections; plugin load errors alongside. */
+/** Every provider (bundled and installed) with its connections; plugin load errors alongside. @internal */
 export async function listProviders(core: ServiceCore): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
   const [{ plugins, sources, errors }, vault] = await Promise.all([core.registry.list(), core.vault()]);
   const providers: ProviderView[] = [];
@@ -243,7 +244,7 @@ export async function listProviders(core: ServiceCore): Promise<{ providers: Pro
   return { providers, errors };
 }
 
-/** One provider's definition and every connection's status. */
+/** One provider's definition and every connection's status. @internal */
 export async function inspectProvider(core: ServiceCore, provider: string): Promise<ProviderView & { definition: ProviderPlugin }> {
   const plugin = await getPlugin(core, provider);
   const vault = await core.vault();
@@ -252,7 +253,7 @@ export async function inspectProvider(core: ServiceCore, provider: string): Prom
   return { ...providerView(plugin, source, defaultName, await connectionsOf(vault, provider, defaultName)), definition: plugin };
 }
 
-/** Secrets of a connection for the injector (no view, no redaction). */
+/** Secrets of a connection for the injector (no view, no redaction). @internal */
 export async function readForInjection(core: ServiceCore, plugin: ProviderPlugin, connection?: string): Promise<{ meta: ConnectionMeta; secrets: Secrets } | null> {
   const vault = await core.vault();
   let name: string;

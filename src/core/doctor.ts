@@ -29,7 +29,7 @@ export interface DoctorCheck {
   fix?: string;
 }
 
-/** Describes the current home, profile, storage and key. */
+/** Describes the current home, profile, storage and key. @internal */
 export async function whoami(core: ServiceCore): Promise<WhoAmI> {
   // Never unlocks the key: whoami answers without a passphrase prompt.
   const [store, mode] = await Promise.all([core.store(), describeKeyMode(core.context.home, core.context.masterKey)]);
@@ -65,7 +65,7 @@ async function attempt(name: string, fn: () => Promise<string>, fix: string): Pr
   }
 }
 
-/** Runs every health check. */
+/** Runs every health check. @internal */
 export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   const { home } = core.context;
   const checks: DoctorCheck[] = [];

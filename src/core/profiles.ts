@@ -29,7 +29,7 @@ async function readMeta(core: ServiceCore, name: string): Promise<ProfileMeta | 
   return parsed.output;
 }
 
-/** Throws profile_not_found unless the profile exists (`default` always does). */
+/** Throws profile_not_found unless the profile exists (`default` always does). @internal */
 export async function assertProfileExists(core: ServiceCore, name: string): Promise<void> {
   if (name === "default" || (await readMeta(core, name)) !== null) return;
   throw new AuthsomeError("profile_not_found", `no profile "${name}" in ${core.context.home}`, {
@@ -37,7 +37,7 @@ export async function assertProfileExists(core: ServiceCore, name: string): Prom
   });
 }
 
-/** Creates a profile (and its data key). */
+/** Creates a profile (and its data key). @internal */
 export async function createProfile(core: ServiceCore, name: string, options: { description?: string } = {}): Promise<ProfileView> {
   checkName("profile", name);
   const store = await core.store();
@@ -52,7 +52,7 @@ export async function createProfile(core: ServiceCore, name: string, options: { 
   });
 }
 
-/** Every profile in the home, `default` first. */
+/** Every profile in the home, `default` first. @internal */
 export async function listProfiles(core: ServiceCore): Promise<ProfileView[]> {
   const { storage } = await core.store();
   const names = (await storage.getKeys("profiles")).map((k) => k.slice("profiles:".length)).filter((n) => n !== "default" && !n.includes(":"));
@@ -64,7 +64,7 @@ export async function listProfiles(core: ServiceCore): Promise<ProfileView[]> {
   return views;
 }
 
-/** Removes a profile and its vault; refuses `default`, and a profile with connections unless forced. */
+/** Removes a profile and its vault; refuses `default`, and a profile with connections unless forced. @internal */
 export async function removeProfile(core: ServiceCore, name: string, options: { force?: boolean } = {}): Promise<void> {
   checkName("profile", name);
   if (name === "default") throw new AuthsomeError("usage", "the default profile cannot be removed");

@@ -37,7 +37,7 @@ export interface ConnectionOptions {
   connection?: string;
 }
 
-/** Shared internals handed to the feature modules (connections, profiles, doctor). */
+/** Shared internals handed to the feature modules (connections, profiles, doctor). @internal */
 export interface ServiceCore {
   readonly context: ServiceContext;
   store(): Promise<Store>;
@@ -51,7 +51,7 @@ export interface ServiceCore {
   recordMany(events: (AuditEvent & { time?: string })[]): Promise<void>;
 }
 
-/** Builds the shared internals lazily: nothing touches disk until a command needs it. */
+/** Builds the shared internals lazily: nothing touches disk until a command needs it. @internal */
 export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   const context = resolveContext(options);
   let store: Promise<Store> | undefined;
@@ -79,7 +79,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   return core;
 }
 
-/** Resolves which connection a request means: the named one or the provider's default. */
+/** Resolves which connection a request means: the named one or the provider's default. @internal */
 export async function resolveConnectionName(vault: Vault, provider: string, connection?: string): Promise<string> {
   if (connection !== undefined) return checkName("connection", connection);
   const fallback = await vault.getDefault(provider);
@@ -91,7 +91,7 @@ export async function resolveConnectionName(vault: Vault, provider: string, conn
   });
 }
 
-/** Reads a connection or throws connection_not_found with the login command to run. */
+/** Reads a connection or throws connection_not_found with the login command to run. @internal */
 export async function requireConnection(vault: Vault, provider: string, connection: string): Promise<Connection> {
   const found = await vault.read(provider, connection);
   if (found !== null) return found;
@@ -100,13 +100,13 @@ export async function requireConnection(vault: Vault, provider: string, connecti
   });
 }
 
-/** Builds the view of a stored connection, marking whether it is the default. */
+/** Builds the view of a stored connection, marking whether it is the default. @internal */
 export async function viewOf(vault: Vault, found: Connection, showSecret: boolean): Promise<ConnectionView> {
   const isDefault = (await vault.getDefault(found.meta.provider)) === found.meta.connection;
   return connectionView(found.meta, isDefault, found.secrets, showSecret);
 }
 
-/** Gets a plugin or throws provider_not_found. */
+/** Gets a plugin or throws provider_not_found. @internal */
 export function getPlugin(core: ServiceCore, name: string): Promise<ProviderPlugin> {
   return core.registry.get(name);
 }

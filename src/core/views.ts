@@ -26,7 +26,7 @@ export interface ConnectionView {
   secrets?: Record<string, string>;
 }
 
-/** Builds the view of a connection; `secrets` omitted when not read, redacted unless `show`. */
+/** Builds the view of a connection; `secrets` omitted when not read, redacted unless `show`. @internal */
 export function connectionView(
   meta: ConnectionMeta,
   isDefault: boolean,
@@ -70,7 +70,7 @@ export interface ProviderView {
   connections: ConnectionView[];
 }
 
-/** Builds the listing view of a provider. */
+/** Builds the listing view of a provider. @internal */
 export function providerView(
   plugin: ProviderPlugin,
   source: string,
@@ -88,7 +88,7 @@ export function providerView(
   };
 }
 
-/** The plugin's flows, defaulted by auth type. */
+/** The plugin's flows, defaulted by auth type. @internal */
 export function defaultFlows(plugin: ProviderPlugin): string[] {
   if (plugin.flows !== undefined && plugin.flows.length > 0) return [...plugin.flows];
   return plugin.authType === "oauth2" ? ["pkce"] : ["api_key"];

@@ -21,7 +21,7 @@ export interface TokenRevocation {
   message?: string;
 }
 
-/** Revokes a connection's tokens where the provider allows it; reports each token. */
+/** Revokes a connection's tokens where the provider allows it; reports each token. @internal */
 export async function revokeAtProvider(plugin: ProviderPlugin, found: Connection, saved: ClientSecrets | null): Promise<TokenRevocation[]> {
   const connection = found.meta.connection;
   const present = (["refresh_token", "access_token"] as const).filter((token) => found.secrets[token] !== undefined);

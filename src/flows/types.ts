@@ -36,7 +36,7 @@ export interface LoginInteraction {
   signal?: AbortSignal;
 }
 
-/** Everything a flow needs. */
+/** Everything a flow needs. @internal */
 export interface FlowContext {
   plugin: ProviderPlugin;
   connection: string;
@@ -55,7 +55,7 @@ export interface FlowContext {
   redirectPort?: number;
 }
 
-/** What a successful flow yields. */
+/** What a successful flow yields. @internal */
 export interface FlowResult {
   /** What to store encrypted: `api_key`, or `access_token` with `refresh_token`/`id_token`. */
   secrets: Secrets;
