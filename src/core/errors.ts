@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   lock_timeout: { exit: 1, status: 503 },
   audit_broken: { exit: 1, status: 500 },
   provider_error: { exit: 2, status: 502 },
+  command_not_found: { exit: 127, status: 400 },
+  command_not_executable: { exit: 126, status: 400 },
 } as const satisfies Record<string, { exit: number; status: number }>;
 
 /** A stable, documented error code (see docs/cli.md). */

@@ -1,7 +1,8 @@
 /**
  * The child of `authsome run`: its environment points every common HTTP stack at the proxy and
  * the trust bundle, gives SDKs placeholder keys so they start, and carries no secret. Signals are
- * forwarded and the child's exit code is returned.
+ * forwarded and the child's exit code is returned; a command that cannot start exits 127/126 as
+ * in a shell.
  */
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -49,6 +50,19 @@ export function buildChildEnv(
 const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const SIGNAL_NUMBERS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
+/**
+ * Why the command could not start, with the exit code a shell would give: 127 when it is not
+ * found, 126 when it is found but cannot be executed (no x bit, a directory).
+ */
+function startError(command: string, error: NodeJS.ErrnoException): AuthsomeError {
+  const name = JSON.stringify(command.slice(0, 80));
+  if (error.code === "ENOENT") return new AuthsomeError("command_not_found", `command not found: ${name}`, { cause: error });
+  if (error.code === "EACCES" || error.code === "EISDIR" || error.code === "ENOEXEC") {
+    return new AuthsomeError("command_not_executable", `cannot execute ${name}: ${error.code === "EACCES" ? "permission denied or not a file" : error.code}`, { cause: error });
+  }
+  return new AuthsomeError("internal", `cannot start ${name}: ${error.code ?? "error"}`, { cause: error });
+}
+
 /** Runs the command with stdio inherited; resolves to its exit code (128+n for a signal). */
 export function runChild(command: string, args: string[], env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -61,7 +75,7 @@ export function runChild(command: string, args: string[], env: Record<string, st
     };
     child.on("error", (error: NodeJS.ErrnoException) => {
       cleanup();
-      reject(new AuthsomeError("usage", error.code === "ENOENT" ? `command not found: ${command}` : `cannot start ${command}: ${error.code ?? "error"}`, { cause: error }));
+      reject(startError(command, error));
     });
     child.on("exit", (code, signal) => {
       cleanup();
