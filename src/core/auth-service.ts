@@ -4,7 +4,7 @@
  */
 import type { AuditEvent, AuditEntry, AuditVerification } from "./audit.ts";
 import * as connections from "./connections.ts";
-import type { ServiceOptions } from "./context.ts";
+import type { ServiceContext, ServiceOptions } from "./context.ts";
 import { doctor, whoami, type DoctorCheck, type WhoAmI } from "./doctor.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import type { ProviderPlugin } from "./plugin.ts";
@@ -23,7 +23,7 @@ export class AuthService {
   }
 
   /** Home, profile and storage this service uses. */
-  get context() {
+  get context(): ServiceContext {
     return this.core.context;
   }
 

@@ -5,10 +5,33 @@
 import * as v from "valibot";
 
 /** Connection status. */
-export const ConnectionStatusSchema = v.picklist(["connected", "needs_login"]);
+export type ConnectionStatus = "connected" | "needs_login";
+
+// The four shapes below are public (ConnectionView, LoginInteraction), so their types are written
+// out (JSR's public API needs explicit types); each schema is checked against its type.
+
+/** Connection status. */
+export const ConnectionStatusSchema: v.GenericSchema<ConnectionStatus> = v.picklist(["connected", "needs_login"]);
+
+/** Non-secret connection metadata. */
+export interface ConnectionMeta {
+  provider: string;
+  connection: string;
+  authType: "oauth2" | "api_key" | "basic";
+  flow: string;
+  status: ConnectionStatus;
+  scopes?: string[] | undefined;
+  expiresAt?: string | undefined;
+  createdAt: string;
+  updatedAt: string;
+  baseUrl?: string | undefined;
+  clientId?: string | undefined;
+  tokenType?: string | undefined;
+  statusReason?: string | undefined;
+}
 
 /** Non-secret connection metadata, readable without the key. */
-export const ConnectionMetaSchema = v.object({
+export const ConnectionMetaSchema: v.GenericSchema<ConnectionMeta> = v.object({
   provider: v.string(),
   connection: v.string(),
   authType: v.picklist(["oauth2", "api_key", "basic"]),
@@ -24,11 +47,18 @@ export const ConnectionMetaSchema = v.object({
   statusReason: v.optional(v.string()),
 });
 
-/** Non-secret connection metadata. */
-export type ConnectionMeta = v.InferOutput<typeof ConnectionMetaSchema>;
+/** Decrypted secrets of a connection. */
+export interface Secrets {
+  api_key?: string | undefined;
+  access_token?: string | undefined;
+  refresh_token?: string | undefined;
+  id_token?: string | undefined;
+  username?: string | undefined;
+  password?: string | undefined;
+}
 
 /** Secret fields of a connection; only ever held decrypted in memory. */
-export const SecretsSchema = v.object({
+export const SecretsSchema: v.GenericSchema<Secrets> = v.object({
   api_key: v.optional(v.string()),
   access_token: v.optional(v.string()),
   refresh_token: v.optional(v.string()),
@@ -36,9 +66,6 @@ export const SecretsSchema = v.object({
   username: v.optional(v.string()),
   password: v.optional(v.string()),
 });
-
-/** Decrypted secrets of a connection. */
-export type Secrets = v.InferOutput<typeof SecretsSchema>;
 
 /** Names of secret fields (redacted unless asked for). */
 export const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password"] as const;
@@ -73,17 +100,23 @@ export const ProfileMetaSchema = v.object({
 /** A profile's description. */
 export type ProfileMeta = v.InferOutput<typeof ProfileMetaSchema>;
 
+/** Saved OAuth app credentials. */
+export interface ClientSecrets {
+  client_id: string;
+  client_secret?: string | undefined;
+  registration_access_token?: string | undefined;
+  registration_client_uri?: string | undefined;
+  registered_for?: string | undefined;
+}
+
 /** Saved OAuth app credentials (client id, optional secret, DCR registration). */
-export const ClientSecretsSchema = v.object({
+export const ClientSecretsSchema: v.GenericSchema<ClientSecrets> = v.object({
   client_id: v.string(),
   client_secret: v.optional(v.string()),
   registration_access_token: v.optional(v.string()),
   registration_client_uri: v.optional(v.string()),
   registered_for: v.optional(v.string()),
 });
-
-/** Saved OAuth app credentials. */
-export type ClientSecrets = v.InferOutput<typeof ClientSecretsSchema>;
 
 /** A deterministic JSON encoding (sorted keys) used as associated data. */
 export function canonicalJson(value: unknown): string {
