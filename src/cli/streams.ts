@@ -12,14 +12,15 @@ export function drained(stream: Stream): Promise<void> {
   return new Promise((resolve) => {
     if (stream.destroyed || stream.writableLength === 0) return resolve();
     const done = () => {
-      stream.off("drain", done);
       stream.off("close", done);
       stream.off("error", done);
       resolve();
     };
-    stream.on("drain", done);
     stream.on("close", done);
     stream.on("error", done);
+    // Writes complete in order: the callback of an empty write runs once all before it are out
+    // ('drain' alone would not do: it fires only after a write that returned false).
+    stream.write("", done);
   });
 }
 
