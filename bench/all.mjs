@@ -1,5 +1,6 @@
 // Every benchmark in turn, each writing its section of docs/benchmarks.md: builds dist/ once,
-// then bench/cli-start, bench/proxy, bench/tls and bench/refresh (about 2-3 minutes on 2 cores;
+// then bench/cli-start, bench/package (the packed tarball as a consumer installs it), bench/proxy,
+// bench/tls and bench/refresh (about 2-3 minutes on 2 cores;
 // mitmproxy rows need `mitmdump`: `apt-get install -y mitmproxy`).
 //   node bench/all.mjs [--quick]
 import { spawnSync } from "node:child_process";
@@ -8,6 +9,7 @@ const quick = process.argv.includes("--quick") ? ["--quick"] : [];
 const steps = [
   [process.execPath, ["scripts/build.mjs"]],
   [process.execPath, ["bench/cli-start.mjs", quick.length > 0 ? "5" : "15"]],
+  [process.execPath, ["bench/package.mjs", quick.length > 0 ? "5" : "21", "--no-build"]],
   [process.execPath, ["bench/proxy.mjs", "--no-build", ...quick]],
   [process.execPath, ["--import", "tsx", "bench/tls.mjs", "--no-build", ...quick]],
   [process.execPath, ["--import", "tsx", "bench/refresh.mjs", "--no-build", ...quick]],

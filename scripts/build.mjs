@@ -10,7 +10,7 @@ import { init, parse } from "es-module-lexer";
 import { spawnSync } from "node:child_process";
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 const debug = process.argv.includes("--debug");
 const entryPoints = {
@@ -66,6 +66,23 @@ async function emitTypes(outdir) {
     const text = await readFile(path, "utf8");
     await writeFile(path, text.replace(/((?:from|import)\s*\(?\s*["']\.{1,2}\/[^"']*?)\.ts(["'])/g, "$1.js$2"));
   }));
+  await pruneUnreachable(join(outdir, "types"), files, ["src/index.d.ts", "src/plugin.d.ts", "src/intercept/index.d.ts"]);
+}
+
+/** Deletes the .d.ts files no public entry reaches (tsc emits one per source in the program). */
+async function pruneUnreachable(dir, files, entries) {
+  const reached = new Set();
+  const queue = [...entries];
+  while (queue.length > 0) {
+    const file = queue.pop();
+    if (reached.has(file)) continue;
+    reached.add(file);
+    const text = await readFile(join(dir, file), "utf8");
+    for (const [, spec] of text.matchAll(/(?:from|import\()\s*["'](\.{1,2}\/[^"']+)\.js["']/g)) queue.push(join(dirname(file), `${spec}.d.ts`));
+  }
+  await Promise.all(files.filter((f) => !reached.has(f)).map((f) => rm(join(dir, f))));
+  const dirs = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  for (const d of dirs.sort((a, b) => b.length - a.length)) if ((await readdir(d)).length === 0) await rm(d, { recursive: true });
 }
 
 // Build beside dist/ and swap it in, so a CLI started by a test running meanwhile finds a whole
