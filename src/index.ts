@@ -1,6 +1,6 @@
 /**
- * The `authsome` library: `createAuthService()` for credentials in code, `AuthsomeError` for
- * failures with stable codes, and the plugin types.
+ * The `authsome-broker` library (JSR: `@authsome/broker`): `createAuthService()` for credentials
+ * in code, `AuthsomeError` for failures with stable codes, and the plugin types.
  */
 export { AuthService, createAuthService } from "./core/auth-service.ts";
 export { AuthsomeError, ERROR_CODES, type ErrorCode } from "./core/errors.ts";

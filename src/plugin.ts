@@ -1,4 +1,7 @@
-/** Public entry `authsome/plugin`: what third-party plugin authors import. */
+/**
+ * Public entry `authsome-broker/plugin` (`authsome/plugin` also resolves in plugin files): what
+ * third-party plugin authors import.
+ */
 export { definePlugin } from "./core/plugin.ts";
 export type {
   ApiKeyConfig,
