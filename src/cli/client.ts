@@ -21,6 +21,16 @@ export interface ClientOptions {
   interaction: LoginInteraction;
 }
 
+/**
+ * Starts loading the API's modules (routes, valibot, the service) without waiting. main() calls
+ * it while the command's own module loads: the two chains of dynamic imports then overlap
+ * instead of running one after the other (about 10 ms of a `get`'s start-up on Node 20).
+ */
+export function prefetchApi(): void {
+  void import("../server/routes.ts").catch(() => {});
+  void import("../core/auth-service.ts").catch(() => {});
+}
+
 /** Builds a client that runs API operations in this process. */
 export function createInProcessClient(options: ClientOptions): ApiClient {
   let service: Promise<AuthService> | undefined;

@@ -3,7 +3,7 @@
  * src/cli/registry.ts, loaded lazily; `help`, `-v` and did-you-mean are answered here.
  */
 import { getEnv } from "../runtime/index.ts";
-import { createInProcessClient } from "./client.ts";
+import { createInProcessClient, prefetchApi } from "./client.ts";
 import { type AnyCommand, commandHelp } from "./command.ts";
 import { createOutput, type Output } from "./output.ts";
 import { createInteraction } from "./interaction.ts";
@@ -97,6 +97,7 @@ export async function main(rawArgv: string[]): Promise<number> {
   process.once("SIGINT", onSigint);
   try {
     if (name === "--help" || name === "-h" || name === "help") return await printHelp(argv.slice(1));
+    if (Object.hasOwn(COMMANDS, name) && COMMANDS[name]?.usesApi !== false) prefetchApi();
     const picked = pickSubcommand(await loadCommand(name), argv.slice(1));
     return await runCommand(picked, controller.signal, (next) => (out = next));
   } catch (error) {

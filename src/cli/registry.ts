@@ -9,8 +9,8 @@ import { didYouMean } from "./suggest.ts";
 
 type Loader = () => Promise<{ default: AnyCommand }>;
 
-/** Every top-level command: its one-line summary and how to load it. */
-export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; hidden?: true }>> = {
+/** Every top-level command: its one-line summary, how to load it, and whether it needs the API (main prefetches it). */
+export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; hidden?: true; usesApi?: false }>> = {
   login: { summary: "log in to a provider and store the connection", load: () => import("./commands/login.ts") },
   get: { summary: "show a connection (secrets redacted unless --show-secret)", load: () => import("./commands/get.ts") },
   export: { summary: "print a connection's env variables (env, json or shell)", load: () => import("./commands/export.ts") },
@@ -26,8 +26,8 @@ export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; 
   audit: { summary: "read and verify the audit log", load: () => import("./commands/audit.ts") },
   whoami: { summary: "show home, profile, storage and key source", load: () => import("./commands/whoami.ts") },
   doctor: { summary: "check the installation and say how to fix problems", load: () => import("./commands/doctor.ts") },
-  completion: { summary: "print a shell completion script (bash, zsh or fish)", load: () => import("./commands/completion.ts") },
-  __complete: { summary: "completion candidates for the shell scripts", load: () => import("./commands/complete.ts"), hidden: true },
+  completion: { summary: "print a shell completion script (bash, zsh or fish)", load: () => import("./commands/completion.ts"), usesApi: false },
+  __complete: { summary: "completion candidates for the shell scripts", load: () => import("./commands/complete.ts"), hidden: true, usesApi: false },
 };
 
 /** The names users see (help, suggestions, completion). */
