@@ -8,7 +8,7 @@ export default definePlugin({
   // Project (sk-proj-), service-account (sk-svcacct-), admin (sk-admin-) and legacy keys.
   apiKey: {
     pattern: "^sk-[A-Za-z0-9_-]{20,}$",
-    hint: "OpenAI API keys start with \"sk-\"",
+    hint: "OpenAI API keys are \"sk-\" and 20 or more letters, digits, \"-\" or \"_\"",
     keyUrl: "https://platform.openai.com/api-keys",
   },
   env: { OPENAI_API_KEY: "api_key" },
