@@ -5,7 +5,8 @@
  * in a shell.
  */
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
@@ -61,6 +62,29 @@ function startError(command: string, error: NodeJS.ErrnoException): AuthsomeErro
     return new AuthsomeError("command_not_executable", `cannot execute ${name}: ${error.code === "EACCES" ? "permission denied or not a file" : error.code}`, { cause: error });
   }
   return new AuthsomeError("internal", `cannot start ${name}: ${error.code ?? "error"}`, { cause: error });
+}
+
+/**
+ * Checks, before any proxy starts, that `command` would start: found on PATH (or at its path)
+ * and executable. Throws the same 127/126 errors as a failed spawn, so `run -- typo` says so at
+ * once instead of after the proxy's banner. Windows (PATHEXT) is left to spawn.
+ */
+export function checkCommand(command: string, path: string | undefined): void {
+  if (process.platform === "win32") return;
+  const candidates = command.includes("/") ? [command] : (path ?? "").split(delimiter).filter(Boolean).map((dir) => join(dir, command));
+  const found = candidates.find((file) => existsSync(file));
+  if (found === undefined) throw startError(command, Object.assign(new Error("not found"), { code: "ENOENT" }));
+  const executable = candidates.find((file) => _isExecutableFile(file));
+  if (executable === undefined) throw startError(command, Object.assign(new Error("not executable"), { code: statSync(found).isDirectory() ? "EISDIR" : "EACCES" }));
+}
+
+function _isExecutableFile(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /** Runs the command with stdio inherited; resolves to its exit code (128+n for a signal). */

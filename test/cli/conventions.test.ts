@@ -125,6 +125,7 @@ test("run exits 127 for a missing command and 126 for a file it cannot execute",
   let r = await cli(["run", "--", "authsome-no-such-command-xyz", "arg"]);
   assert.equal(r.code, 127, r.stderr);
   assert.match(r.stderr, /error: command not found: "authsome-no-such-command-xyz"\n$/);
+  assert.doesNotMatch(r.stderr, /proxy on/, "checked before any proxy starts");
   const script = join(home.home, "not-executable.sh");
   await writeFile(script, "#!/bin/sh\necho ran\n");
   await chmod(script, 0o644);

@@ -28,12 +28,13 @@ export default defineCommand({
     const [command, ...commandArgs] = argv;
     if (command === undefined) throw new AuthsomeError("usage", "no command to run", { hint: "usage: authsome run [options] -- <command> [args...]" });
     const connections = parseConnections(options.connection);
-    const [{ createAuthService }, { startProxySession }, { buildChildEnv, runChild }, { openDaemonRun }] = await Promise.all([
+    const [{ createAuthService }, { startProxySession }, { buildChildEnv, checkCommand, runChild }, { openDaemonRun }] = await Promise.all([
       import("../../core/auth-service.ts"),
       import("../../proxy/session.ts"),
       import("../../proxy/child.ts"),
       import("../../server/daemon-client.ts"),
     ]);
+    checkCommand(command, process.env["PATH"]);
     const profile = options.profile;
     const denyUnmatched = options["deny-unmatched"];
     const service = await createAuthService({ actor: "cli:run", askPassphrase: true, ...(profile === undefined ? {} : { profile }) });
