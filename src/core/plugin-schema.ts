@@ -48,6 +48,19 @@ function hostProblem(host: string): string | null {
   }
 }
 
+/** True for a JSON object: valibot's object and record schemas also accept arrays, as `{}`. */
+function isPlainObject(value: unknown): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * `schema` (an object or record schema) refusing arrays: without this, `apiKey: []` or
+ * `env: []` parse as empty objects and give a provider that silently injects nothing.
+ */
+export function objectOnly<const T extends v.GenericSchema>(schema: T): v.SchemaWithPipe<readonly [v.CustomSchema<unknown, v.ErrorMessage<v.CustomIssue> | undefined>, T]> {
+  return v.pipe(v.custom<unknown>(isPlainObject, "expected an object"), schema);
+}
+
 const Text = v.pipe(v.string(), v.nonEmpty("must not be empty"));
 const UrlTemplate = v.pipe(v.string(), v.check((s) => isUrl(s, true), "invalid URL"));
 const Url = v.pipe(v.string(), v.check((s) => isUrl(s, false), "invalid URL"));
@@ -72,7 +85,7 @@ const RuleObject = v.strictObject({
 });
 
 const RuleSchema = v.pipe(
-  RuleObject,
+  objectOnly(RuleObject),
   v.forward(v.check((r) => r.in !== "query" || r.name !== undefined, "required for in: \"query\""), ["name"]),
 );
 
@@ -87,7 +100,7 @@ const OAuthSchema = v.strictObject({
   pkce: v.optional(v.boolean()),
   clientAuth: v.optional(v.picklist(["client_secret_basic", "client_secret_post"])),
   redirectUri: v.optional(Url),
-  authorizationParams: v.optional(v.record(Text, v.string())),
+  authorizationParams: v.optional(objectOnly(v.record(Text, v.string()))),
   scopeSeparator: v.optional(v.pipe(v.string(), v.nonEmpty("must not be empty"))),
 });
 
@@ -107,7 +120,7 @@ function compiles(pattern: string): boolean {
 }
 
 const EnvSchema = v.pipe(
-  v.record(v.pipe(v.string(), v.regex(ENV_NAME, "invalid env variable name")), Field),
+  objectOnly(v.record(v.pipe(v.string(), v.regex(ENV_NAME, "invalid env variable name")), Field)),
   v.check((env) => !Object.values(env).includes("refresh_token"), "refresh tokens are never exported"),
 );
 
@@ -120,8 +133,8 @@ const BaseSchema = v.strictObject({
     v.nonEmpty("must not be empty"),
     v.check((f) => new Set(f).size === f.length, "must not repeat a flow"),
   )),
-  oauth: v.optional(OAuthSchema),
-  apiKey: v.optional(ApiKeySchema),
+  oauth: v.optional(objectOnly(OAuthSchema)),
+  apiKey: v.optional(objectOnly(ApiKeySchema)),
   baseUrl: v.optional(Url),
   inject: v.array(RuleSchema),
   env: v.optional(EnvSchema),
@@ -160,7 +173,7 @@ function flowIssues(p: BaseOutput): { path: string; message: string } | null {
 
 /** The valibot schema of a {@link ProviderPlugin} (strict: unknown keys are errors). */
 export const ProviderPluginSchema = v.pipe(
-  BaseSchema,
+  objectOnly(BaseSchema),
   v.rawCheck(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
     const issue = flowIssues(dataset.value);
@@ -194,6 +207,7 @@ function issueText(issue: v.BaseIssue<unknown>): string {
     return close.length > 0 ? `unknown field (did you mean "${close[0]}"?)` : "unknown field";
   }
   if (issue.received === "undefined") return "required";
+  if (issue.type === "custom") return `${issue.message}, got ${issue.received === "Array" ? "an array" : issue.received}`;
   if (issue.type === "picklist") return `must be one of ${(issue.expected ?? "").replace(/^\((.*)\)$/, "$1")}`;
   if (issue.kind === "schema") return `expected ${issue.expected ?? "a different type"}, got ${issue.received}`;
   return issue.message;

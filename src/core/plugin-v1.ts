@@ -23,11 +23,31 @@
 import * as v from "valibot";
 import type { CredentialField, FlowName, InjectionRule, OAuthConfig, ProviderPlugin } from "./plugin.ts";
 import { isCredentialField } from "./plugin.ts";
-import { editDistance, pluginError, validatePlugin } from "./plugin-schema.ts";
+import { editDistance, objectOnly, pluginError, validatePlugin } from "./plugin-schema.ts";
 
 const Str = v.string();
 const NullableStr = v.nullish(Str);
-const Hosts = v.nullish(v.union([Str, v.array(Str)]));
+// An empty list would give a provider that never injects: omit the field for that.
+const Hosts = v.nullish(v.union(
+  [Str, v.pipe(v.array(Str), v.nonEmpty("must list at least one host (omit the field for none)"))],
+  "expected a host or a list of hosts (strings)",
+));
+// `export`: the nested `{"env": {"<field>": "NAME"}}` or the flat `{"NAME": "FIELD"}`, never both.
+const ExportV1 = v.pipe(
+  objectOnly(v.record(Str, v.unknown())),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const problem = dataset.typed ? exportProblem(dataset.value) : null;
+    if (problem !== null) addIssue({ message: problem });
+  }),
+);
+
+function exportProblem(value: Record<string, unknown>): string | null {
+  const strings = (o: unknown): boolean =>
+    typeof o === "object" && o !== null && !Array.isArray(o) && Object.values(o).every((x) => typeof x === "string");
+  if (!Object.hasOwn(value, "env")) return strings(value) ? null : "expected {\"NAME\": \"FIELD\"} with string values";
+  if (Object.keys(value).length > 1) return "use either {\"env\": {...}} or flat {\"NAME\": \"FIELD\"} pairs, not both";
+  return strings(value["env"]) ? null : "expected {\"env\": {\"<field>\": \"NAME\"}} with string values";
+}
 
 const OAuthV1 = v.looseObject({
   authorization_url: NullableStr,
@@ -58,10 +78,10 @@ const V1Schema = v.looseObject({
   display_name: Str,
   auth_type: v.picklist(["oauth2", "api_key"]),
   flow: v.picklist(["pkce", "device_code", "dcr_pkce", "api_key", "client_credentials", "api_key_prompt", "api_key_env"]),
-  oauth: v.nullish(OAuthV1),
-  registration: v.nullish(v.looseObject({ registration_endpoint: NullableStr })),
-  api_key: v.nullish(ApiKeyV1),
-  export: v.nullish(v.record(Str, v.union([Str, v.record(Str, Str)]))),
+  oauth: v.nullish(objectOnly(OAuthV1)),
+  registration: v.nullish(objectOnly(v.looseObject({ registration_endpoint: NullableStr }))),
+  api_key: v.nullish(objectOnly(ApiKeyV1)),
+  export: v.nullish(ExportV1),
   host_url: Hosts,
   api_url: Hosts,
   docs: NullableStr,
@@ -80,17 +100,31 @@ export function isV1(json: unknown): boolean {
 
 /** Converts an authsome-v1 provider file to a validated native plugin. */
 export function fromV1(json: unknown, source: string): ProviderPlugin {
-  const result = v.safeParse(V1Schema, json);
+  const result = v.safeParse(objectOnly(V1Schema), json);
   if (!result.success) {
     const [issue] = result.issues;
-    const path = (issue.path ?? []).map((p) => String(p.key)).join(".");
-    const problem = issue.received === "undefined" ? "required" : issue.message;
-    throw pluginError(source, path, problem);
+    throw pluginError(source, v1Path(issue), v1Problem(issue));
   }
   const v1 = result.output;
   rejectTypos(v1, source);
   const hostField = v1.api_url != null ? "api_url" : "host_url";
   return validatePlugin(convert(v1, source), source, { fieldName: (path) => v1FieldName(path, hostField) });
+}
+
+/** `host_url[0]`, `export.env.x`: the failing field as the v1 file spells it. */
+function v1Path(issue: v.BaseIssue<unknown>): string {
+  return (issue.path ?? []).reduce((out, p) =>
+    typeof p.key === "number" ? `${out}[${p.key}]` : out === "" ? String(p.key) : `${out}.${String(p.key)}`, "");
+}
+
+function v1Problem(issue: v.BaseIssue<unknown>): string {
+  if (issue.received === "undefined") return "required";
+  const received = issue.received === "Array" ? "an array" : issue.received;
+  // "got Object" would say nothing for an object whose values are wrong.
+  if (issue.type === "custom" || issue.type === "union") return issue.received === "Object" ? issue.message : `${issue.message}, got ${received}`;
+  if (issue.type === "picklist") return `must be one of ${(issue.expected ?? "").replace(/^\((.*)\)$/, "$1")}`;
+  if (issue.kind === "schema") return `expected ${issue.expected ?? "a different type"}, got ${received}`;
+  return issue.message;
 }
 
 /** Native field paths -> the v1 fields they came from, so errors point into the v1 file. */
@@ -247,9 +281,10 @@ function envOf(v1: V1, source: string): Record<string, CredentialField> {
   const env: Record<string, CredentialField> = {};
   const exported = v1.export ?? {};
   const nested = exported["env"];
-  const pairs: [string, string, string][] = typeof nested === "object"
-    ? Object.entries(nested).map(([field, name]) => [name, field, `export.env.${field}`])
-    : Object.entries(exported).flatMap(([name, field]) => typeof field === "string" ? [[name, field, `export.${name}`]] : []);
+  // exportProblem has checked every value is a string: String() only narrows the type.
+  const pairs: [string, string, string][] = typeof nested === "object" && nested !== null
+    ? Object.entries(nested).map(([field, name]) => [String(name), field, `export.env.${field}`])
+    : Object.entries(exported).map(([name, field]) => [name, String(field), `export.${name}`]);
   for (const [name, rawField, path] of pairs) {
     const upper = rawField.toUpperCase();
     const field = Object.hasOwn(FLAT_FIELDS, upper) ? (FLAT_FIELDS[upper] ?? null) : rawField.toLowerCase();

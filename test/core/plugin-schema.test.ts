@@ -73,7 +73,7 @@ describe("validatePlugin: refused with source and field", () => {
     rejects({ ...base, injekt: [] }, "injekt", /unknown field \(did you mean "inject"\?\)/);
     rejects({ ...base, inject: [{ host: "h.example", fromat: "{token}" }] }, "inject[0].fromat", /did you mean "format"/);
     rejects({ ...base, oauth: { tokenURL: "https://x.example" } }, "oauth.tokenURL", /did you mean "tokenUrl"/);
-    rejects(null, "", /expected Object/);
+    rejects(null, "", /expected an object, got null/);
   });
   test("host rules", () => {
     rejects({ ...base, inject: [{ host: "regex:(" }] }, "inject[0].host", /invalid regex/);
