@@ -2,13 +2,15 @@
  * The `/v1` API over HTTP: the operations of src/server/routes.ts mounted on a Hono app, which
  * `authsome serve` exposes on 127.0.0.1 and tests call through `app.request()`. An operation's
  * input is its path parameters, query and JSON body fields in one object. Every error is an
- * `AuthsomeError` answered as `{ error, message, hint? }` with its status.
+ * `AuthsomeError` answered as `{ error, message, hint? }` with its status. Served by the daemon,
+ * requests pass the local guard (guard.ts) first, then the bearer token.
  */
 import { Hono, type Context } from "hono";
 import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual } from "../core/crypto.ts";
 import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import type { LoginInteraction } from "../flows/types.ts";
+import { checkLocalRequest } from "./guard.ts";
 import { callOperation, type OperationName, operations } from "./routes.ts";
 
 /** Options for {@link createApp}. */
@@ -19,6 +21,12 @@ export interface AppOptions {
   token?: string;
   /** How interactive logins reach the user (in-process use only). */
   interaction?: LoginInteraction;
+  /**
+   * The loopback port the app is served on (the daemon; read per request, as port 0 is only
+   * known once listening). When set, src/server/guard.ts refuses foreign Host, foreign Origin
+   * and non-JSON state-changing requests before any route runs.
+   */
+  listenPort?: () => number;
 }
 
 async function jsonBody(c: Context): Promise<Record<string, unknown>> {
@@ -47,6 +55,13 @@ export function createApp(options: AppOptions): Hono {
     return c.json(failure.toJSON(), failure.status as 400);
   });
   app.notFound((c) => c.json({ error: "usage", message: `no route ${c.req.method} ${c.req.path}` }, 404));
+  const listenPort = options.listenPort;
+  if (listenPort !== undefined) {
+    app.use("*", async (c, next) => {
+      checkLocalRequest(c.req, listenPort(), { json: true });
+      return next();
+    });
+  }
   if (options.token !== undefined) {
     const expected = `Bearer ${options.token}`;
     app.use("/v1/*", async (c, next) => {

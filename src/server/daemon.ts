@@ -41,7 +41,9 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   };
   const home = (await getService(undefined)).context.home;
   const token = await daemonToken(home);
-  const app = createApp({ getService, token });
+  // Until the listener reports its port (port 0), every request is refused as misaddressed.
+  let port = options.port;
+  const app = createApp({ getService, token, listenPort: () => port });
   const closeRuns = mountRuns(app, getService);
   let listener;
   try {
@@ -49,6 +51,7 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   } catch (cause) {
     throw new AuthsomeError("daemon_unavailable", `cannot listen on 127.0.0.1:${options.port}`, { cause, hint: "is another daemon running? try --port 0" });
   }
+  port = listener.port;
   const url = `http://127.0.0.1:${listener.port}`;
   await writeFileAtomic(join(home, "daemon.json"), JSON.stringify({ url, port: listener.port, pid: process.pid, started_at: new Date().toISOString() }));
   return {
