@@ -15,6 +15,12 @@ export interface CaStore {
   load(): Promise<{ certPem: string; keyPkcs8: Uint8Array } | null>;
   /** Persists a newly created CA. */
   save(ca: { certPem: string; keyPkcs8: Uint8Array }): Promise<void>;
+  /**
+   * Runs `fn` while no other process creates a CA for this store (the store's lock). Without it,
+   * first runs started at once would each make and save their own CA, and children of all but
+   * the last would trust a CA the proxy no longer signs with.
+   */
+  exclusive?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** A leaf certificate for one host, signed by the CA. */
@@ -78,7 +84,7 @@ export async function createCertificateAuthority(
   options: CertificateAuthorityOptions = {},
 ): Promise<CertificateAuthority> {
   const now = options.now ?? (() => new Date());
-  const ca = (await _loadCa(store, now())) ?? (await _createCa(store, now()));
+  const ca = (await _loadCa(store, now())) ?? (await _loadOrCreateCa(store, now));
   const minter = await _createMinter(ca);
   const cache = new _LruCache<Promise<LeafCertificate>>(options.cacheSize ?? 500);
   return {
@@ -164,6 +170,12 @@ async function _loadCa(store: CaStore, now: Date): Promise<LoadedCa | null> {
   }
   if (cert.notAfter.getTime() - now.getTime() < CA_RENEW_BEFORE) return null;
   return { cert, certPem: stored.certPem.endsWith("\n") ? stored.certPem : `${stored.certPem}\n`, key };
+}
+
+/** Under the store's lock, looks again (another process may have just made it), else creates. */
+function _loadOrCreateCa(store: CaStore, now: () => Date): Promise<LoadedCa> {
+  const create = async () => (await _loadCa(store, now())) ?? (await _createCa(store, now()));
+  return store.exclusive === undefined ? create() : store.exclusive(create);
 }
 
 async function _createCa(store: CaStore, now: Date): Promise<LoadedCa> {

@@ -2,9 +2,9 @@
  * A proxy session for `authsome run`: the home's CA (sealed in the store under the master key),
  * the core injector over the service's vault, a fresh per-run proxy credential, the upstream
  * overrides from the environment, and an audit entry per injection. Also writes the trust
- * bundle the child gets (system roots + the home's CA).
+ * bundle the child gets (system roots + the home's CA) into a folder of the run's own.
  */
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import * as v from "valibot";
@@ -12,7 +12,7 @@ import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
 import { AuthsomeError } from "../core/errors.ts";
-import { writeFileAtomic } from "../core/files.ts";
+import { ensurePrivateDir, writeFileAtomic } from "../core/files.ts";
 import { createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
 import { getEnv, limitYoungGeneration } from "../runtime/index.ts";
@@ -45,6 +45,9 @@ export interface ProxySession {
 const StoredCa = v.object({ certPem: v.string(), keyPkcs8: v.string() });
 const CA_KEY = "home:ca";
 const CA_AAD = "authsome/v1/home-ca";
+/** The store lock under which the home's CA is created (ca.ts re-checks under it). */
+const CA_LOCK = "home-ca";
+const RUNS_DIR = "runs";
 
 /** The home's CA, its private key sealed with the master key in the store. */
 export function createVaultCaStore(core: ServiceCore): CaStore {
@@ -59,6 +62,9 @@ export function createVaultCaStore(core: ServiceCore): CaStore {
     async save(ca) {
       const [store, master] = await Promise.all([core.store(), core.masterKey()]);
       await store.storage.setItem(CA_KEY, await sealJson(master.key, { certPem: ca.certPem, keyPkcs8: encodeBase64(ca.keyPkcs8) }, CA_AAD));
+    },
+    async exclusive(fn) {
+      return (await core.store()).lock.withLock(CA_LOCK, fn);
     },
   };
 }
@@ -77,17 +83,49 @@ async function upstreamOverrides(): Promise<{ resolve?: Map<string, string>; ext
   return { ...(resolve === undefined ? {} : { resolve: parseResolveSpec(resolve) }), ...(extraCaPem === undefined ? {} : { extraCaPem }) };
 }
 
+/** True while process `pid` exists (EPERM: it exists, owned by someone else). */
+function _alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Removes the trust-file folders of runs whose process died without closing them (kill -9). */
+async function _sweepDeadRuns(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => [] as string[]);
+  await Promise.all(entries.map(async (name) => {
+    const pid = Number(/^run-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
+    if (Number.isInteger(pid) && pid !== process.pid && !_alive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+  }));
+}
+
+/**
+ * Writes the files a child trusts into a folder of this run alone (mkdtemp, 0700), each
+ * atomically: another run, even one that made a new CA, can neither swap nor tear them.
+ */
+export async function writeTrustFiles(home: string, caPem: string): Promise<{ caPath: string; bundlePath: string; remove(): Promise<void> }> {
+  const runs = join(home, RUNS_DIR);
+  await ensurePrivateDir(runs);
+  await _sweepDeadRuns(runs);
+  const dir = await mkdtemp(join(runs, `run-${process.pid}-`));
+  const caPath = join(dir, "ca.pem");
+  const bundlePath = join(dir, "ca-bundle.pem");
+  // Certificates are public: 0644, the folder's 0700 keeps other users out anyway.
+  await writeFileAtomic(caPath, caPem, 0o644);
+  await writeFileAtomic(bundlePath, `${rootCertificates.join("\n")}\n${caPem}`, 0o644);
+  return { caPath, bundlePath, remove: () => rm(dir, { recursive: true, force: true }) };
+}
+
 /** Starts the proxy for one run on an ephemeral loopback port. */
 export async function startProxySession(service: AuthService, options: ProxySessionOptions = {}): Promise<ProxySession> {
   const core = service.core;
   // A proxy process lives for the run and moves every byte its agents send: keep its heap small.
   limitYoungGeneration();
   const ca = options.ca ?? (await createCertificateAuthority(createVaultCaStore(core)));
-  const home = core.context.home;
-  const caPath = join(home, "ca.pem");
-  const bundlePath = join(home, "ca-bundle.pem");
-  await writeFileAtomic(caPath, ca.caCertPem(), 0o644);
-  await writeFileAtomic(bundlePath, `${rootCertificates.join("\n")}\n${ca.caCertPem()}`, 0o644);
+  const files = await writeTrustFiles(core.context.home, ca.caCertPem());
   const token = randomToken(24);
   // Injections are audited in batches off the request path; close() flushes so none is lost.
   const audit = createAuditBatcher((events) => core.recordMany(events));
@@ -106,12 +144,13 @@ export async function startProxySession(service: AuthService, options: ProxySess
   return {
     proxyUrl: `http://_:${token}@127.0.0.1:${address.port}`,
     port: address.port,
-    bundlePath,
-    caPath,
+    bundlePath: files.bundlePath,
+    caPath: files.caPath,
     close: async () => {
       await proxy.close();
       injector.close?.();
       await audit.flush();
+      await files.remove();
     },
   };
 }
