@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdir, mkdtemp, readFile, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
 import { AuthsomeError } from "../../src/core/errors.ts";
 import { createFileLock, createMemoryLock } from "../../src/core/lock.ts";
 import type { Lock } from "../../src/core/lock.ts";
+import { runtimeCommand } from "../helpers/spawn-runtime.ts";
+import { fileURLToPath } from "node:url";
 
 /** A promise with its resolve function, to hold a lock exactly as long as a test wants. */
 function deferred(): { promise: Promise<void>; resolve: () => void } {
@@ -142,4 +147,110 @@ test("file lock: names cannot escape the lock directory", async (t) => {
   }
   await lock.withLock("a/../../outside", async () => 1);
   assert.deepEqual(await readdir(join(dir, "..")), ["locks"]);
+});
+
+const HOLDER = fileURLToPath(new URL("./fixtures/lock-holder.ts", import.meta.url));
+
+/** Starts the lock-holder fixture and resolves once it printed `line` (bounded: 20 s). */
+async function startHolder(t: TestContext, args: string[], line: string): Promise<ChildProcess> {
+  const { command, args: fullArgs, cwd } = runtimeCommand(HOLDER, args);
+  const child = spawn(command, fullArgs, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const exited = once(child, "exit");
+  t.after(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await exited;
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const lines = createInterface({ input: child.stdout });
+  const seen = new Promise<void>((resolve) => lines.on("line", (l) => l === line && resolve()));
+  const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  try {
+    await Promise.race([seen, exited.then(() => Promise.reject(new Error(`holder exited before "${line}": ${stderr}`)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+  return child;
+}
+
+async function killed(child: ChildProcess): Promise<void> {
+  const exited = once(child, "exit");
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Milliseconds a fresh lock instance (another "process") takes to get `name`. */
+async function timeToAcquire(dir: string, name: string): Promise<number> {
+  const started = performance.now();
+  await createFileLock(dir).withLock(name, async () => {}, { timeoutMs: 5_000 });
+  return performance.now() - started;
+}
+
+/** mulberry32: seeded, so a failing run can be repeated. */
+function seeded(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+test("file lock: a holder killed with -9 while holding does not block the next writer for a second", async (t) => {
+  const dir = await lockDir(t);
+  const holder = await startHolder(t, ["hold", dir, "vault"], "held");
+  const body = JSON.parse(await readFile(join(dir, "vault.lock"), "utf8")) as { pid: number; start?: string };
+  assert.equal(body.pid, holder.pid, "the lockfile names its owner from the moment it exists");
+  await killed(holder);
+  const ms = await timeToAcquire(dir, "vault");
+  assert.ok(ms < 1_000, `took ${ms.toFixed(0)} ms`);
+});
+
+test("file lock: holders killed at random points while taking and releasing never block the next writer for a second", async (t) => {
+  const dir = await lockDir(t);
+  const random = seeded(11);
+  for (let round = 0; round < 5; round++) {
+    const churn = await startHolder(t, ["churn", dir, "audit.default"], "started");
+    // A random moment inside its take/release loop (the delay picks the point, it syncs nothing).
+    await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 30)));
+    await killed(churn);
+    const ms = await timeToAcquire(dir, "audit.default");
+    assert.ok(ms < 1_000, `round ${round}: took ${ms.toFixed(0)} ms`);
+  }
+});
+
+test("file lock: a lockfile that names no owner (an old writer killed before writing it) blocks for under a second", async (t) => {
+  const dir = await lockDir(t);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "vault.lock"), ""); // just created, mtime now
+  const ms = await timeToAcquire(dir, "vault");
+  assert.ok(ms < 1_000, `took ${ms.toFixed(0)} ms`);
+});
+
+test("file lock: a lock whose pid now belongs to another process (pid reuse) is broken at once", async (t) => {
+  const dir = await lockDir(t);
+  const lock = createFileLock(dir);
+  let planted = "";
+  await lock.withLock("vault", async () => {
+    planted = await readFile(join(dir, "vault.lock"), "utf8");
+  });
+  const body = JSON.parse(planted) as { start?: string; token: string };
+  if (body.start === undefined) return t.skip("no /proc: start times unavailable");
+  // Our own pid, alive, but recorded with another start time: the owner it names is gone.
+  await writeFile(join(dir, "vault.lock"), JSON.stringify({ ...body, start: "1", token: "previous-owner" }));
+  const ms = await timeToAcquire(dir, "vault");
+  assert.ok(ms < 1_000, `took ${ms.toFixed(0)} ms`);
+});
+
+test("file lock: a wait that runs out names the live holder's pid and since when", async (t) => {
+  const dir = await lockDir(t);
+  const holder = await startHolder(t, ["hold", dir, "vault"], "held");
+  const started = Date.now();
+  await assert.rejects(createFileLock(dir).withLock("vault", async () => 1, { timeoutMs: 300 }), (error: unknown) => {
+    assert.ok(error instanceof AuthsomeError && error.code === "lock_timeout");
+    assert.match(error.message, new RegExp(`held by pid ${holder.pid} on this host since \\d{4}-\\d\\d-\\d\\dT`));
+    return true;
+  });
+  const waited = Date.now() - started;
+  assert.ok(waited >= 300 && waited < 2_000, `the wait is bounded: ${waited} ms`);
 });
