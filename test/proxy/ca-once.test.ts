@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdir, writeFile } from "node:fs/promises";
+import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
@@ -47,6 +47,35 @@ test(`${RUNS} first runs at once share one CA and every child trusts it`, { skip
     assert.deepEqual(await readdir(join(home.home, "runs")), [], "each run removed its trust folder");
   } finally {
     await upstream.close();
+    await home.cleanup();
+  }
+});
+
+/** A pid no process has: the highest one Linux allows is below 2^22. */
+function deadPid(): number {
+  for (let pid = 4_194_304 + 1000; pid < 4_194_304 + 2000; pid++) {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ESRCH") return pid;
+    }
+  }
+  throw new Error("no unused pid found");
+}
+
+test("a run removes the trust folders of runs killed before they could, and leaves live ones", async () => {
+  const home = await tempHome();
+  try {
+    const login = await runCli(["login", "openai"], { env: home.env, input: "sk-sweeptest0000000000000000" });
+    assert.equal(login.code, 0, login.stderr);
+    const runs = join(home.home, "runs");
+    const dead = `run-${deadPid()}-abc123`;
+    const live = `run-${process.pid}-def456`;
+    for (const name of [dead, live]) await mkdir(join(runs, name), { recursive: true });
+    const r = await runCli(["run", "--", "sh", "-c", "exit 0"], { env: home.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(runs), [live]);
+  } finally {
     await home.cleanup();
   }
 });
