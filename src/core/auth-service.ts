@@ -5,6 +5,7 @@
 import type { AuditEvent, AuditEntry, AuditVerification } from "./audit.ts";
 import * as connections from "./connections.ts";
 import type { ServiceContext, ServiceOptions } from "./context.ts";
+import { findDamaged, repairDamaged, type DamageReport, type RepairedRecord } from "./damage.ts";
 import { doctor, whoami, type DoctorCheck, type WhoAmI } from "./doctor.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import type { ProviderPlugin } from "./plugin.ts";
@@ -82,12 +83,12 @@ export class AuthService {
   }
 
   /** Every provider with its connections. */
-  listProviders(): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
+  listProviders(): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[]; damaged: connections.DamagedRecord[] }> {
     return connections.listProviders(this.core);
   }
 
   /** One provider's definition and connections. */
-  inspect(provider: string): Promise<ProviderView & { definition: ProviderPlugin }> {
+  inspect(provider: string): Promise<ProviderView & { definition: ProviderPlugin; damaged?: connections.DamagedRecord[] }> {
     return connections.inspectProvider(this.core, provider);
   }
 
@@ -134,6 +135,16 @@ export class AuthService {
   /** Health checks with fixes. */
   doctor(): Promise<DoctorCheck[]> {
     return doctor(this.core);
+  }
+
+  /** The profile's damaged records (failing their schema or integrity check). */
+  findDamaged(): Promise<DamageReport[]> {
+    return findDamaged(this.core);
+  }
+
+  /** Moves the profile's damaged records aside to `<home>/damaged/<time>/` (never deletes); what was moved. */
+  repair(): Promise<RepairedRecord[]> {
+    return this.#audited({ action: "repair" }, () => repairDamaged(this.core));
   }
 
   /** Releases the store (Redis connections); the service is unusable afterwards. */

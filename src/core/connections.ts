@@ -17,7 +17,7 @@ import {
 } from "./service.ts";
 import { checkName } from "./context.ts";
 import { ensureFresh } from "./tokens.ts";
-import type { Vault } from "./vault.ts";
+import { isDamage, type Vault } from "./vault.ts";
 import { connectionView, defaultFlows, providerView, type ConnectionView, type ProviderView } from "./views.ts";
 import { runFlow } from "../flows/index.ts";
 import type { TokenRevocation } from "../flows/revocation.ts";
@@ -92,25 +92,32 @@ export async function login(core: ServiceCore, provider: string, options: LoginO
     ...(result.clientId === undefined ? {} : { clientId: result.clientId }),
     ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
   };
-  await vault.withProviderLock(provider, async () => {
-    const previous = await vault.getMeta(provider, connection);
+  const isDefault = await vault.withProviderLock(provider, async () => {
+    const previous = await vault.getMeta(provider, connection).catch((error: unknown) => {
+      if (options.force === true && isDamage(error)) return null; // --force replaces a damaged record
+      throw error;
+    });
     if (previous !== null && !options.force) throw exists();
     if (previous !== null) meta.createdAt = previous.createdAt;
     await vault.write(meta, result.secrets);
+    // A damaged pointer reads as unset here, so this login rewrites it.
     const current = await vault.getDefault(provider);
-    const stale = current === undefined || (await vault.getMeta(provider, current)) === null;
+    const stale = current === undefined || (await vault.getMeta(provider, current).catch(() => null)) === null;
     if (options.force || stale) await vault.setDefault(provider, connection);
+    return options.force === true || stale || current === connection;
   });
-  return viewOf(vault, { meta, secrets: result.secrets }, false);
+  return connectionView(meta, isDefault, result.secrets, false);
 }
 
 /** Reads a connection (refreshing an expiring token first). @internal */
 export async function getConnection(core: ServiceCore, provider: string, options: ConnectionOptions & { showSecret?: boolean }): Promise<ConnectionView> {
   const plugin = await getPlugin(core, provider);
   const vault = await core.vault();
-  const name = await resolveConnectionName(vault, provider, options.connection);
+  // One read of the default pointer decides both which connection and its is_default.
+  const snapshot = await vault.readProvider(provider);
+  const name = await resolveConnectionName(vault, provider, options.connection, snapshot);
   const found = await ensureFresh(core, plugin, await requireConnection(vault, provider, name));
-  return viewOf(vault, found, options.showSecret === true);
+  return viewOf(vault, found, options.showSecret === true, snapshot);
 }
 
 /** The credential value injected for a connection: the API key or the access token. @internal */
@@ -224,33 +231,49 @@ async function promoteDefault(vault: Vault, provider: string): Promise<void> {
   await vault.setDefault(provider, remaining.includes("default") ? "default" : remaining[0]);
 }
 
-async function connectionsOf(vault: Vault, provider: string, defaultName: string | undefined): Promise<ConnectionView[]> {
+/** A record that could not be read, reported beside the listing instead of failing it. */
+export interface DamagedRecord {
+  source: string;
+  message: string;
+}
+
+async function connectionsOf(vault: Vault, provider: string, defaultName: string | undefined, damaged: DamagedRecord[]): Promise<ConnectionView[]> {
   const views: ConnectionView[] = [];
   for (const name of await vault.connectionNames(provider)) {
-    const meta = await vault.getMeta(provider, name);
-    if (meta !== null) views.push(connectionView(meta, name === defaultName));
+    try {
+      const meta = await vault.getMeta(provider, name);
+      if (meta !== null) views.push(connectionView(meta, name === defaultName));
+    } catch (error) {
+      // One damaged record hides only itself (issue 11).
+      if (!isDamage(error)) throw error;
+      damaged.push({ source: vault.locate("conn", provider, name), message: error.message });
+    }
   }
   return views;
 }
 
-/** Every provider (bundled and installed) with its connections; plugin load errors alongside. @internal */
-export async function listProviders(core: ServiceCore): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[] }> {
+/** Every provider (bundled and installed) with its connections; plugin load errors and damaged records alongside. @internal */
+export async function listProviders(core: ServiceCore): Promise<{ providers: ProviderView[]; errors: { source: string; message: string }[]; damaged: DamagedRecord[] }> {
   const [{ plugins, sources, errors }, vault] = await Promise.all([core.registry.list(), core.vault()]);
   const providers: ProviderView[] = [];
+  const damaged: DamagedRecord[] = [];
   for (const plugin of plugins) {
-    const defaultName = await vault.getDefault(plugin.name);
-    providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", defaultName, await connectionsOf(vault, plugin.name, defaultName)));
+    const state = await vault.readProvider(plugin.name);
+    if (state.damage !== undefined) damaged.push({ source: vault.locate("prov", plugin.name), message: state.damage.message });
+    providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", state.defaultConnection, await connectionsOf(vault, plugin.name, state.defaultConnection, damaged)));
   }
-  return { providers, errors };
+  return { providers, errors, damaged };
 }
 
 /** One provider's definition and every connection's status. @internal */
-export async function inspectProvider(core: ServiceCore, provider: string): Promise<ProviderView & { definition: ProviderPlugin }> {
+export async function inspectProvider(core: ServiceCore, provider: string): Promise<ProviderView & { definition: ProviderPlugin; damaged?: DamagedRecord[] }> {
   const plugin = await getPlugin(core, provider);
   const vault = await core.vault();
   const defaultName = await vault.getDefault(provider);
   const source = (await core.registry.list()).sources[provider] ?? "bundled";
-  return { ...providerView(plugin, source, defaultName, await connectionsOf(vault, provider, defaultName)), definition: plugin };
+  const damaged: DamagedRecord[] = [];
+  const view = providerView(plugin, source, defaultName, await connectionsOf(vault, provider, defaultName, damaged));
+  return { ...view, definition: plugin, ...(damaged.length > 0 ? { damaged } : {}) };
 }
 
 /** Secrets of a connection for the injector (no view, no redaction). @internal */

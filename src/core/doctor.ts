@@ -7,6 +7,7 @@ import { describeKeyMode, masterKeyPath } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import { runtime } from "../runtime/index.ts";
+import { findDamaged } from "./damage.ts";
 
 /** What `whoami` reports. */
 export interface WhoAmI {
@@ -65,6 +66,23 @@ async function attempt(name: string, fn: () => Promise<string>, fix: string): Pr
   }
 }
 
+/** Lists damaged records, one line each; --repair moves the movable ones aside. */
+async function recordsCheck(core: ServiceCore): Promise<DoctorCheck> {
+  let damaged;
+  try {
+    damaged = await findDamaged(core);
+  } catch (error) {
+    return { name: "records", ok: false, detail: toAuthsomeError(error).message, fix: "check the storage and vault key checks above" };
+  }
+  if (damaged.length === 0) return { name: "records", ok: true, detail: `every record of profile "${core.context.profile}" reads and passes its integrity check` };
+  const stuck = damaged.filter((d) => !d.movable);
+  const fix = [
+    ...(damaged.length > stuck.length ? [`\`authsome doctor --repair\` moves ${damaged.length - stuck.length} damaged record(s) aside to ${core.context.home}/damaged/ (never deleted); log in again afterwards`] : []),
+    ...(stuck.length > 0 ? ["restore the profile key record from a backup (moving it aside would not make any record readable)"] : []),
+  ].join("; ");
+  return { name: "records", ok: false, detail: `${damaged.length} damaged: ${damaged.map((d) => d.problem).join("; ")}`, fix };
+}
+
 /** Runs every health check. @internal */
 export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   const { home } = core.context;
@@ -86,6 +104,7 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
     await (await core.vault()).dataKey();
     return `the master key opens profile "${core.context.profile}"`;
   }, "restore the master key this home was created with"));
+  checks.push(await recordsCheck(core));
   const { errors, plugins } = await core.registry.list();
   checks.push({ name: "plugins", ok: errors.length === 0, detail: `${plugins.length} providers loaded${errors.length ? `; ${errors.length} refused` : ""}`, ...(errors.length ? { fix: "fix or remove: " + errors.map((e) => `${e.source} (${e.message})`).join("; ") } : {}) });
   checks.push(await attempt("audit log", async () => {

@@ -84,11 +84,17 @@ export const StoredRecordSchema = v.object({
   secrets: SealedBoxSchema,
 });
 
-/** A profile's data key, wrapped by the master key. */
-export const WrappedKeySchema = v.object({ v: v.literal(1), key: SealedBoxSchema, createdAt: v.string() });
+/**
+ * A profile's data key, wrapped by the master key. v2 binds `createdAt` as associated data (every
+ * byte authenticated); v1 records (createdAt outside the seal) are read and re-wrapped as v2.
+ */
+export const WrappedKeySchema = v.variant("v", [
+  v.object({ v: v.literal(1), key: SealedBoxSchema, createdAt: v.string() }),
+  v.object({ v: v.literal(2), key: SealedBoxSchema, createdAt: v.pipe(v.string(), v.isoTimestamp()) }),
+]);
 
-/** Per-provider state within a profile. */
-export const ProviderStateSchema = v.object({ defaultConnection: v.optional(v.string()) });
+/** Per-provider state within a profile: the default pointer (a connection name). */
+export const ProviderStateSchema = v.object({ defaultConnection: v.optional(v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/i, "not a connection name"))) });
 
 /** A profile's description record. */
 export const ProfileMetaSchema = v.object({

@@ -10,7 +10,7 @@ import { loadMasterKey, type MasterKey } from "./keys.ts";
 import type { FlowName, ProviderPlugin } from "./plugin.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { createStore, type Store } from "./storage/index.ts";
-import { Vault, type Connection } from "./vault.ts";
+import { Vault, type Connection, type ProviderSnapshot } from "./vault.ts";
 import { connectionView, type ConnectionView } from "./views.ts";
 import type { LoginInteraction } from "../flows/types.ts";
 
@@ -66,7 +66,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
     vault: () =>
       (vault ??= (async () => {
         const [s, m] = await Promise.all([core.store(), core.masterKey()]);
-        return new Vault(s.storage, s.lock, context.profile, m.key);
+        return new Vault(s.storage, s.lock, context.profile, m.key, s.locate);
       })()),
     async record(event) {
       await core.recordMany([event]);
@@ -79,10 +79,16 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   return core;
 }
 
-/** Resolves which connection a request means: the named one or the provider's default. @internal */
-export async function resolveConnectionName(vault: Vault, provider: string, connection?: string): Promise<string> {
+/**
+ * Resolves which connection a request means: the named one or the provider's default, taken
+ * from `snapshot` when the caller read one (so the whole command sees one default). A damaged
+ * pointer only matters when the default is asked for. @internal
+ */
+export async function resolveConnectionName(vault: Vault, provider: string, connection?: string, snapshot?: ProviderSnapshot): Promise<string> {
   if (connection !== undefined) return checkName("connection", connection);
-  const fallback = await vault.getDefault(provider);
+  const state = snapshot ?? (await vault.readProvider(provider));
+  if (state.damage !== undefined) throw state.damage;
+  const fallback = state.defaultConnection;
   if (fallback !== undefined) return fallback;
   const names = await vault.connectionNames(provider);
   if (names.length === 1 && names[0] !== undefined) return names[0];
@@ -100,9 +106,10 @@ export async function requireConnection(vault: Vault, provider: string, connecti
   });
 }
 
-/** Builds the view of a stored connection, marking whether it is the default. @internal */
-export async function viewOf(vault: Vault, found: Connection, showSecret: boolean): Promise<ConnectionView> {
-  const isDefault = (await vault.getDefault(found.meta.provider)) === found.meta.connection;
+/** Builds the view of a stored connection, marking whether it is the default (per `snapshot` when given). @internal */
+export async function viewOf(vault: Vault, found: Connection, showSecret: boolean, snapshot?: ProviderSnapshot): Promise<ConnectionView> {
+  const state = snapshot ?? (await vault.readProvider(found.meta.provider));
+  const isDefault = state.defaultConnection === found.meta.connection;
   return connectionView(found.meta, isDefault, found.secrets, showSecret);
 }
 

@@ -7,7 +7,7 @@
 import type { Storage } from "unstorage";
 import * as v from "valibot";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
-import { importAesKey, randomBytes, sealJson, unsealJson } from "./crypto.ts";
+import { importAesKey, randomBytes, type SealedBox, sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import {
@@ -28,14 +28,32 @@ export interface Connection {
   secrets: Secrets;
 }
 
-function parseStored<T extends v.GenericSchema>(schema: T, value: unknown, what: string): v.InferOutput<T> {
+/**
+ * A provider's default pointer, read once per command (issue 11): every decision of one command
+ * (which connection, whether it is the default) comes from this one read, so a concurrent
+ * `authsome default` can never show the default connection as not the default.
+ */
+export interface ProviderSnapshot {
+  /** The default connection's name, if set and readable. */
+  defaultConnection: string | undefined;
+  /** Why the pointer record could not be read; only choosing the default is affected. */
+  damage?: AuthsomeError;
+}
+
+/** Names a storage key for messages: its file for the fs store (`locate`), else the key. */
+export type LocateRecord = (key: string) => string;
+
+function parseStored<T extends v.GenericSchema>(schema: T, value: unknown, what: string, hint = "run `authsome doctor --repair` to move it aside, then log in again"): v.InferOutput<T> {
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
   const issue = result.issues[0];
   const path = issue.path?.map((item) => String(item.key)).join(".") ?? "(root)";
-  throw new AuthsomeError("record_invalid", `${what} is unreadable: field "${path}": ${issue.message}`, {
-    hint: "remove it with `authsome logout` and log in again",
-  });
+  throw new AuthsomeError("record_invalid", `${what} is unreadable: field "${path}": ${issue.message}`, { hint });
+}
+
+/** True for the errors a damaged record gives (as opposed to a store that cannot be reached). */
+export function isDamage(error: unknown): error is AuthsomeError {
+  return error instanceof AuthsomeError && (error.code === "record_invalid" || error.code === "record_tampered");
 }
 
 /** Most decrypted records kept for reuse per vault (a profile has a handful). */
@@ -47,19 +65,31 @@ export class Vault {
   readonly #lock: Lock;
   readonly #profile: string;
   readonly #masterKey: CryptoKey;
+  readonly #locate: LocateRecord;
   #dataKey: Promise<CryptoKey> | undefined;
   /** Secrets last opened per record, with the exact sealed box and AAD they came from. */
   readonly #opened = new Map<string, { nonce: string; ct: string; aad: string; secrets: Secrets }>();
 
-  constructor(storage: Storage, lock: Lock, profile: string, masterKey: CryptoKey) {
+  constructor(storage: Storage, lock: Lock, profile: string, masterKey: CryptoKey, locate: LocateRecord = (key) => `record ${key}`) {
     this.#storage = storage;
     this.#lock = lock;
     this.#profile = profile;
     this.#masterKey = masterKey;
+    this.#locate = locate;
+  }
+
+  /** The profile this vault belongs to. */
+  get profile(): string {
+    return this.#profile;
   }
 
   #key(...parts: string[]): string {
     return ["p", this.#profile, ...parts].join(":");
+  }
+
+  /** Where a record lives, for messages (a file path for the fs store). */
+  locate(...parts: string[]): string {
+    return this.#locate(this.#key(...parts));
   }
 
   /** Runs `fn` holding the cross-process lock for one provider of this profile. */
@@ -81,32 +111,57 @@ export class Vault {
     return this.#dataKey;
   }
 
+  /**
+   * Key record v2 binds its `createdAt` into the associated data, so every byte of the record is
+   * authenticated; v1 (which left `createdAt` outside) is still read, and re-wrapped as v2 the
+   * first time it opens (under the key lock; the data key itself does not change).
+   */
   async #loadDataKey(): Promise<CryptoKey> {
     const storageKey = this.#key("key");
-    const aad = `authsome/v1/profile-key/${this.#profile}`;
     let stored = await this.#storage.getItem(storageKey);
     if (stored === null) {
       stored = await this.#lock.withLock(`${this.#profile}.key`, async () => {
         const again = await this.#storage.getItem(storageKey);
         if (again !== null) return again;
-        const fresh = { v: 1, key: await sealJson(this.#masterKey, encodeBase64(randomBytes(32)), aad), createdAt: new Date().toISOString() };
+        const fresh = await this.#wrapKey(encodeBase64(randomBytes(32)), new Date().toISOString());
         await this.#storage.setItem(storageKey, fresh);
         return fresh;
       });
     }
-    const wrapped = parseStored(WrappedKeySchema, stored, `the key of profile "${this.#profile}"`);
+    const what = `the key of profile "${this.#profile}" (${this.locate("key")})`;
+    const wrapped = parseStored(WrappedKeySchema, stored, what, "restore it from a backup: records sealed under it cannot be opened without it");
+    const aad = this.#keyAad(wrapped.v, wrapped.createdAt);
     let raw: unknown;
     try {
-      raw = await unsealJson(this.#masterKey, wrapped.key, aad, "profile key");
+      raw = await unsealJson(this.#masterKey, wrapped.key, aad, what);
     } catch (cause) {
-      throw new AuthsomeError("master_key_invalid", `the master key does not open profile "${this.#profile}"`, {
+      // AES-GCM cannot tell a wrong key from an edited record: both are named.
+      throw new AuthsomeError("master_key_invalid", `the master key does not open profile "${this.#profile}", or ${this.locate("key")} was modified`, {
         cause,
-        hint: "check AUTHSOME_MASTER_KEY or <home>/master.key: it is not the key this home was created with",
+        hint: "check AUTHSOME_MASTER_KEY or <home>/master.key (it must be the key this home was created with), and that the key record is intact",
       });
     }
     const parsed = v.safeParse(v.pipe(v.string(), v.base64()), raw);
-    if (!parsed.success) throw new AuthsomeError("record_invalid", `the key of profile "${this.#profile}" is malformed`);
+    if (!parsed.success) throw new AuthsomeError("record_invalid", `${what} is malformed`);
+    if (wrapped.v === 1) await this.#migrateKey(storageKey, parsed.output);
     return importAesKey(decodeBase64(parsed.output));
+  }
+
+  #keyAad(version: 1 | 2, createdAt: string): string {
+    return version === 1 ? `authsome/v1/profile-key/${this.#profile}` : `authsome/v2/profile-key/${this.#profile}/${createdAt}`;
+  }
+
+  async #wrapKey(rawBase64: string, createdAt: string): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
+    return { v: 2, key: await sealJson(this.#masterKey, rawBase64, this.#keyAad(2, createdAt)), createdAt };
+  }
+
+  /** Re-wraps a v1 key record as v2 (same data key), unless another process already did. */
+  async #migrateKey(storageKey: string, rawBase64: string): Promise<void> {
+    await this.#lock.withLock(`${this.#profile}.key`, async () => {
+      const current = v.safeParse(WrappedKeySchema, await this.#storage.getItem(storageKey));
+      if (!current.success || current.output.v !== 1) return;
+      await this.#storage.setItem(storageKey, await this.#wrapKey(rawBase64, new Date().toISOString()));
+    });
   }
 
   #recordAad(meta: ConnectionMeta): string {
@@ -117,14 +172,14 @@ export class Vault {
   async getMeta(provider: string, connection: string): Promise<ConnectionMeta | null> {
     const stored = await this.#storage.getItem(this.#key("conn", provider, connection));
     if (stored === null) return null;
-    return parseStored(StoredRecordSchema, stored, `connection ${provider}/${connection}`).meta;
+    return parseStored(StoredRecordSchema, stored, `connection ${provider}/${connection} (${this.locate("conn", provider, connection)})`).meta;
   }
 
   /** Metadata and decrypted secrets of one connection, or null. */
   async read(provider: string, connection: string): Promise<Connection | null> {
     const stored = await this.#storage.getItem(this.#key("conn", provider, connection));
     if (stored === null) return null;
-    const what = `connection ${provider}/${connection}`;
+    const what = `connection ${provider}/${connection} (${this.locate("conn", provider, connection)})`;
     const record = parseStored(StoredRecordSchema, stored, what);
     if (record.meta.provider !== provider || record.meta.connection !== connection) {
       throw new AuthsomeError("record_tampered", `${what} holds another record's data`);
@@ -175,11 +230,26 @@ export class Vault {
     return [...new Set(keys.map((key) => key.slice(prefix.length + 1).split(":")[0] ?? ""))].filter(Boolean).sort();
   }
 
-  /** The provider's default connection name, if set. */
-  async getDefault(provider: string): Promise<string | undefined> {
+  /**
+   * Reads the provider's default pointer once. A damaged pointer is returned as `damage`, not
+   * thrown: it must not make the provider's other connections unreadable (issue 11).
+   */
+  async readProvider(provider: string): Promise<ProviderSnapshot> {
     const stored = await this.#storage.getItem(this.#key("prov", provider));
-    if (stored === null) return undefined;
-    return parseStored(ProviderStateSchema, stored, `provider state of ${provider}`).defaultConnection;
+    if (stored === null) return { defaultConnection: undefined };
+    const what = `the default pointer of ${provider} (${this.locate("prov", provider)})`;
+    const hint = `other connections still work with --connection NAME; set it again with \`authsome default ${provider} <connection>\`, or move it aside with \`authsome doctor --repair\``;
+    try {
+      return { defaultConnection: parseStored(ProviderStateSchema, stored, what, hint).defaultConnection };
+    } catch (error) {
+      if (isDamage(error)) return { defaultConnection: undefined, damage: error };
+      throw error;
+    }
+  }
+
+  /** The provider's default connection name, if set and readable. */
+  async getDefault(provider: string): Promise<string | undefined> {
+    return (await this.readProvider(provider)).defaultConnection;
   }
 
   /** Sets (or clears, with undefined) the provider's default connection. */
@@ -193,7 +263,7 @@ export class Vault {
   async getClient(provider: string): Promise<ClientSecrets | null> {
     const stored = await this.#storage.getItem(this.#key("client", provider));
     if (stored === null) return null;
-    const what = `saved client of ${provider}`;
+    const what = `saved client of ${provider} (${this.locate("client", provider)})`;
     const box = parseStored(StoredRecordSchema.entries.secrets, stored, what);
     const plain = await unsealJson(await this.dataKey(), box, `authsome/v1/client/${this.#profile}/${provider}`, what);
     return parseStored(ClientSecretsSchema, plain, what);

@@ -85,6 +85,11 @@ export const operations = {
   health: defineOperation({ method: "GET", path: "/v1/health", input: Empty, handler: async () => ({ ok: true }) }),
   whoami: defineOperation({ method: "GET", path: "/v1/whoami", input: Empty, handler: (_, c) => c.service.whoami() }),
   doctor: defineOperation({ method: "GET", path: "/v1/doctor", input: Empty, handler: async (_, c) => ({ checks: await c.service.doctor() }) }),
+  repairStore: defineOperation({
+    method: "POST", path: "/v1/doctor/repair",
+    input: v.strictObject({ dry_run: v.optional(v.boolean()) }),
+    handler: async (i, c) => (i.dry_run === true ? { damaged: await c.service.findDamaged(), moved: [] } : { damaged: [], moved: await c.service.repair() }),
+  }),
   listProviders: defineOperation({ method: "GET", path: "/v1/providers", input: Empty, handler: (_, c) => c.service.listProviders() }),
   installProvider: defineOperation({
     method: "POST", path: "/v1/providers", status: 201,

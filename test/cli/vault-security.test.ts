@@ -64,7 +64,7 @@ test("edited or moved ciphertexts fail with the record named; other records stil
 
     let r = await runCli(["get", "openai", "--connection", "a", "--show-secret"], { env: h.env });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /connection openai\/a failed its integrity check/);
+    assert.match(r.stderr, /connection openai\/a \(\S+\/conn\/openai\/a\.rec\) failed its integrity check/);
     assert.equal(r.stdout, "");
 
     // Move b's sealed secrets into c's record: c must refuse them.
@@ -76,7 +76,7 @@ test("edited or moved ciphertexts fail with the record named; other records stil
     await writeFile(fileC, JSON.stringify(c));
     r = await runCli(["get", "openai", "--connection", "c", "--show-secret"], { env: h.env });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /openai\/c failed its integrity check/);
+    assert.match(r.stderr, /openai\/c \(\S+\) failed its integrity check/);
 
     r = await runCli(["get", "openai", "--connection", "b", "--field", "api_key", "--show-secret"], { env: h.env });
     assert.equal(r.stdout, "sk-bbbbbbbbbbbbbbbbbbbbbbbb\n", "an untouched record still reads");
@@ -87,7 +87,7 @@ test("edited or moved ciphertexts fail with the record named; other records stil
     await writeFile(fileB, JSON.stringify(meta));
     r = await runCli(["get", "openai", "--connection", "b", "--show-secret"], { env: h.env });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /openai\/b failed its integrity check/);
+    assert.match(r.stderr, /openai\/b \(\S+\) failed its integrity check/);
   } finally {
     await h.cleanup();
   }

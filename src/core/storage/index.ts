@@ -25,6 +25,8 @@ export interface Store {
   description: string;
   /** Closes connections (Redis) and releases resources. */
   dispose(): Promise<void>;
+  /** Where a record lives, for messages: its file in an fs store, else the key and the store. */
+  locate(key: string): string;
   /**
    * Calls `onChange` after any record of this store changes, in this process or another, and
    * `onLost` if watching stops working; returns a function that stops watching. Absent where the
@@ -138,6 +140,7 @@ function _fsStore(dir: string, lockDir: string): Store {
     kind: "fs",
     description: `fs:${dir}`,
     dispose: () => storage.dispose(),
+    locate: (key) => `${join(dir, ...parseStorageKey(key))}.rec`,
     watchChanges: (onChange, onLost) => _watchDir(dir, onChange, onLost),
   };
 }
@@ -152,7 +155,7 @@ function _watchDir(dir: string, onChange: () => void, onLost: () => void): () =>
 
 function _memoryStore(): Store {
   const storage = _storageOver(_guardDriver(memoryDriver(), "memory"));
-  return { storage, lock: createMemoryLock(), kind: "memory", description: "memory", dispose: () => storage.dispose() };
+  return { storage, lock: createMemoryLock(), kind: "memory", description: "memory", dispose: () => storage.dispose(), locate: (key) => `record ${key} (memory)` };
 }
 
 /** Loaded lazily: ioredis is heavy and most runs never touch Redis. */
@@ -167,7 +170,7 @@ async function _redisStore(url: string): Promise<Store> {
   // Without a listener ioredis prints every reconnect failure; commands still reject with it.
   client.on("error", () => {});
   const storage = _storageOver(_guardDriver(driver, description));
-  return { storage, lock: createRedisLock(client), kind: "redis", description, dispose: () => storage.dispose() };
+  return { storage, lock: createRedisLock(client), kind: "redis", description, dispose: () => storage.dispose(), locate: (key) => `record ${key} in ${description}` };
 }
 
 /**
