@@ -6,7 +6,8 @@
  * loaded only for TypeScript files), import specifiers found with es-module-lexer,
  * `authsome/plugin` (and its npm and JSR names) rewritten to the URL of our own plugin entry,
  * and relative imports pointed back at the plugin's own directory. The result is written to a
- * private temporary directory and imported as a plain ES module; its default export is then
+ * private temporary directory and imported as a plain ES module in a child process
+ * (plugin-sandbox.ts, bounded in time and output); its default export comes back as JSON, is
  * validated and stored as JSON by the registry, so no plugin code runs after installation.
  */
 import { existsSync } from "node:fs";
@@ -14,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { pathToFileURL } from "node:url";
 import { AuthsomeError } from "./errors.ts";
 import { pluginError } from "./plugin-schema.ts";
 
@@ -39,8 +40,6 @@ const PLUGIN_SPECIFIER = /^(?:(?:npm:)?(?:authsome|authsome-broker)(?:@[^/]+)?|(
 const TYPESCRIPT_FILE = /\.[mc]?ts$/i;
 const URL_SPECIFIER = /^[a-z][a-z0-9+.-]*:/i;
 const RELATIVE_SPECIFIER = /^\.{1,2}\/|^\//;
-// A plugin must not hang `providers add` (a top-level await that never settles).
-const LOAD_TIMEOUT_MS = 10_000;
 
 /**
  * The URL of the running copy's public `authsome/plugin` module: src/plugin.ts when running from
@@ -146,7 +145,9 @@ export async function importPluginModule(path: string, source: string, options: 
   const out = join(dir, `.authsome-${basename(path).replace(/\.[^.]*$/, "")}-${crypto.randomUUID()}.mjs`);
   try {
     await writeFile(out, compiled, { mode: 0o600 });
-    return _defaultExport(await _importBounded(pathToFileURL(out).href, out, source), source);
+    // Imported in a child process: a loop, a throw or an exit at import is one error, not ours.
+    const { loadModuleIsolated } = await import("./plugin-sandbox.ts");
+    return await loadModuleIsolated(out, source);
   } finally {
     await rm(options.inPlace === true ? out : dir, { recursive: true, force: true });
   }
@@ -178,37 +179,4 @@ function _hasModuleSyntax(parse: typeof import("es-module-lexer").parse, code: s
   } catch {
     return true; // let the compile step report the syntax error with its position
   }
-}
-
-function _defaultExport(module: unknown, source: string): unknown {
-  if (typeof module !== "object" || module === null || !("default" in module) || module.default === undefined) {
-    throw pluginError(source, "", "the module has no default export");
-  }
-  return module.default;
-}
-
-/** Imports `url` (the module at `file`), bounded in time; errors name `source`, not the temp file. */
-async function _importBounded(url: string, file: string, source: string): Promise<unknown> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(pluginError(source, "", `the module did not finish loading within ${LOAD_TIMEOUT_MS / 1000} s`)), LOAD_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([import(url), timeout]);
-  } catch (error) {
-    if (error instanceof AuthsomeError) throw error;
-    throw pluginError(source, "", `cannot load module (${_loadErrorLine(error, url, file, source)})`, error);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** One line for a module that failed to load: its message, with the line it failed at. */
-function _loadErrorLine(error: unknown, url: string, file: string, source: string): string {
-  const message = error instanceof Error ? `${error.name === "Error" ? "" : `${error.name}: `}${error.message}` : String(error);
-  const text = `${message}\n${error instanceof Error ? (error.stack ?? "") : ""}`;
-  const escaped = [url, file, fileURLToPath(url)].map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|");
-  const line = new RegExp(`(?:${escaped}):(\\d+)`).exec(text)?.[1];
-  const first = (message.split("\n")[0] ?? "").replaceAll(url, source).replaceAll(file, source);
-  return line === undefined ? first : `line ${line}: ${first}`;
 }

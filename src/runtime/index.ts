@@ -4,7 +4,9 @@
  * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
  * lives here.
  */
+import { createRequire } from "node:module";
 import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
 
 /** The runtime executing this code. */
 export type RuntimeName = "node" | "deno";
@@ -190,4 +192,41 @@ export async function upstreamFetchInit(overrides: UpstreamOverrides): Promise<R
 export function limitYoungGeneration(): void {
   if (runtime !== "node") return;
   void import("node:v8").then((v8) => v8.setFlagsFromString("--semi-space-growth-factor=1"));
+}
+
+/** Permissions for {@link scriptCommand}'s child (Deno enforces them; Node has no such model). */
+export interface ScriptPermissions {
+  read?: boolean;
+  env?: boolean;
+}
+
+/**
+ * The argv that runs the JavaScript file `script` on this same runtime. On Deno the child gets
+ * only the permissions named (no network, writes or subprocesses). On Node the loader flags this
+ * process was started with (`--import tsx` when running from source) are passed on.
+ */
+export function scriptCommand(script: string, args: string[], permissions: ScriptPermissions = {}): { command: string; args: string[] } {
+  if (runtime === "deno") {
+    const allow = [...(permissions.read === true ? ["--allow-read"] : []), ...(permissions.env === true ? ["--allow-env"] : [])];
+    return { command: process.execPath, args: ["run", "--quiet", "--no-prompt", ...allow, script, ...args] };
+  }
+  const loaders: string[] = [];
+  const flags = process.execArgv;
+  for (let i = 0; i < flags.length; i++) {
+    const flag = flags[i] ?? "";
+    const joined = /^(--(?:import|loader|experimental-loader))=(.*)$/.exec(flag);
+    if (joined !== null) loaders.push(joined[1] ?? "", _absoluteSpecifier(joined[2] ?? ""));
+    else if (/^--(import|loader|experimental-loader)$/.test(flag) && flags[i + 1] !== undefined) loaders.push(flag, _absoluteSpecifier(flags[++i] ?? ""));
+  }
+  return { command: process.execPath, args: [...loaders, script, ...args] };
+}
+
+/** A loader specifier as a file path, so it resolves in a child started in another directory. */
+function _absoluteSpecifier(specifier: string): string {
+  if (/^[a-z][a-z0-9+.-]*:/i.test(specifier) || isAbsolute(specifier)) return specifier;
+  try {
+    return createRequire(join(process.cwd(), "noop.js")).resolve(specifier);
+  } catch {
+    return specifier; // the child reports it as Node would
+  }
 }
