@@ -1,15 +1,19 @@
 /**
  * The audit log: one append-only JSON-lines file per profile under `<home>/audit/`. Each line
- * carries the SHA-256 of the line before it, and a head file keeps the hash and count of the
- * last line, so `verify()` finds the first edited, inserted or removed line, including a
- * removed tail. Entries hold names and outcomes, never a secret value.
+ * carries the SHA-256 of the entry before it, and a head file (`<profile>.head`: hash, line
+ * count and byte size after the last write) lets `verify()` see a removed tail too. Entries
+ * hold names and outcomes, never a secret value, and the run id of the process that wrote them.
+ *
+ * Crash consistency (issue 11): a write appends its lines with one write(), fdatasyncs, then
+ * renames a new head into place. A kill -9 can therefore leave lines after the head (they
+ * chain, and count) or a cut last line (src/core/audit-chain.ts): the next writer, under the
+ * lock, reads only the bytes after the head's size, and records a cut with a recovery entry.
  */
-import { createHash } from "node:crypto";
-import { appendFile, readFile } from "node:fs/promises";
+import { Buffer } from "node:buffer";
+import { closeSync, fdatasyncSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
-import { sha256Hex } from "./crypto.ts";
-import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
+import { type AuditCut, GENESIS, RECOVERED_ACTION, lineHash, parseEntry, scanChain, splitLines } from "./audit-chain.ts";
 import type { Lock } from "./lock.ts";
 
 /** What an entry records. Only names and outcomes: no field here may hold a secret. */
@@ -30,23 +34,47 @@ export interface AuditEntry extends AuditEvent {
   time: string;
   pid: number;
   actor: string;
+  /** Correlation id: one per process, so one command's (or one daemon's) entries group. */
+  run: string;
+  /** On a recovery entry: the torn lines a crash left. */
+  cut?: AuditCut;
   prev: string;
 }
 
-/** The result of `verify()`. */
+/** A crash found by `verify()`: where it cut the log, and whether a writer recovered since. */
+export interface AuditCrash {
+  line: number;
+  lines: number;
+  recovered: boolean;
+  reason: string;
+}
+
+/** The result of `verify()`: `ok` is false only for an edit or removal, never for a crash. */
 export interface AuditVerification {
   ok: boolean;
   lines: number;
-  /** 1-based line number of the first problem, and what it is. */
+  /** 1-based line number of the first edit or removal, and what it is. */
   problem?: { line: number; reason: string };
+  /** Crashes that cut the log (present only when there were any). */
+  crashes?: AuditCrash[];
 }
 
-const GENESIS = "0".repeat(64);
-const HeadSchema = v.object({ hash: v.string(), lines: v.number() });
-const EntrySchema = v.looseObject({ time: v.string(), action: v.string(), prev: v.string() });
+const HeadSchema = v.object({ hash: v.string(), lines: v.number(), bytes: v.optional(v.number()) });
+type Head = v.InferOutput<typeof HeadSchema>;
+
+let _runId: string | undefined;
+/** This process's run id (12 hex digits), made at its first audit entry. */
+function _run(): string {
+  return (_runId ??= crypto.randomUUID().replaceAll("-", "").slice(0, 12));
+}
+
+function _code(error: unknown): unknown {
+  return typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+}
 
 /** The audit log of one profile. */
 export class AuditLog {
+  readonly #dir: string;
   readonly #path: string;
   readonly #headPath: string;
   readonly #lock: Lock;
@@ -54,8 +82,9 @@ export class AuditLog {
   readonly #actor: string;
 
   constructor(home: string, profile: string, lock: Lock, actor: string) {
-    this.#path = join(home, "audit", `${profile}.jsonl`);
-    this.#headPath = join(home, "audit", `${profile}.head`);
+    this.#dir = join(home, "audit");
+    this.#path = join(this.#dir, `${profile}.jsonl`);
+    this.#headPath = join(this.#dir, `${profile}.head`);
     this.#lock = lock;
     this.#lockName = `audit.${profile}`;
     this.#actor = actor;
@@ -66,11 +95,12 @@ export class AuditLog {
     return this.#path;
   }
 
-  async #readHead(): Promise<{ hash: string; lines: number }> {
+  /** The head; a missing or unreadable one reads as the empty log's (a first write killed early). */
+  #readHead(): Head {
     try {
-      return v.parse(HeadSchema, JSON.parse(await readFile(this.#headPath, "utf8")));
+      return v.parse(HeadSchema, JSON.parse(readFileSync(this.#headPath, "utf8")));
     } catch {
-      return { hash: GENESIS, lines: 0 };
+      return { hash: GENESIS, lines: 0, bytes: 0 };
     }
   }
 
@@ -85,77 +115,125 @@ export class AuditLog {
    */
   async recordMany(events: (AuditEvent & { time?: string })[]): Promise<void> {
     if (events.length === 0) return;
-    await ensurePrivateDir(join(this.#path, ".."));
-    await this.#lock.withLock(this.#lockName, async () => {
-      const head = await this.#readHead();
-      let hash = head.hash;
+    await this.#lock.withLock(this.#lockName, async () => this.#append(events));
+  }
+
+  #open(): number {
+    try {
+      return openSync(this.#path, "a+", 0o600);
+    } catch (error) {
+      if (_code(error) !== "ENOENT") throw error;
+      mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+      return openSync(this.#path, "a+", 0o600);
+    }
+  }
+
+  /** The append itself, under the lock; synchronous calls (see src/core/lock-file.ts). */
+  #append(events: (AuditEvent & { time?: string })[]): void {
+    const head = this.#readHead();
+    const fd = this.#open();
+    try {
+      const size = fstatSync(fd).size;
+      const state = _stateAfterHead(fd, size, head);
+      let hash = state.hash;
       const lines: string[] = [];
-      for (const { time, ...event } of events) {
-        const entry: AuditEntry = { time: time ?? new Date().toISOString(), pid: process.pid, actor: this.#actor, ...event, prev: hash };
+      const run = _run();
+      const entries: (AuditEvent & { time?: string; cut?: AuditCut })[] = state.torn === undefined ? events : [{ action: RECOVERED_ACTION, outcome: "ok", cut: state.torn }, ...events];
+      for (const { time, ...event } of entries) {
+        const entry: AuditEntry = { time: time ?? new Date().toISOString(), pid: process.pid, actor: this.#actor, run, ...event, prev: hash };
         const line = JSON.stringify(entry);
         lines.push(line);
         // Synchronous on purpose: the proxy audits every request, and async WebCrypto digests
         // cost ~7% of its CPU at 32 clients (a JS SHA-256 still ~1%).
-        hash = createHash("sha256").update(line).digest("hex");
+        hash = lineHash(line);
       }
-      await appendFile(this.#path, `${lines.join("\n")}\n`, { mode: 0o600 });
-      await writeFileAtomic(this.#headPath, JSON.stringify({ hash, lines: head.lines + lines.length }));
-    });
+      const bytes = Buffer.from(`${state.terminated ? "" : "\n"}${lines.join("\n")}\n`);
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
+      // The lines must be durable before a head claims them (power loss); the head itself
+      // needs no fsync: a lost head update only leaves lines after the head, which is fine.
+      fdatasyncSync(fd);
+      const next: Head = { hash, lines: state.lines + lines.length, bytes: size + bytes.length };
+      writeFileSync(`${this.#headPath}.tmp`, JSON.stringify(next), { mode: 0o600 });
+      renameSync(`${this.#headPath}.tmp`, this.#headPath);
+    } finally {
+      closeSync(fd);
+    }
   }
 
-  async #lines(): Promise<string[]> {
+  #text(): string {
     try {
-      const text = await readFile(this.#path, "utf8");
-      return text.split("\n").filter((line) => line !== "");
+      return readFileSync(this.#path, "utf8");
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+      if (_code(error) === "ENOENT") return "";
       throw error;
     }
   }
 
-  /** Entries, oldest first, optionally only those at or after `since`. */
+  /** Entries, oldest first (torn lines skipped), optionally only those at or after `since`. */
   async read(options: { since?: Date } = {}): Promise<AuditEntry[]> {
     const entries: AuditEntry[] = [];
-    for (const line of await this.#lines()) {
-      const parsed = v.safeParse(EntrySchema, safeJson(line));
-      if (!parsed.success) continue;
-      if (options.since !== undefined && new Date(parsed.output.time) < options.since) continue;
-      entries.push(parsed.output as unknown as AuditEntry);
+    for (const line of splitLines(this.#text()).lines) {
+      const entry = parseEntry(line);
+      if (entry === undefined) continue;
+      if (options.since !== undefined && new Date(entry.time) < options.since) continue;
+      entries.push(entry as unknown as AuditEntry);
     }
     return entries;
   }
 
-  /** Checks the hash chain and the head; reports the first line that was edited or removed. */
+  /**
+   * Checks the chain and the head, under the lock (so no write is half-seen). An edit or a
+   * removal makes `ok` false and names its first line; a crash is listed in `crashes`.
+   */
   async verify(): Promise<AuditVerification> {
-    const lines = await this.#lines();
-    let prev = GENESIS;
-    for (const [index, line] of lines.entries()) {
-      const parsed = v.safeParse(EntrySchema, safeJson(line));
-      if (!parsed.success) return { ok: false, lines: lines.length, problem: { line: index + 1, reason: "not a valid entry" } };
-      if (parsed.output.prev !== prev) {
-        const reason =
-          index === 0
-            ? "the first entry was edited or removed"
-            : `the chain breaks between lines ${index} and ${index + 1}: line ${index} was edited, or a line after it was removed`;
-        return { ok: false, lines: lines.length, problem: { line: Math.max(index, 1), reason } };
-      }
-      prev = await sha256Hex(line);
-    }
-    const head = await this.#readHead();
-    if (head.lines !== lines.length || head.hash !== prev) {
-      const line = Math.min(head.lines, lines.length) || 1;
-      return { ok: false, lines: lines.length, problem: { line, reason: `the log ends at line ${lines.length} but its head records ${head.lines} lines: the last lines were removed or edited` } };
-    }
-    return { ok: true, lines: lines.length };
+    const { head, text } = await this.#lock.withLock(this.#lockName, async () => ({ head: this.#readHead(), text: this.#text() }));
+    return _verify(head, splitLines(text).lines);
   }
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+/** Where the chain stands at the end of the file, reading only what follows the head. */
+function _stateAfterHead(fd: number, size: number, head: Head): { hash: string; lines: number; terminated: boolean; torn?: AuditCut } {
+  if (head.bytes === size) return { hash: head.hash, lines: head.lines, terminated: true };
+  // The file is longer than the head says (a writer was killed before its head update), or
+  // the head is from an older version without `bytes`, or the file was cut (an edit: keep
+  // chaining from the head, so the break stays visible to verify).
+  const cut = head.bytes !== undefined && head.bytes > size;
+  const from = head.bytes !== undefined && head.bytes < size ? head.bytes : 0;
+  const buffer = Buffer.alloc(size - from);
+  for (let done = 0; done < buffer.length; ) {
+    const read = readSync(fd, buffer, done, buffer.length - done, from + done);
+    if (read === 0) break;
+    done += read;
   }
+  const { lines, terminated } = splitLines(buffer.toString("utf8"));
+  const total = (from === 0 ? 0 : head.lines) + lines.length;
+  if (cut) return { hash: head.hash, lines: total, terminated };
+  const scan = scanChain(lines, from === 0 ? undefined : { hash: head.hash, line: head.lines });
+  // A tail that is not crash-shaped (an edit) gets no recovery entry: verify reports it.
+  return { hash: scan.hash, lines: total, terminated, ...(scan.torn === undefined || scan.problem !== undefined ? {} : { torn: scan.torn }) };
+}
+
+/** The verdict on a whole log, given its head. */
+function _verify(head: Head, lines: string[]): AuditVerification {
+  const scan = scanChain(lines);
+  const crashes: AuditCrash[] = scan.recovered.map(({ cut, at }) => ({ line: cut.line, lines: cut.lines, recovered: true, reason: `cut by a crash at line ${cut.line}, recovered (line ${at})` }));
+  const result = (problem?: { line: number; reason: string }): AuditVerification => ({
+    ok: problem === undefined,
+    lines: lines.length,
+    ...(problem === undefined ? {} : { problem }),
+    ...(crashes.length === 0 ? {} : { crashes }),
+  });
+  if (scan.problem !== undefined) return result(scan.problem);
+  if (scan.torn !== undefined) {
+    // Torn lines the head already counts were written whole: they were edited since.
+    if (scan.torn.line <= head.lines) return result({ line: scan.torn.line, reason: `line ${scan.torn.line} is not a valid entry` });
+    crashes.push({ line: scan.torn.line, lines: scan.torn.lines, recovered: false, reason: `cut by a crash at line ${scan.torn.line}, recovered at the next write` });
+  }
+  if (head.lines > lines.length || scan.hashAt.get(head.lines) !== head.hash) {
+    const line = Math.min(head.lines, lines.length) || 1;
+    return result({ line, reason: `the log ends at line ${lines.length} but its head records ${head.lines} lines: the last lines were removed or edited` });
+  }
+  return result();
 }
 
 /** Queues audit events and writes them in batches (a write per `delayMs` at most). */
