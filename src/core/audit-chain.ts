@@ -76,10 +76,10 @@ function _sameCut(a: AuditCut, b: AuditCut | undefined): boolean {
   return b !== undefined && a.line === b.line && a.lines === b.lines && a.sha256 === b.sha256;
 }
 
-function _breakReason(line: number): string {
-  return line === 1
+function _breakReason(last: number, next: number): string {
+  return last === 0
     ? "the first entry was edited or removed"
-    : `the chain breaks between lines ${line - 1} and ${line}: line ${line - 1} was edited, or a line after it was removed`;
+    : `the chain breaks between lines ${last} and ${next}: line ${last} was edited, or a line after it was removed`;
 }
 
 /**
@@ -98,17 +98,20 @@ export function scanChain(lines: string[], start: { hash: string; line: number }
       pending.texts.push(text);
       continue;
     }
+    if (entry.prev !== scan.hash) {
+      // The last chained line before this one was edited, or lines after it were removed.
+      const last = (pending?.first ?? n) - 1;
+      scan.problem = { line: Math.max(last, 1), reason: _breakReason(last, n) };
+      return scan;
+    }
     if (pending !== undefined) {
       const cut = _cutOf(pending.first, pending.texts);
-      if (entry.prev !== scan.hash || entry.action !== RECOVERED_ACTION || !_sameCut(cut, entry.cut)) {
+      if (entry.action !== RECOVERED_ACTION || !_sameCut(cut, entry.cut)) {
         scan.problem = { line: pending.first, reason: `line ${pending.first} is not a valid entry, and no recovery entry after it names it` };
         return scan;
       }
       scan.recovered.push({ cut, at: n });
       pending = undefined;
-    } else if (entry.prev !== scan.hash) {
-      scan.problem = { line: Math.max(n - 1, 1), reason: _breakReason(n) };
-      return scan;
     } else if (entry.cut !== undefined) {
       scan.problem = { line: entry.cut.line, reason: `the lines a crash cut at line ${entry.cut.line} (recorded at line ${n}) were removed or edited` };
       return scan;
