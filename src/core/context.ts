@@ -5,6 +5,7 @@
 import { join, resolve } from "node:path";
 import * as v from "valibot";
 import { AuthsomeError } from "./errors.ts";
+import { ensureHome } from "./files.ts";
 import { getEnv, userHome } from "../runtime/index.ts";
 
 /** Profile and connection names: safe as storage key segments and file names. */
@@ -60,6 +61,8 @@ const MarginSchema = v.pipe(v.string(), v.toNumber(), v.integer(), v.minValue(0)
 /** Resolves options and environment into a context. */
 export function resolveContext(options: ServiceOptions = {}): ServiceContext {
   const home = resolve(options.home ?? getEnv("AUTHSOME_HOME") ?? join(userHome(), ".authsome"));
+  // Created (bounded) or refused here, in one line: not a hang or an "unexpected failure" later.
+  ensureHome(home);
   const profile = checkName("profile", options.profile ?? getEnv("AUTHSOME_PROFILE") ?? "default");
   const marginText = getEnv("AUTHSOME_REFRESH_MARGIN");
   let refreshMarginSeconds = options.refreshMarginSeconds ?? 60;

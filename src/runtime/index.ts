@@ -4,6 +4,7 @@
  * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
  * lives here.
  */
+import { accessSync, constants, mkdirSync, rmdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -228,5 +229,27 @@ function _absoluteSpecifier(specifier: string): string {
     return createRequire(join(process.cwd(), "noop.js")).resolve(specifier);
   } catch {
     return specifier; // the child reports it as Node would
+  }
+}
+
+/**
+ * Why the directory `dir` is not writable (an errno code such as EROFS or EACCES), or undefined
+ * when it is. Node asks the kernel (access(2)). Deno's `node:fs` access emulates it from the
+ * mode bits, which is wrong for root and for read-only mounts (measured), so on Deno a probe
+ * directory is created and removed instead.
+ */
+export function dirWriteProblem(dir: string): string | undefined {
+  try {
+    if (runtime === "deno") {
+      const probe = join(dir, `.authsome-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
+      mkdirSync(probe);
+      rmdirSync(probe);
+    } else {
+      accessSync(dir, constants.W_OK | constants.X_OK);
+    }
+    return undefined;
+  } catch (error) {
+    const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
+    return typeof code === "string" ? code : "EACCES";
   }
 }

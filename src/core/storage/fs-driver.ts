@@ -7,10 +7,11 @@
  * is fsynced, then renamed over the record, so a reader or a crash sees the old or the new
  * value, never a mix. Files are 0600 and directories 0700.
  */
-import { chmod, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import type { Driver, StorageMeta } from "unstorage";
 import { AuthsomeError } from "../errors.ts";
+import { mkdirBounded } from "../files.ts";
 
 /** Options for {@link createFsDriver}. */
 export interface FsDriverOptions {
@@ -97,7 +98,8 @@ async function _syncDir(dir: string): Promise<void> {
  * directories this call created are chmod-ed too (existing ones are left as the user set them).
  */
 export async function mkdirPrivate(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Bounded (files.ts): Node's recursive mkdir never returns for a parent like /proc.
+  const first = await mkdirBounded(dir, 0o700);
   if (first === undefined) return;
   let current = first;
   await chmod(current, 0o700);
