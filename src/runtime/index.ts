@@ -4,7 +4,7 @@
  * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
  * lives here.
  */
-import { accessSync, constants, mkdirSync, rmdirSync } from "node:fs";
+import { accessSync, constants, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
@@ -235,21 +235,41 @@ function _absoluteSpecifier(specifier: string): string {
 /**
  * Why the directory `dir` is not writable (an errno code such as EROFS or EACCES), or undefined
  * when it is. Node asks the kernel (access(2)). Deno's `node:fs` access emulates it from the
- * mode bits, which is wrong for root and for read-only mounts (measured), so on Deno a probe
- * directory is created and removed instead.
+ * mode bits, which is wrong for root (who may write anyway) and misses read-only mounts
+ * (measured); a probe directory would cost ~0.5 ms per start on this disk. So on Deno: the
+ * mode bits for other users, and the mount table for a read-only mount.
  */
 export function dirWriteProblem(dir: string): string | undefined {
   try {
-    if (runtime === "deno") {
-      const probe = join(dir, `.authsome-probe-${process.pid}-${Math.random().toString(36).slice(2)}`);
-      mkdirSync(probe);
-      rmdirSync(probe);
-    } else {
-      accessSync(dir, constants.W_OK | constants.X_OK);
-    }
+    if (runtime === "node" || process.getuid?.() !== 0) accessSync(dir, constants.W_OK | constants.X_OK);
+    if (runtime === "deno" && _onReadOnlyMount(realpathSync(dir))) return "EROFS";
     return undefined;
   } catch (error) {
     const code = typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
     return typeof code === "string" ? code : "EACCES";
   }
+}
+
+/** True when the innermost mount holding `dir` is read-only (Linux /proc/self/mountinfo; else false). */
+function _onReadOnlyMount(dir: string): boolean {
+  let table: string;
+  try {
+    table = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return false;
+  }
+  let best = -1;
+  let readOnly = false;
+  for (const line of table.split("\n")) {
+    // Fields: id parent major:minor root mount-point options ...; spaces in paths are \040.
+    const fields = line.split(" ");
+    const point = (fields[4] ?? "").replaceAll("\\040", " ");
+    const inside = point !== "" && (dir === point || dir.startsWith(point.endsWith("/") ? point : `${point}/`));
+    // Later lines stack on earlier ones at the same point: >= keeps the last.
+    if (inside && point.length >= best) {
+      best = point.length;
+      readOnly = (fields[5] ?? "").split(",").includes("ro");
+    }
+  }
+  return readOnly;
 }
