@@ -8,7 +8,7 @@
  * import never has to resolve again. A bad installed
  * file is reported by `list()` (file and field) without hiding the others.
  */
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
 import { bundledPlugins } from "../../plugins/index.ts";
@@ -59,6 +59,7 @@ export interface Registry {
 }
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".cjs"]);
+const MAX_PLUGIN_BYTES = 1024 * 1024;
 
 /** Creates a registry over `<home>/plugins/` and the bundled plugins. */
 export function createRegistry(options: RegistryOptions): Registry {
@@ -80,9 +81,14 @@ export function createRegistry(options: RegistryOptions): Registry {
     const file = fileOf(name);
     let text: string;
     try {
+      // A FIFO would block the read forever, and a huge file is no plugin: both refused first.
+      const found = await stat(file);
+      if (!found.isFile()) throw pluginError(file, "", "not a regular file");
+      if (found.size > MAX_PLUGIN_BYTES) throw pluginError(file, "", `larger than ${MAX_PLUGIN_BYTES / 1024} KiB`);
       text = await readFile(file, "utf8");
     } catch (error) {
       if (isNotFound(error)) return null;
+      if (error instanceof AuthsomeError) throw error;
       throw new AuthsomeError("storage_failed", `cannot read ${file}`, { cause: error });
     }
     const plugin = loadPluginJson(text, file);

@@ -181,6 +181,22 @@ describe("list and get", () => {
     await assert.rejects(registry.get("stripe"), isCode("plugin_invalid"), "a broken override never falls back silently");
   });
 
+  test("an installed FIFO or an oversized file is refused at once, not read (a FIFO read blocks forever)", { skip: process.platform === "win32", timeout: 10_000 }, async () => {
+    const h = await freshHome();
+    const registry = createRegistry({ home: h });
+    const dir = join(h, "plugins");
+    await mkdir(dir, { recursive: true });
+    const { spawnSync } = await import("node:child_process");
+    assert.equal(spawnSync("mkfifo", [join(dir, "fifo.json")]).status, 0);
+    await writeFile(join(dir, "huge.json"), `{"name":"huge","authType":"api_key","inject":[],"x":"${"a".repeat(1024 * 1024)}"}`);
+    const { errors, plugins } = await registry.list();
+    const bySource = new Map(errors.map((e) => [e.source, e.message]));
+    assert.match(bySource.get(join(dir, "fifo.json")) ?? "", /not a regular file/);
+    assert.match(bySource.get(join(dir, "huge.json")) ?? "", /larger than 1024 KiB/);
+    assert.ok(plugins.some((p) => p.name === "openai"), "the rest still list");
+    await assert.rejects(registry.get("fifo"), isCode("plugin_invalid", "fifo.json", "not a regular file"));
+  });
+
   test("get: unknown names list close ones; path-like names are not found", async () => {
     const registry = createRegistry({ home: await freshHome() });
     await assert.rejects(registry.get("opena"), isCode("provider_not_found", "\"opena\"", "\"openai\""));
