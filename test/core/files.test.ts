@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AuthsomeError } from "../../src/core/errors.ts";
-import { ensureHome, ensurePrivateDir, mkdirBounded } from "../../src/core/files.ts";
+import { ensureHome, ensurePrivateDir, mkdirBounded, readRegularFile } from "../../src/core/files.ts";
 
 let dir = "";
 before(async () => {
@@ -53,4 +53,16 @@ test("ensureHome creates a missing home, and names a file, or a file above it", 
   await writeFile(file, "x");
   assert.throws(() => ensureHome(file), refused(new RegExp(`^AUTHSOME_HOME ${file} is not a directory$`)));
   assert.throws(() => ensureHome(join(file, "a", "b")), refused(new RegExp(`cannot be created: ${file} is not a directory$`)));
+});
+
+test("readRegularFile refuses a FIFO and an oversized file at once, and passes ENOENT through", { skip: process.platform === "win32", timeout: 10_000 }, async () => {
+  const { spawnSync } = await import("node:child_process");
+  const fifo = join(dir, "key.fifo");
+  assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+  await assert.rejects(readRegularFile(fifo), refused(/key\.fifo is not a regular file/));
+  const big = join(dir, "big");
+  await writeFile(big, "x".repeat(2048));
+  await assert.rejects(readRegularFile(big, 1024), refused(/larger than 1 KiB/));
+  assert.equal(await readRegularFile(big), "x".repeat(2048));
+  await assert.rejects(readRegularFile(join(dir, "absent")), (error: unknown) => (error as { code?: string }).code === "ENOENT");
 });
