@@ -124,6 +124,8 @@ function _lexerPosition(code: string, error: unknown): string {
 export interface ImportOptions {
   /** Compile beside the file (an npm package's entry, in a directory we own) instead of in a temp dir. */
   inPlace?: boolean;
+  /** Directories the module must not read (the authsome home); enforced on Deno. */
+  privateDirs?: string[];
 }
 
 /** Compiles and imports a plugin module and returns its default export (not yet validated). */
@@ -147,7 +149,7 @@ export async function importPluginModule(path: string, source: string, options: 
     await writeFile(out, compiled, { mode: 0o600 });
     // Imported in a child process: a loop, a throw or an exit at import is one error, not ours.
     const { loadModuleIsolated } = await import("./plugin-sandbox.ts");
-    return await loadModuleIsolated(out, source);
+    return await loadModuleIsolated(out, source, options.privateDirs === undefined ? {} : { privateDirs: options.privateDirs });
   } finally {
     await rm(options.inPlace === true ? out : dir, { recursive: true, force: true });
   }

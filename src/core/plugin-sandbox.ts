@@ -8,7 +8,8 @@
  * The child gets no secrets: a short list of environment variables (no AUTHSOME_*, no
  * NODE_OPTIONS), no stdin; its stdout is bounded (1 MiB) and its time limited
  * (`AUTHSOME_PLUGIN_TIMEOUT`, seconds, default 10), then it is killed. On Deno it also runs
- * with read and env permissions only (no network, writes or subprocesses).
+ * with read and env permissions only (no network, writes or subprocesses), and cannot read the
+ * authsome home (master key, vault). On Node it can read what the user can, as before.
  */
 import { Buffer } from "node:buffer";
 import { rm, writeFile } from "node:fs/promises";
@@ -81,6 +82,12 @@ interface ChildOutcome {
   limit?: "time" | "output";
 }
 
+/** Options for {@link loadModuleIsolated}. */
+export interface IsolateOptions {
+  /** Directories the module must not read (the authsome home); enforced on Deno. */
+  privateDirs?: string[];
+}
+
 /** The load time limit in milliseconds (`AUTHSOME_PLUGIN_TIMEOUT` seconds, default 10). */
 export function pluginTimeoutMs(): number {
   const text = getEnv("AUTHSOME_PLUGIN_TIMEOUT");
@@ -96,13 +103,13 @@ export function pluginTimeoutMs(): number {
  * Imports the compiled module at `file` in a child process and returns its default export
  * (plain JSON data, not yet validated). Errors are plugin_invalid naming `source`.
  */
-export async function loadModuleIsolated(file: string, source: string): Promise<unknown> {
+export async function loadModuleIsolated(file: string, source: string, options: IsolateOptions = {}): Promise<unknown> {
   const timeoutMs = pluginTimeoutMs();
   const loader = join(dirname(file), `.authsome-loader-${crypto.randomUUID()}.mjs`);
   const marker = `authsome-plugin-answer-${crypto.randomUUID()}:`;
   await writeFile(loader, LOADER, { mode: 0o600 });
   try {
-    const outcome = await _runChild(loader, [pathToFileURL(file).href, marker], dirname(file), timeoutMs);
+    const outcome = await _runChild(loader, [pathToFileURL(file).href, marker], dirname(file), timeoutMs, options.privateDirs ?? []);
     return _answerOf(outcome, marker, file, source, timeoutMs);
   } finally {
     await rm(loader, { force: true });
@@ -119,9 +126,9 @@ function _childEnv(): Record<string, string> {
 }
 
 /** Spawns the loader; kills it (SIGKILL) past the time limit or the output bound. */
-async function _runChild(loader: string, args: string[], cwd: string, timeoutMs: number): Promise<ChildOutcome> {
+async function _runChild(loader: string, args: string[], cwd: string, timeoutMs: number, privateDirs: string[]): Promise<ChildOutcome> {
   const { spawn } = await import("node:child_process"); // only `providers add` spawns
-  const { command, args: argv } = scriptCommand(loader, args, { read: true, env: true });
+  const { command, args: argv } = scriptCommand(loader, args, { read: true, env: true, denyRead: privateDirs });
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { cwd, env: _childEnv(), stdio: ["ignore", "pipe", "pipe"] });
     const out: Uint8Array[] = [];

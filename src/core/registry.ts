@@ -140,7 +140,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
-    const { plugin, origin } = await loadSource(source);
+    const { plugin, origin } = await loadSource(source, options.home);
     const installed = (await installedNames()).includes(plugin.name);
     const existing = installed ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
     if (existing !== null && installOptions.force !== true) {
@@ -171,7 +171,7 @@ export function createRegistry(options: RegistryOptions): Registry {
 }
 
 /** Loads and validates a plugin from a file or npm spec; `origin` is recorded as `$source`. */
-async function loadSource(source: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+async function loadSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
   const ext = extname(source).toLowerCase();
   if (ext === ".json") {
     const path = resolve(source);
@@ -186,13 +186,13 @@ async function loadSource(source: string): Promise<{ plugin: ProviderPlugin; ori
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);
     const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
-    return { plugin: validatePlugin(await importPluginModule(path, source), source), origin: path };
+    return { plugin: validatePlugin(await importPluginModule(path, source, { privateDirs: [home] }), source), origin: path };
   }
-  return await loadNpm(source);
+  return await loadNpm(source, home);
 }
 
 /** Installs an npm spec into a temporary prefix, imports its entry, then deletes the prefix. */
-async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+async function loadNpm(spec: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
   const prefix = await mkdtemp(join(tmpdir(), "authsome-plugin-"));
   try {
     // A package.json of our own lets npm record the resolved package name for us to read.
@@ -207,7 +207,7 @@ async function loadNpm(spec: string): Promise<{ plugin: ProviderPlugin; origin: 
     const pkgDir = join(prefix, "node_modules", name);
     const { importPluginModule } = await import("./plugin-module.ts");
     // Compiled beside the entry, in the temporary prefix, so its own imports resolve as npm laid them out.
-    const plugin = validatePlugin(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true }), spec);
+    const plugin = validatePlugin(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true, privateDirs: [home] }), spec);
     const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
     return { plugin, origin: local ? target : `${name}@${version}` };
   } finally {

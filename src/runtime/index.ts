@@ -199,6 +199,8 @@ export function limitYoungGeneration(): void {
 export interface ScriptPermissions {
   read?: boolean;
   env?: boolean;
+  /** Directories the child may not read even with `read` (Deno only; paths with a comma are skipped). */
+  denyRead?: string[];
 }
 
 /**
@@ -209,6 +211,8 @@ export interface ScriptPermissions {
 export function scriptCommand(script: string, args: string[], permissions: ScriptPermissions = {}): { command: string; args: string[] } {
   if (runtime === "deno") {
     const allow = [...(permissions.read === true ? ["--allow-read"] : []), ...(permissions.env === true ? ["--allow-env"] : [])];
+    const denied = (permissions.denyRead ?? []).filter((dir) => !dir.includes(","));
+    if (denied.length > 0) allow.push(`--deny-read=${denied.join(",")}`);
     return { command: process.execPath, args: ["run", "--quiet", "--no-prompt", ...allow, script, ...args] };
   }
   const loaders: string[] = [];

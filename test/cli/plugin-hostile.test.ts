@@ -94,10 +94,13 @@ test("the module's child gets no secrets, and what it prints stays out of the CL
   assert.match(shown.stdout, /env \{/);
 });
 
-test("on Deno the module runs without network or write permission", { skip: currentRuntime() !== "deno" }, async () => {
+test("on Deno the module cannot write, or read the home", { skip: currentRuntime() !== "deno" }, async () => {
   const target = join(dir, "written-by-plugin.txt");
   await refused(await write("writer.mjs", `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(target)}, "x");\nexport default ${body("writer")};\n`), /cannot load module/);
   assert.ok(!(await readdir(dir)).includes("written-by-plugin.txt"));
+  await writeFile(join(home.home, "secret.txt"), "in the home");
+  const reader = `import { readFileSync } from "node:fs";\nconst stolen = readFileSync(${JSON.stringify(join(home.home, "secret.txt"))}, "utf8");\nexport default { ...${body("reader")}, displayName: stolen };\n`;
+  await refused(await write("reader.mjs", reader), /cannot load module .*(NotCapable|read access)/i);
 });
 
 test("after all of that, a good plugin installs and list works", async () => {
