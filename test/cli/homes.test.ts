@@ -4,13 +4,14 @@
  * recursive mkdir loops on ENOENT); a home under a file gave "unexpected failure".
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { cliCommand, runCli, type CliResult } from "../helpers/cli.ts";
+import { runCliBounded, type BoundedResult } from "../helpers/bounded-cli.ts";
+import type { CliResult } from "../helpers/cli.ts";
 
 let dir = "";
 const KEY = "b2".repeat(32);
@@ -26,18 +27,10 @@ after(async () => {
 });
 
 /** Runs the CLI with `home`, killed after LIMIT_MS (then the test fails naming the hang). */
-async function withHome(home: string, args: string[]): Promise<CliResult & { ms: number }> {
-  const started = performance.now();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const hang = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`authsome ${args.join(" ")} with AUTHSOME_HOME=${home} still running after ${LIMIT_MS} ms`)), LIMIT_MS);
-  });
-  try {
-    const r = await Promise.race([runCli(args, { env: { ...baseEnv, AUTHSOME_HOME: home } }), hang]);
-    return { ...r, ms: performance.now() - started };
-  } finally {
-    clearTimeout(timer);
-  }
+async function withHome(home: string, args: string[], wrap?: string[]): Promise<BoundedResult> {
+  const r = await runCliBounded(args, { env: { ...baseEnv, AUTHSOME_HOME: home }, limitMs: LIMIT_MS, ...(wrap === undefined ? {} : { wrap }) });
+  assert.ok(!r.killed, `authsome ${args.join(" ")} with AUTHSOME_HOME=${home} still running after ${LIMIT_MS} ms`);
+  return r;
 }
 
 /** One error line naming `named`, the hint line at most, exit 1, no "unexpected failure". */
@@ -64,7 +57,7 @@ test("a home that is a file, or under a file, is named with what is wrong", asyn
   assertRefused(await withHome(file, ["list"]), file, /is not a directory/);
   assertRefused(await withHome(join(file, "sub"), ["list"]), `${file} is not a directory`, /cannot be created/);
   assertRefused(await withHome(join(file, "a", "b"), ["whoami"]), `${file} is not a directory`, /cannot be created/);
-  const json = await runCli(["list", "--json"], { env: { ...baseEnv, AUTHSOME_HOME: file } });
+  const json = await withHome(file, ["list", "--json"]);
   assert.equal(json.code, 1);
   assert.deepEqual(Object.keys(JSON.parse(json.stdout) as object).sort(), ["error", "hint", "message"]);
   assert.equal((JSON.parse(json.stdout) as { error: string }).error, "storage_failed");
@@ -75,28 +68,16 @@ test("a home that is a file, or under a file, is named with what is wrong", asyn
  * not stop writes, so it is bind-mounted read-only in a private mount namespace (`unshare -m`);
  * as another user, mode 0500 does it.
  */
-function readOnlyRun(mounted: string, home: string, args: string[]): Promise<CliResult> {
-  const { command, args: prefix } = cliCommand();
-  const env = { ...process.env, ...baseEnv, NO_COLOR: "1", AUTHSOME_HOME: home };
-  const root = process.getuid?.() === 0;
-  if (!root) spawnSync("chmod", ["0500", mounted]);
-  const argv = root
-    ? ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', mounted, command, ...prefix, ...args]
-    : [command, ...prefix, ...args];
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] ?? "", argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    const timer = setTimeout(() => child.kill("SIGKILL"), LIMIT_MS);
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      if (!root) spawnSync("chmod", ["0700", mounted]);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
-  });
+async function readOnlyRun(mounted: string, home: string, args: string[]): Promise<CliResult> {
+  if (process.getuid?.() !== 0) {
+    spawnSync("chmod", ["0500", mounted]);
+    try {
+      return await withHome(home, args);
+    } finally {
+      spawnSync("chmod", ["0700", mounted]);
+    }
+  }
+  return withHome(home, args, ["unshare", "-m", "sh", "-c", 'mount --bind "$0" "$0" && mount -o remount,bind,ro "$0" && exec "$@"', mounted]);
 }
 
 const canMountReadOnly = process.getuid?.() !== 0 || spawnSync("unshare", ["-m", "true"]).status === 0;
@@ -114,6 +95,6 @@ test("a usable home still works after all of that", async () => {
   const home = join(dir, "fine", "nested", "home");
   const r = await withHome(home, ["list"]);
   assert.equal(r.code, 0, r.stderr);
-  const login = await runCli(["login", "openai"], { env: { ...baseEnv, AUTHSOME_HOME: home }, input: "sk-home-test-1234567890\n" });
+  const login = await runCliBounded(["login", "openai"], { env: { ...baseEnv, AUTHSOME_HOME: home }, input: "sk-home-test-1234567890\n", limitMs: LIMIT_MS });
   assert.equal(login.code, 0, login.stderr);
 });

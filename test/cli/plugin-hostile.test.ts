@@ -8,14 +8,21 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { runCliBounded } from "../helpers/bounded-cli.ts";
+import { tempHome, type CliResult } from "../helpers/cli.ts";
 import { currentRuntime } from "../helpers/spawn-runtime.ts";
 
 const MASTER_KEY = "a1".repeat(32);
 let home: Awaited<ReturnType<typeof tempHome>>;
 let dir = "";
 const env = (): Record<string, string> => ({ ...home.env, AUTHSOME_MASTER_KEY: MASTER_KEY, AUTHSOME_PLUGIN_TIMEOUT: "2" });
-const cli = (args: string[]) => runCli(args, { env: env() });
+// Bounded: a regression back to an in-process import would hang `providers add` forever.
+const cli = async (args: string[], extra: Record<string, string> = {}): Promise<CliResult> => {
+  const r = await runCliBounded(args, { env: { ...env(), ...extra }, limitMs: 30_000 });
+  assert.ok(!r.killed, `authsome ${args.join(" ")} still running after 30 s`);
+  return r;
+};
+const BOUND = { timeout: 60_000 };
 
 before(async () => {
   home = await tempHome();
@@ -54,7 +61,7 @@ async function refused(path: string, message: RegExp): Promise<number> {
 const body = (name: string, extra = ""): string =>
   `{ name: "${name}", authType: "api_key", inject: [{ host: "api.${name}.example"${extra} }], env: { ${name.toUpperCase()}_KEY: "api_key" } }`;
 
-test("JSON plugins with wrong types are refused naming file and field (v1 and native)", async () => {
+test("JSON plugins with wrong types are refused naming file and field (v1 and native)", BOUND, async () => {
   const v1 = { schema_version: 1, name: "v1bad", display_name: "V", auth_type: "api_key", flow: "api_key", host_url: "api.v.example" };
   const cases: [string, unknown, RegExp][] = [
     ["v1-apikey-empty.json", { ...v1, api_key: [] }, /field "api_key": expected an object, got an array/],
@@ -66,26 +73,26 @@ test("JSON plugins with wrong types are refused naming file and field (v1 and na
   for (const [file, json, message] of cases) await refused(await write(file, JSON.stringify(json)), message);
 });
 
-test("a plugin that loops at import fails within the time limit, naming the file", async () => {
+test("a plugin that loops at import fails within the time limit, naming the file", BOUND, async () => {
   const elapsed = await refused(await write("loop.ts", `const n: number = 1;\nwhile (n > 0) {}\nexport default ${body("loop")};\n`), /did not finish loading within 2 s/);
   // 2 s limit + two runtime start-ups; the old in-process import never returned at all.
   assert.ok(elapsed < 10_000, `took ${Math.round(elapsed)} ms`);
 });
 
-test("process.exit(0), a throw, or a never-settling await at import fail clearly", async () => {
+test("process.exit(0), a throw, or a never-settling await at import fail clearly", BOUND, async () => {
   await refused(await write("exit.ts", `process.exit(0);\nexport default ${body("exits")};\n`), /exited with code 0 while loading/);
   await refused(await write("throws.mjs", `export default ${body("throws")};\nthrow new Error("boom at import");\n`), /line 2: boom at import/);
   await refused(await write("hang.mjs", `await new Promise(() => {});\nexport default ${body("hangs")};\n`), /hang\.mjs: (the module exited|cannot load|the module did not finish)/);
 });
 
-test("non-JSON values and floods of output are refused", async () => {
+test("non-JSON values and floods of output are refused", BOUND, async () => {
   await refused(await write("fn.mjs", `export default ${body("fn", ", format: () => 'Bearer {token}'")};\n`), /field "inject\[0\]\.format": expected JSON data, got a function/);
   await refused(await write("flood.mjs", `process.stdout.write("x".repeat(3 * 1024 * 1024));\nexport default ${body("flood")};\n`), /printed more than 1 MiB/);
 });
 
-test("the module's child gets no secrets, and what it prints stays out of the CLI's output", async () => {
+test("the module's child gets no secrets, and what it prints stays out of the CLI's output", BOUND, async () => {
   const spy = `console.log("noise from the plugin");\nconst seen = JSON.stringify(process.env);\nexport default { ...${body("envspy")}, displayName: "env " + seen };\n`;
-  const r = await runCli(["providers", "add", await write("spy.mjs", spy), "--json"], { env: { ...env(), AUTHSOME_PASSPHRASE: "hunter2-passphrase", GITHUB_TOKEN: "ghp_should_not_leak" } });
+  const r = await cli(["providers", "add", await write("spy.mjs", spy), "--json"], { AUTHSOME_PASSPHRASE: "hunter2-passphrase", GITHUB_TOKEN: "ghp_should_not_leak" });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes("noise from the plugin"), r.stdout);
   const shown = await cli(["inspect", "envspy", "--json"]);
@@ -94,7 +101,7 @@ test("the module's child gets no secrets, and what it prints stays out of the CL
   assert.match(shown.stdout, /env \{/);
 });
 
-test("on Deno the module cannot write, or read the home", { skip: currentRuntime() !== "deno" }, async () => {
+test("on Deno the module cannot write, or read the home", { ...BOUND, skip: currentRuntime() !== "deno" }, async () => {
   const target = join(dir, "written-by-plugin.txt");
   await refused(await write("writer.mjs", `import { writeFileSync } from "node:fs";\nwriteFileSync(${JSON.stringify(target)}, "x");\nexport default ${body("writer")};\n`), /cannot load module/);
   assert.ok(!(await readdir(dir)).includes("written-by-plugin.txt"));
@@ -103,7 +110,7 @@ test("on Deno the module cannot write, or read the home", { skip: currentRuntime
   await refused(await write("reader.mjs", reader), /cannot load module .*(NotCapable|read access)/i);
 });
 
-test("after all of that, a good plugin installs and list works", async () => {
+test("after all of that, a good plugin installs and list works", BOUND, async () => {
   const r = await cli(["providers", "add", await write("good.ts", `import { definePlugin } from "authsome/plugin";\nexport default definePlugin(${body("good")});\n`)]);
   assert.equal(r.code, 0, r.stderr);
   const list = await cli(["list", "--json"]);
