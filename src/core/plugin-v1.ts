@@ -107,6 +107,8 @@ export function fromV1(json: unknown, source: string): ProviderPlugin {
   }
   const v1 = result.output;
   rejectTypos(v1, source);
+  // Both set: one would be dropped without a word.
+  if (v1.api_url != null && v1.host_url != null) throw pluginError(source, "api_url", "use host_url or api_url, not both");
   const hostField = v1.api_url != null ? "api_url" : "host_url";
   return validatePlugin(convert(v1, source), source, { fieldName: (path) => v1FieldName(path, hostField) });
 }

@@ -109,6 +109,7 @@ describe("authsome-v1 JSON: wrong types refused in every field", () => {
       [{ ...ok, export: [] }, /field "export": expected .* got an array/],
       [{ ...ok, export: { env: { access_token: "A" }, B: "API_KEY" } }, /field "export"/],
       [{ name: "x", authType: "api_key", inject: [{ host: "a.example" }], env: [] }, /field "env": expected an object, got an array/],
+      [{ ...ok, api_url: "b.x.example" }, /field "api_url": use host_url or api_url, not both/],
     ];
     for (const [input, message] of cases) assert.throws(() => loadPluginJson(JSON.stringify(input), "bad.json"), message);
   });
