@@ -43,6 +43,7 @@ test("kill -9 at random moments in logins, defaults and logouts: every record re
     // Kill anywhere within a command's usual life (start-up included), measured on this runtime.
     const window = Math.max(60, (Date.now() - started) * 1.3);
     const random = seeded(1101);
+    let killed = 0;
     for (let round = 0; round < 16; round++) {
       const c = `c${Math.floor(random() * 4)}`;
       const op = Math.floor(random() * 3);
@@ -50,7 +51,9 @@ test("kill -9 at random moments in logins, defaults and logouts: every record re
       const r = await runKilled(args, h.env, key(round + 1), Math.floor(random() * window));
       assert.doesNotMatch(r.stderr, /timed out|lock_timeout/, `round ${round} (${args.join(" ")}) waited for a dead process's lock`);
       if (r.code !== null) assert.ok([0, 3].includes(r.code), `round ${round} (${args.join(" ")}) exited ${r.code}: ${r.stderr}`);
+      else killed++;
     }
+    assert.ok(killed >= 4, `only ${killed} of 16 commands were killed before they ended: the test proved little`);
 
     const inspect = await runCli(["inspect", "openai", "--json"], { env: h.env });
     assert.equal(inspect.code, 0, inspect.stderr);
