@@ -23,6 +23,7 @@ import { getEnv, scriptCommand } from "../runtime/index.ts";
 const MAX_STDOUT = 1024 * 1024;
 const MAX_STDERR = 4096;
 const DEFAULT_TIMEOUT_S = 10;
+const DRAIN_MS = 1000;
 // What a child needs to start and find its caches; everything else (tokens, keys) stays out.
 const CHILD_ENV = ["PATH", "HOME", "USERPROFILE", "TMPDIR", "TMP", "TEMP", "LANG", "LC_ALL", "TZ", "SYSTEMROOT", "DENO_DIR", "XDG_CACHE_HOME"];
 
@@ -152,10 +153,22 @@ async function _runChild(loader: string, args: string[], cwd: string, timeoutMs:
       clearTimeout(timer);
       reject(new AuthsomeError("internal", `cannot start ${command} to load the plugin`, { cause: error }));
     });
-    child.on("close", (code, signal) => {
+    const finish = (code: number | null, signal: string | null): void => {
       clearTimeout(timer);
+      clearTimeout(drain);
       const stdout = Buffer.concat(out).toString("utf8");
       resolve({ stdout, stderr, code, signal, ...(limit === undefined ? {} : { limit }) });
+    };
+    let drain: ReturnType<typeof setTimeout> | undefined;
+    child.on("close", finish);
+    // A process the plugin started may hold our pipes open after the child is gone: "close"
+    // would wait for it. Past a short drain after "exit", the pipes are dropped.
+    child.on("exit", (code, signal) => {
+      drain = setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(code, signal);
+      }, DRAIN_MS);
     });
   });
 }

@@ -110,6 +110,18 @@ test("on Deno the module cannot write, or read the home", { ...BOUND, skip: curr
   await refused(await write("reader.mjs", reader), /cannot load module .*(NotCapable|read access)/i);
 });
 
+test("a process the plugin starts at import cannot hold providers add open", BOUND, async () => {
+  // The grandchild keeps the child's stdout pipe; Deno refuses the spawn (no --allow-run).
+  const code = `import { spawn } from "node:child_process";\nspawn("sleep", ["20"], { stdio: "inherit", detached: true }).unref();\nexport default ${body("spawner")};\n`;
+  const started = performance.now();
+  const r = await cli(["providers", "add", await write("spawner.mjs", code)]);
+  const elapsed = performance.now() - started;
+  assert.ok(elapsed < 10_000, `took ${Math.round(elapsed)} ms`);
+  if (currentRuntime() === "deno") assert.match(r.stderr, /spawner\.mjs: (cannot load module|the module exited)/);
+  else assert.equal(r.code, 0, r.stderr);
+  await cli(["providers", "remove", "spawner"]);
+});
+
 test("after all of that, a good plugin installs and list works", BOUND, async () => {
   const r = await cli(["providers", "add", await write("good.ts", `import { definePlugin } from "authsome/plugin";\nexport default definePlugin(${body("good")});\n`)]);
   assert.equal(r.code, 0, r.stderr);
