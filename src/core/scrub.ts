@@ -1,0 +1,209 @@
+/**
+ * Response scrubbing: every form of a secret injected into a request (raw, base64 and base64url
+ * at any alignment, URL-encoded, hex, JSON-escaped, inside Basic credentials) is replaced by
+ * {@link REDACTED} in what the upstream answers, before the agent sees it (issue 10). A provider
+ * that echoes what it received must not hand the secret to the agent it was kept from.
+ *
+ * Bytes are matched as latin1 strings (one char per byte) with one alternation of literals: V8
+ * runs that at ~0.3 ms per MiB on both runtimes, where 6 x `Buffer.indexOf` costs ~1 ms on
+ * Node and ~25 ms on Deno (measured here). Bodies stream: {@link StreamScrubber} holds back only
+ * the bytes at the end of a chunk that could begin a secret, so an SSE event that ends a chunk
+ * is not delayed, and a secret split across chunks is still caught.
+ */
+import { Buffer } from "node:buffer";
+import type { InjectionDecision } from "./injector.ts";
+
+/** What a secret becomes in a response. */
+export const REDACTED = "[authsome:redacted]";
+/** The marker inside a URL (`Location`): still a valid URL once the secret is gone. */
+export const REDACTED_IN_URL = "%5Bauthsome%3Aredacted%5D";
+/** Shorter values are not scrubbed: they would redact ordinary words in every body. */
+export const MIN_SECRET_LENGTH = 8;
+
+const MARKER_BYTES = Buffer.from(REDACTED, "latin1");
+const URL_HEADERS = new Set(["location", "content-location"]);
+
+/** Finds and replaces the forms of a fixed set of secrets. Built once per injection decision. */
+export interface Scrubber {
+  /** Every pattern (latin1), longest first. */
+  readonly patterns: readonly string[];
+  /** A header value (latin1) with every form replaced; `name` picks the marker (URLs get an encoded one). */
+  header(name: string, value: string): string;
+  /** A new streaming scrubber for one body or message. */
+  stream(): StreamScrubber;
+}
+
+/** The latin1 forms of one secret, as bytes would show them on the wire. */
+export function secretForms(secret: string): string[] {
+  const bytes = Buffer.from(secret, "utf8");
+  const raw = bytes.toString("latin1");
+  const forms = new Set<string>([raw]);
+  const uri = encodeURIComponent(secret);
+  forms.add(uri);
+  forms.add(uri.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  forms.add(new URLSearchParams({ a: secret }).toString().slice(2));
+  forms.add(Buffer.from(JSON.stringify(secret).slice(1, -1), "utf8").toString("latin1"));
+  const hex = bytes.toString("hex");
+  forms.add(hex);
+  forms.add(hex.toUpperCase());
+  for (const alphabet of ["base64", "base64url"] as const) {
+    const whole = bytes.toString(alphabet);
+    forms.add(whole);
+    forms.add(whole.replace(/=+$/, ""));
+    for (let k = 0; k < 3; k += 1) forms.add(_base64Core(bytes, k, alphabet));
+  }
+  return [...forms].filter((form) => form.length >= MIN_SECRET_LENGTH);
+}
+
+/**
+ * The base64 characters that depend only on the secret when it starts `k` bytes into a longer
+ * encoded value (`user:secret` in Basic, a token inside an encoded JSON blob): char j covers
+ * bits [6j, 6j+6) of the stream, and is kept when they all lie inside the secret's bits.
+ */
+function _base64Core(bytes: Buffer, k: number, alphabet: "base64" | "base64url"): string {
+  const encoded = Buffer.concat([Buffer.alloc(k), bytes]).toString(alphabet).replace(/=+$/, "");
+  const from = Math.ceil((8 * k) / 6);
+  const to = Math.floor((8 * (k + bytes.length)) / 6);
+  return encoded.slice(from, to);
+}
+
+/**
+ * The secret values inside what a decision injects: each header and query value, the credential
+ * after an auth scheme (`Bearer x` gives `x`), and the decoded pair of `Basic` (and its
+ * password, or its user part when the password is empty, as Stripe-style keys are sent).
+ */
+export function decisionSecrets(decision: InjectionDecision): string[] {
+  const secrets = new Set<string>();
+  for (const value of [...Object.values(decision.headers), ...Object.values(decision.query)]) {
+    secrets.add(value);
+    const scheme = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/.exec(value);
+    if (scheme === null) continue;
+    const credential = scheme[2] ?? "";
+    secrets.add(credential);
+    if (scheme[1]?.toLowerCase() !== "basic") continue;
+    const pair = Buffer.from(credential, "base64").toString("utf8");
+    const colon = pair.indexOf(":");
+    if (colon < 0) continue;
+    secrets.add(pair);
+    const password = pair.slice(colon + 1);
+    secrets.add(password === "" ? pair.slice(0, colon) : password);
+  }
+  return [...secrets].filter((s) => s.length >= MIN_SECRET_LENGTH);
+}
+
+/** A scrubber for these secrets, or null when none is long enough to scrub. */
+export function createScrubber(secrets: readonly string[]): Scrubber | null {
+  const all = new Set<string>();
+  for (const secret of secrets) if (secret.length >= MIN_SECRET_LENGTH) for (const form of secretForms(secret)) all.add(form);
+  if (all.size === 0) return null;
+  // Longest first: at one position the alternation takes the first that matches.
+  const patterns = [...all].sort((a, b) => b.length - a.length);
+  const source = patterns.map((p) => p.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|");
+  const regex = new RegExp(source, "g");
+  const firsts = new Set(patterns.map((p) => p.charCodeAt(0)));
+  const longest = patterns[0]?.length ?? 0;
+  return {
+    patterns,
+    header(name, value) {
+      regex.lastIndex = 0;
+      if (!regex.test(value)) return value;
+      const marker = URL_HEADERS.has(name.toLowerCase()) ? REDACTED_IN_URL : REDACTED;
+      return value.replace(regex, marker);
+    },
+    stream: () => new StreamScrubber(regex, patterns, firsts, longest),
+  };
+}
+
+// Decisions are frozen and cached by the injector: one scrubber (one compiled regex) per decision.
+const byDecision = new WeakMap<InjectionDecision, Scrubber | null>();
+
+/** The scrubber for a decision's response, or null: nothing injected, or the rule opted out (`scrub: false`). */
+export function scrubberFor(decision: InjectionDecision | null): Scrubber | null {
+  if (decision === null || decision.scrub === false) return null;
+  let scrubber = byDecision.get(decision);
+  if (scrubber === undefined) {
+    scrubber = createScrubber(decisionSecrets(decision));
+    byDecision.set(decision, scrubber);
+  }
+  return scrubber;
+}
+
+/**
+ * Scrubs one stream of bytes given in pieces. `push` returns the bytes that are safe to pass
+ * on (possibly none); `end` returns the rest. Output = input with every match replaced, however
+ * the input was cut.
+ */
+export class StreamScrubber {
+  private tail: Buffer | null = null;
+  private readonly regex: RegExp;
+  private readonly patterns: readonly string[];
+  private readonly firsts: ReadonlySet<number>;
+  private readonly longest: number;
+
+  constructor(regex: RegExp, patterns: readonly string[], firsts: ReadonlySet<number>, longest: number) {
+    this.regex = regex;
+    this.patterns = patterns;
+    this.firsts = firsts;
+    this.longest = longest;
+  }
+
+  /** True while bytes are held back (the end of the last piece could begin a secret). */
+  get holding(): boolean {
+    return this.tail !== null;
+  }
+
+  push(chunk: Uint8Array): Buffer {
+    const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const data = this.tail === null ? piece : Buffer.concat([this.tail, piece]);
+    this.tail = null;
+    const text = data.toString("latin1");
+    const { out, end, deferred } = this._replace(data, text, false);
+    const keep = Math.min(deferred, this._heldFrom(text, end));
+    if (keep < text.length) this.tail = Buffer.from(data.subarray(keep));
+    if (out === null) return data.subarray(0, keep);
+    return end === keep ? out : Buffer.concat([out, data.subarray(end, keep)]);
+  }
+
+  end(): Buffer {
+    const rest = this.tail;
+    this.tail = null;
+    if (rest === null) return Buffer.alloc(0);
+    const { out, end } = this._replace(rest, rest.toString("latin1"), true);
+    return out === null ? rest : end === rest.length ? out : Buffer.concat([out, rest.subarray(end)]);
+  }
+
+  /**
+   * Matches replaced: the output up to the end of the last match (null for none), that end, and
+   * where a match starts that more bytes could make longer (a base64 value whose padding has
+   * not arrived): it waits in the tail, so a cut never changes the output.
+   */
+  private _replace(data: Buffer, text: string, last: boolean): { out: Buffer | null; end: number; deferred: number } {
+    const regex = this.regex;
+    const final = last ? text.length : text.length - this.longest;
+    regex.lastIndex = 0;
+    let match = regex.exec(text);
+    const parts: Buffer[] = [];
+    let at = 0;
+    while (match !== null) {
+      if (match.index > final && this._couldGrow(text.slice(match.index))) return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: match.index };
+      parts.push(data.subarray(at, match.index), MARKER_BYTES);
+      at = match.index + match[0].length;
+      match = regex.exec(text);
+    }
+    return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: text.length };
+  }
+
+  /** True when `rest` is a proper prefix of some pattern: more bytes could complete a longer match. */
+  private _couldGrow(rest: string): boolean {
+    return this.patterns.some((pattern) => pattern.length > rest.length && pattern.startsWith(rest));
+  }
+
+  /** Where the held-back tail starts: the first position (after `from`) whose rest begins a pattern. */
+  private _heldFrom(text: string, from: number): number {
+    for (let p = Math.max(from, text.length - this.longest + 1); p < text.length; p += 1) {
+      if (!this.firsts.has(text.charCodeAt(p))) continue;
+      if (this._couldGrow(text.slice(p))) return p;
+    }
+    return text.length;
+  }
+}
