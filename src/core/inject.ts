@@ -100,7 +100,7 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
     const { headers, query } = renderInjection(rule, fields);
     // Shared by every request that gets it: frozen so that no caller can change another's.
-    const decision: InjectionDecision = Object.freeze({ provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query) });
+    const decision: InjectionDecision = Object.freeze({ provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query), ...(rule.scrub === false ? { scrub: false } : {}) });
     if (byRule === undefined) renderings.set(found, (byRule = new Map()));
     byRule.set(rule, decision);
     return decision;

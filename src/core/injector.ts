@@ -12,6 +12,8 @@ export interface InjectionDecision {
   headers: Record<string, string>;
   /** Query parameters to set, replacing any the agent sent. */
   query: Record<string, string>;
+  /** False when the rule opted out of response scrubbing (`scrub: false`); scrubbed otherwise. */
+  scrub?: boolean;
 }
 
 /** Options for one decision. */

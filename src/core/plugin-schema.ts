@@ -82,6 +82,8 @@ const RuleObject = v.strictObject({
       const problem = dataset.typed ? formatProblem(dataset.value) : null;
       if (problem !== null) addIssue({ message: problem });
     }))),
+    // false: responses to this rule's requests are not scrubbed (docs/plugins.md).
+    scrub: v.optional(v.boolean()),
 });
 
 const RuleSchema = v.pipe(

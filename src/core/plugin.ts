@@ -58,6 +58,11 @@ export interface InjectionRule {
    * pair before base64, default `{username}:{password}` (Stripe-style keys: `{token}:`).
    */
   format?: string;
+  /**
+   * `false` turns off response scrubbing for requests this rule injects: for endpoints that
+   * legitimately return credentials (a key-management API). Default: scrubbed.
+   */
+  scrub?: boolean;
 }
 
 /** OAuth2 endpoints and client behaviour; URLs may use the `{base_url}` template. */
