@@ -17,6 +17,7 @@ import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
+import { prepareRegexEngine } from "./rule-regex.ts";
 
 /** Where a listed plugin comes from. */
 export type PluginSource = "bundled" | "installed";
@@ -91,14 +92,14 @@ export function createRegistry(options: RegistryOptions): Registry {
       if (error instanceof AuthsomeError) throw error;
       throw new AuthsomeError("storage_failed", `cannot read ${file}`, { cause: error });
     }
-    const plugin = loadPluginJson(text, file);
+    const plugin = await _fromJson(text, file);
     if (plugin.name !== name) throw pluginError(file, "name", `"${plugin.name}" does not match the file name`);
     return plugin;
   }
 
   async function readBundled(name: string): Promise<ProviderPlugin | null> {
     const load = Object.hasOwn(bundled, name) ? bundled[name] : undefined;
-    return load === undefined ? null : validatePlugin((await load()).default, `plugins/${name}.ts`);
+    return load === undefined ? null : await _validated((await load()).default, `plugins/${name}.ts`);
   }
 
   async function names(): Promise<string[]> {
@@ -170,6 +171,17 @@ export function createRegistry(options: RegistryOptions): Registry {
   return { names, list, get, install, remove };
 }
 
+// `regex:` rules compile on RE2, loaded only for plugins that have one (src/core/rule-regex.ts).
+async function _fromJson(text: string, source: string): Promise<ProviderPlugin> {
+  await prepareRegexEngine(text);
+  return loadPluginJson(text, source);
+}
+
+async function _validated(input: unknown, source: string): Promise<ProviderPlugin> {
+  await prepareRegexEngine(input);
+  return validatePlugin(input, source);
+}
+
 /** Loads and validates a plugin from a file or npm spec; `origin` is recorded as `$source`. */
 async function loadSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
   const ext = extname(source).toLowerCase();
@@ -181,12 +193,12 @@ async function loadSource(source: string, home: string): Promise<{ plugin: Provi
     } catch (error) {
       throw new AuthsomeError("usage", `cannot read plugin file ${source}`, { cause: error });
     }
-    return { plugin: loadPluginJson(text, source), origin: path };
+    return { plugin: await _fromJson(text, source), origin: path };
   }
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);
     const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
-    return { plugin: validatePlugin(await importPluginModule(path, source, { privateDirs: [home] }), source), origin: path };
+    return { plugin: await _validated(await importPluginModule(path, source, { privateDirs: [home] }), source), origin: path };
   }
   return await loadNpm(source, home);
 }
@@ -207,7 +219,7 @@ async function loadNpm(spec: string, home: string): Promise<{ plugin: ProviderPl
     const pkgDir = join(prefix, "node_modules", name);
     const { importPluginModule } = await import("./plugin-module.ts");
     // Compiled beside the entry, in the temporary prefix, so its own imports resolve as npm laid them out.
-    const plugin = validatePlugin(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true, privateDirs: [home] }), spec);
+    const plugin = await _validated(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true, privateDirs: [home] }), spec);
     const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
     return { plugin, origin: local ? target : `${name}@${version}` };
   } finally {

@@ -5,10 +5,17 @@
  * there is exactly one definition of "this credential may go to this request". Everything is
  * decided on normalised values: lower-case host without trailing dots or IPv6 brackets, and a
  * path with dot segments (also percent-encoded ones) resolved the way WHATWG URL does.
+ *
+ * Nothing here runs a plugin's pattern on JavaScript's backtracking RegExp: `regex:` rules are
+ * RE2 programs (src/core/rule-regex.ts), linear in the host's length; path rules are literal
+ * prefixes. Rules wider than one provider (`*.com`, `regex:.*`) are refused when parsed
+ * (src/core/rule-breadth.ts), which is when a plugin is validated.
  */
 import { encodeBase64 } from "@oslojs/encoding";
 import { AuthsomeError } from "./errors.ts";
 import { isCredentialField } from "./plugin.ts";
+import { regexBreadthProblem, wildcardProblem } from "./rule-breadth.ts";
+import { compileHostRegex, type HostRegex } from "./rule-regex.ts";
 import type { CredentialField, InjectionRule, ProviderPlugin } from "./plugin.ts";
 
 /** A host rule parsed once (see {@link parseHostRule}). */
@@ -16,8 +23,8 @@ export interface ParsedHostRule {
   kind: "exact" | "wildcard" | "regex";
   /** Normalised host (`exact`), or the parent domain without `*.` (`wildcard`). */
   host: string;
-  /** Compiled pattern for `regex` rules (case-insensitive: host names are). */
-  regex?: RegExp;
+  /** Compiled pattern for `regex` rules: RE2, full match, case-insensitive (host names are). */
+  regex?: HostRegex;
   /** Only this port; any port when absent. */
   port?: number;
   /** True for `http://` rules: plain HTTP is allowed as well as HTTPS. */
@@ -71,7 +78,9 @@ export function normalisePath(path: string): string {
 
 /**
  * Parses and validates a rule's `host`. Throws a plain Error whose message says what is wrong
- * (the plugin schema turns it into a field error).
+ * (the plugin schema turns it into a field error): bad syntax, a regex RE2 cannot run, or a rule
+ * that covers every host or a public suffix. A `regex:` rule needs the engine loaded first
+ * (`prepareRegexEngine` in src/core/rule-regex.ts).
  */
 export function parseHostRule(raw: string): ParsedHostRule {
   if (raw.startsWith("regex:")) return _parseRegexRule(raw.slice("regex:".length));
@@ -82,6 +91,8 @@ export function parseHostRule(raw: string): ParsedHostRule {
   const [, hostPart = "", portPart] = match;
   const wildcard = hostPart.startsWith("*.");
   const host = _validHost(wildcard ? hostPart.slice(2) : hostPart);
+  const tooWide = wildcard ? wildcardProblem(host) : null;
+  if (tooWide !== null) throw new Error(tooWide);
   const parsed: ParsedHostRule = { kind: wildcard ? "wildcard" : "exact", host, allowHttp };
   if (portPart !== undefined) {
     const port = Number(portPart);
@@ -91,13 +102,12 @@ export function parseHostRule(raw: string): ParsedHostRule {
   return parsed;
 }
 
+/** A regex must match the whole host: `regex:example\.com` does not match `example.com.evil.net`. */
 function _parseRegexRule(pattern: string): ParsedHostRule {
-  if (pattern === "") throw new Error("empty regex");
-  try {
-    return { kind: "regex", host: "", regex: new RegExp(pattern, "i"), allowHttp: false };
-  } catch {
-    throw new Error("invalid regex");
-  }
+  const regex = compileHostRegex(pattern);
+  const tooWide = regexBreadthProblem(regex.test);
+  if (tooWide !== null) throw new Error(tooWide);
+  return { kind: "regex", host: "", regex, allowHttp: false };
 }
 
 function _validHost(host: string): string {

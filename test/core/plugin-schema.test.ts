@@ -2,6 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AuthsomeError } from "../../src/core/errors.ts";
 import { closeNames, validatePlugin } from "../../src/core/plugin-schema.ts";
+import { loadRegexEngine } from "../../src/core/rule-regex.ts";
+
+// `regex:` rules compile on RE2, which the registry loads on demand; these tests validate directly.
+await loadRegexEngine();
 
 const base = { name: "widget", authType: "api_key", inject: [{ host: "api.widget.example" }] };
 

@@ -4,6 +4,10 @@ import { describe, test } from "node:test";
 import { AuthsomeError } from "../../src/core/errors.ts";
 import { fromV1, isV1, loadPluginJson } from "../../src/core/plugin-v1.ts";
 import { findMatchingRule, renderInjection } from "../../src/core/rules.ts";
+import { loadRegexEngine } from "../../src/core/rule-regex.ts";
+
+// `regex:` rules compile on RE2, which the registry loads on demand; these tests validate directly.
+await loadRegexEngine();
 
 const fixture = (name: string): Promise<string> =>
   readFile(new URL(`../fixtures/plugins/${name}`, import.meta.url), "utf8");

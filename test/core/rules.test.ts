@@ -12,6 +12,10 @@ import {
   renderInjection,
   ruleMatches,
 } from "../../src/core/rules.ts";
+import { loadRegexEngine } from "../../src/core/rule-regex.ts";
+
+// `regex:` rules compile on RE2, which the registry loads on demand; these tests parse directly.
+await loadRegexEngine();
 
 const matches = (rule: InjectionRule, url: string): boolean => ruleMatches(rule, new URL(url));
 
@@ -81,10 +85,12 @@ describe("ruleMatches", () => {
     assert.ok(!matches(rule, "https://example.com/"));
     assert.ok(!matches(rule, "https://evilexample.com/"));
   });
-  test("regex is matched as written against the normalised host", () => {
+  test("regex matches the whole normalised host", () => {
     assert.ok(matches({ host: "regex:^api[0-9]+\\.example\\.com$" }, "https://API7.example.com./"));
     assert.ok(!matches({ host: "regex:^api[0-9]+\\.example\\.com$" }, "https://api.example.com.evil.net/"));
-    assert.ok(matches({ host: "regex:example\\.com" }, "https://example.com.evil.net/"), "unanchored as written");
+    assert.ok(matches({ host: "regex:example\\.com" }, "https://example.com/"));
+    assert.ok(!matches({ host: "regex:example\\.com" }, "https://example.com.evil.net/"), "no longer a substring match");
+    assert.ok(!matches({ host: "regex:example\\.com" }, "https://evil-example.com/"));
   });
   test("path prefix on segment boundaries, after normalisation", () => {
     const rule = { host: "api.example.com", pathPrefix: "/v1" };
