@@ -41,6 +41,28 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d{1,15}$/;
 
+const CRLF_CRLF = Buffer.from("\r\n\r\n");
+
+/**
+ * Where the head starting at `start` ends (the index of its blank line's CRLF CRLF), or -1 while
+ * it is incomplete. Throws a {@link ProxyReply} with `status` for a bare LF or a bare CR before
+ * that point: a head delimited by bare LFs never holds CRLF CRLF, so waiting for one would leave
+ * the peer without an answer (RFC 9112 section 2.2 lets a recipient reject them; we must, as we
+ * forward the head). `from` is where an earlier call stopped; the bytes before it were checked.
+ */
+export function findHeadEnd(data: Buffer, start: number, from: number, status: number): number {
+  const end = data.indexOf(CRLF_CRLF, Math.max(start, from));
+  const limit = end < 0 ? data.length : end + 2;
+  // Native scans for the few line ends of a head; each must be a CRLF pair.
+  for (let i = data.indexOf(0x0a, Math.max(start, from)); i >= 0 && i < limit; i = data.indexOf(0x0a, i + 1)) {
+    if (i === start || data[i - 1] !== 0x0d) throw new ProxyReply(status, "bare LF in the message head");
+  }
+  for (let i = data.indexOf(0x0d, Math.max(start, from - 1)); i >= 0 && i < limit; i = data.indexOf(0x0d, i + 1)) {
+    if (i + 1 < data.length && data[i + 1] !== 0x0a) throw new ProxyReply(status, "bare CR in the message head");
+  }
+  return end;
+}
+
 /** True for a header name we may write (an RFC 9110 token). */
 export const isFieldName = (name: string): boolean => TOKEN.test(name);
 /** True for a header value we may write (no control characters but HTAB). */

@@ -9,11 +9,10 @@
 import type { Duplex } from "node:stream";
 import { isWebSocketUpgrade } from "./headers.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./forward.ts";
-import { ChunkedScanner, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
+import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
 
-const HEAD_END = Buffer.from("\r\n\r\n");
 /** Idle time after which a tunnel with no request in progress is closed (as node:http's keep-alive). */
 const IDLE_MS = 5_000;
 
@@ -110,7 +109,8 @@ class Relay implements ConnectionOwner {
     // RFC 9112 section 2.2: empty lines before a request line are ignored.
     let start = 0;
     while (data[start] === 0x0d && data[start + 1] === 0x0a) start += 2;
-    const end = data.indexOf(HEAD_END, Math.max(start, this.scanFrom));
+    // A bare LF or CR is answered 400 at once: a head so delimited would never be complete.
+    const end = findHeadEnd(data, start, this.scanFrom, 400);
     if (end < 0 || end - start > MAX_HEAD_BYTES) {
       if (data.length - start > MAX_HEAD_BYTES) throw new ProxyReply(431, "request head too large");
       this.scanFrom = Math.max(start, data.length - 3);
@@ -212,7 +212,7 @@ class Relay implements ConnectionOwner {
   }
 
   private _readResponseHead(data: Buffer, exchange: Exchange): boolean {
-    const end = data.indexOf(HEAD_END);
+    const end = findHeadEnd(data, 0, 0, 502);
     if (end < 0) {
       if (data.length > MAX_HEAD_BYTES) throw new ProxyReply(502, "the upstream's response head is too large");
       return false;

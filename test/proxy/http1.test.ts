@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ProxyReply } from "../../src/proxy/forward.ts";
-import { ChunkedScanner, parseRequestHead, parseResponseHead, requestFraming, responseFraming } from "../../src/proxy/http1.ts";
+import { ChunkedScanner, findHeadEnd, parseRequestHead, parseResponseHead, requestFraming, responseFraming } from "../../src/proxy/http1.ts";
 
 /** Asserts that `run` throws a ProxyReply with `status`. */
 function rejects(run: () => unknown, status: number, label: string): void {
@@ -51,6 +51,34 @@ describe("parseRequestHead", () => {
 
   it("refuses other HTTP versions with 505", () => {
     for (const version of ["2.0", "2", "3", "0.9"]) rejects(() => parseRequestHead(`GET / HTTP/${version}`), 505, version);
+  });
+});
+
+describe("findHeadEnd", () => {
+  const find = (text: string, start = 0, from = 0, status = 400): number => findHeadEnd(Buffer.from(text, "latin1"), start, from, status);
+
+  it("finds the blank line, or -1 while the head is incomplete", () => {
+    assert.equal(find("GET / HTTP/1.1\r\nHost: x\r\n\r\nbody\n\rafter"), 23);
+    assert.equal(find("\r\nGET / HTTP/1.1\r\n\r\n", 2), 16);
+    assert.equal(find("GET / HTTP/1.1\r\nHost: x\r\n"), -1);
+    // A CR that ends the data so far may still be followed by its LF.
+    assert.equal(find("GET / HTTP/1.1\r"), -1);
+  });
+
+  it("refuses a bare LF or bare CR anywhere before the blank line, with the status given", () => {
+    for (const text of ["GET / HTTP/1.1\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\n\n", "GET / HTTP/1.1\r\nHost: x\r\n\n", "\nGET", "GET / HTTP/1.1\n"]) {
+      rejects(() => find(text), 400, JSON.stringify(text));
+      rejects(() => find(text, 0, 0, 502), 502, JSON.stringify(text));
+    }
+    for (const text of ["GET / HTTP/1.1\rHost: x\r\n\r\n", "GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", "GET\r\r\n\r\n"]) rejects(() => find(text), 400, JSON.stringify(text));
+    // An LF right at `start` (after skipped empty lines) is bare, whatever precedes it.
+    rejects(() => find("\r\n\nGET / HTTP/1.1\r\n\r\n", 2), 400, "LF at start");
+  });
+
+  it("checks only from `from` on, less the byte before it", () => {
+    // Bytes before `from` were checked by an earlier call: a resumed scan does not re-read them.
+    assert.equal(find("GET\n / HTTP/1.1\r\n\r\n", 0, 6), 15);
+    rejects(() => find("GET / HTTP/1.1\r\nA: b\rc", 0, 21), 400, "CR just before from");
   });
 });
 
