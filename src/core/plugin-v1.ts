@@ -110,7 +110,8 @@ export function fromV1(json: unknown, source: string): ProviderPlugin {
   // Both set: one would be dropped without a word.
   if (v1.api_url != null && v1.host_url != null) throw pluginError(source, "api_url", "use host_url or api_url, not both");
   const hostField = v1.api_url != null ? "api_url" : "host_url";
-  return validatePlugin(convert(v1, source), source, { fieldName: (path) => v1FieldName(path, hostField) });
+  const list = Array.isArray(v1.api_url ?? v1.host_url);
+  return validatePlugin(convert(v1, source), source, { fieldName: (path) => v1FieldName(path, hostField, list) });
 }
 
 /** `host_url[0]`, `export.env.x`: the failing field as the v1 file spells it. */
@@ -146,8 +147,9 @@ const V1_FIELDS: [RegExp, string][] = [
   [/^docsUrl/, "docs_url"],
 ];
 
-function v1FieldName(path: string, hostField: string): string {
-  if (path.startsWith("inject")) return path.replace(/^inject(\[\d+\])?(\.\w+)?/, hostField);
+function v1FieldName(path: string, hostField: string, list: boolean): string {
+  // inject[i] is the i-th entry of a host list: `host_url[1]`, as the file spells it.
+  if (path.startsWith("inject")) return path.replace(/^inject(\[\d+\])?(\.\w+)?/, (_, index?: string) => (list && index ? `${hostField}${index}` : hostField));
   const found = V1_FIELDS.find(([pattern]) => pattern.test(path));
   return found ? path.replace(found[0], found[1]) : path;
 }
@@ -243,7 +245,8 @@ function hostRuleOf(entry: string, baseUrl: string | undefined, source: string, 
     const pattern = text.slice("regex:".length).trim();
     // Python matches with re.fullmatch: anchor the pattern to keep that meaning.
     const host = `regex:^(?:${pattern})$`;
-    if (pattern === "" || !compiles(host.slice("regex:".length))) throw pluginError(source, path, "invalid regex");
+    // RE2 syntax, breadth and all are checked with every other rule (rules.ts parseHostRule).
+    if (pattern === "") throw pluginError(source, path, "invalid regex (empty)");
     return { host };
   }
   if (text.includes("{base_url}") && !baseUrl) throw pluginError(source, path, "uses {base_url} but oauth.base_url is not set");
@@ -260,15 +263,6 @@ function hostRuleOf(entry: string, baseUrl: string | undefined, source: string, 
   const prefix = url.pathname.replace(/\/+$/, "");
   if (prefix !== "") rule.pathPrefix = prefix;
   return rule;
-}
-
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(pattern, "i");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const FLAT_FIELDS: Record<string, CredentialField | null> = {

@@ -88,7 +88,7 @@ function _probes(): Probe[] {
   // Names under made-up TLDs first: `.*` is then reported as "any domain", not as ".com".
   for (let i = 0; i < 12; i++) {
     const tld = _label(r, 3, 8, false);
-    out.push({ host: tld }, { host: `${_label(r, 1, 20, true)}.${tld}` }, { host: `${_label(r, 1, 12, true)}.${_label(r, 2, 12, false)}.${tld}` });
+    out.push({ host: `${_label(r, 1, 20, true)}.${tld}` }, { host: `${_label(r, 1, 12, true)}.${_label(r, 2, 12, false)}.${tld}` }, { host: tld });
   }
   for (const suffix of [...PROBE_TLDS, ...LISTED_SUFFIXES]) {
     out.push(

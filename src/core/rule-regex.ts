@@ -75,6 +75,24 @@ export function compileHostRegex(pattern: string): HostRegex {
   };
 }
 
+/**
+ * Compiles a plugin's API-key pattern on RE2 with `RegExp.prototype.test`'s meaning (a match
+ * anywhere: authors anchor with `^...$`), case-sensitive. Throws a plain Error like
+ * {@link compileHostRegex}. The key is the user's own, but the pattern is the plugin's.
+ */
+export function compileKeyPattern(pattern: string): { test(key: string): boolean } {
+  if (engine === undefined) throw new AuthsomeError("internal", "key patterns need the RE2 engine: await loadRegexEngine() first");
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new Error(`regex longer than ${MAX_PATTERN_LENGTH} characters`);
+  let compiled: InstanceType<Engine["RE2JS"]>;
+  try {
+    compiled = engine.RE2JS.compile(pattern);
+  } catch (error) {
+    throw new Error(`invalid regex (${_syntaxProblem(error)})`);
+  }
+  if (compiled.programSize() > MAX_PROGRAM_SIZE) throw new Error("regex too large (simplify the repetitions)");
+  return { test: (key) => compiled.test(key) };
+}
+
 /** RE2's own words, without its prefix, plus why when the construct is one it lacks on purpose. */
 function _syntaxProblem(error: unknown): string {
   const text = (error instanceof Error ? error.message : String(error)).replace(/^error parsing regexp: /, "")

@@ -2,14 +2,13 @@
 // one provider refused when parsed. The CLI side (`providers add`) is test/cli/rules-abuse.test.ts.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { bundledPlugins } from "../../plugins/index.ts";
 import { isPublicSuffix, regexBreadthProblem } from "../../src/core/rule-breadth.ts";
-import { compileHostRegex, loadRegexEngine, needsRegexEngine } from "../../src/core/rule-regex.ts";
+import { compileHostRegex, compileKeyPattern, loadRegexEngine, needsRegexEngine } from "../../src/core/rule-regex.ts";
 import { parseHostRule, ruleMatches } from "../../src/core/rules.ts";
+import { MATCH_ALL } from "../helpers/rule-cases.ts";
 
 await loadRegexEngine();
-
-/** The match-all variants issue 10 found accepted, each refused. */
-export const MATCH_ALL = [".*", ".+", "[\\s\\S]*", "(.*)", "^.*$", ".*?", "(?:)", "^(?:.*)$", "[^/]+", "(?s).*", "\\S+", "[a-z0-9.-]+", ".*\\..*", "a*|.+"];
 
 describe("RE2 engine", () => {
   test("the catastrophic pattern (a+)+$ against long hosts returns at once", () => {
@@ -28,6 +27,31 @@ describe("RE2 engine", () => {
     const t160 = time(160);
     assert.ok(t40 < 2000, `40 characters: ${t40.toFixed(1)} ms for 50 matches`);
     assert.ok(t160 < 2000, `160 characters: ${t160.toFixed(1)} ms for 50 matches`);
+  });
+  test("by construction: matching never enters JavaScript's RegExp engine", () => {
+    const regex = compileHostRegex("(a+)+$");
+    const key = compileKeyPattern("^(a+)+$");
+    const proto = RegExp.prototype;
+    const { exec, test: run } = proto;
+    const entered: string[] = [];
+    // Every way of running a RegExp (test, match, replace, split, search) goes through exec.
+    proto.exec = function (this: RegExp, input: string) {
+      entered.push(this.source);
+      return exec.call(this, input);
+    };
+    proto.test = function (this: RegExp, input: string) {
+      entered.push(this.source);
+      return run.call(this, input);
+    };
+    try {
+      assert.equal(regex.test(`${"a".repeat(40)}!`), false);
+      assert.equal(regex.test("aaaa"), true);
+      assert.equal(key.test(`${"a".repeat(40)}!`), false);
+    } finally {
+      proto.exec = exec;
+      proto.test = run;
+    }
+    assert.deepEqual(entered, []);
   });
   test("(a+)+ as a rule is narrow: it loads, and matches only its hosts", () => {
     const rule = { host: "regex:(a+)+" };
@@ -105,5 +129,20 @@ describe("rules wider than one provider", () => {
     assert.deepEqual(again, seen);
     assert.ok(seen.length > 300, `${seen.length} probes`);
     assert.equal(new Set(seen).size, seen.length, "probes are distinct");
+  });
+});
+
+describe("API-key patterns", () => {
+  test("RegExp.test's meaning, case-sensitive, on RE2", () => {
+    assert.ok(compileKeyPattern("^sk-[A-Za-z0-9]{4,}$").test("sk-abcd"));
+    assert.ok(!compileKeyPattern("^sk-[a-z]{4,}$").test("SK-abcd"));
+    assert.ok(compileKeyPattern("sk-").test("xx sk-"), "unanchored as written, like RegExp.test");
+    assert.throws(() => compileKeyPattern("^(?=sk)"), /lookahead and lookbehind are not supported/);
+  });
+  test("every bundled plugin's key pattern compiles on RE2", async () => {
+    for (const [name, load] of Object.entries(bundledPlugins)) {
+      const pattern = (await load()).default.apiKey?.pattern;
+      if (pattern !== undefined) assert.doesNotThrow(() => compileKeyPattern(pattern), name);
+    }
   });
 });
