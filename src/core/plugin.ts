@@ -41,8 +41,9 @@ export function isCredentialField(name: string): name is CredentialField {
  *
  * `host` forms: `api.example.com` (https only, any port), `api.example.com:8443` (that port),
  * `http://host` (plain HTTP allowed too), `*.example.com` (any subdomain), or
- * `regex:^api\.example\.com$` (matched, case-insensitively and anchored only as written,
- * against the normalised host without port; https only, any port).
+ * `regex:api\.example\.com` (RE2 syntax, linear-time; matched case-insensitively against the
+ * whole normalised host without port; https only, any port). Rules covering every host or a
+ * public suffix (`*.com`, `regex:.*`) are refused at load (docs/plugins.md, "Host patterns").
  */
 export interface InjectionRule {
   host: string;
