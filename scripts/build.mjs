@@ -20,6 +20,8 @@ const entryPoints = {
   intercept: "src/intercept/index.ts",
   // src/proxy/child.ts finds it at ../intercept/preload.mjs from its chunk in dist/chunks/.
   "intercept/preload": "src/intercept/preload.mjs",
+  // src/runtime/keyring.ts finds it at ../runtime/keyring-child.mjs from its chunk in dist/chunks/.
+  "runtime/keyring-child": "src/runtime/keyring-child.mjs",
 };
 
 /** Nearest package.json "type" decides what a .js file is (Node's rule). */
@@ -109,7 +111,8 @@ await build({
   plugins: [cjsNamedExports],
   // Bundled CommonJS dependencies call require(); give them Node's.
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
-  external: ["ioredis"],
+  // @napi-rs/keyring is native (an optional dependency), loaded only by the keyring helper.
+  external: ["ioredis", "@napi-rs/keyring"],
 });
 await emitTypes(outdir);
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });

@@ -3,7 +3,8 @@
  * what they find.
  */
 import { stat } from "node:fs/promises";
-import { describeKeyMode, masterKeyPath } from "./keys.ts";
+import { describeCustody } from "./key-custody.ts";
+import { masterKeyPath } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import { runtime } from "../runtime/index.ts";
@@ -16,8 +17,10 @@ export interface WhoAmI {
   storage: string;
   storage_kind: string;
   key_source: string;
-  /** How the key is kept: env, file, `passphrase (locked)` (whoami never unlocks it), or not created yet. */
+  /** How the key is kept: env, file, `passphrase (locked)` (whoami never unlocks it), keyring, or not created yet. */
   key_mode: string;
+  /** Present while a key rotation is running or was interrupted. */
+  key_rotation?: string;
   runtime: string;
   runtime_version: string;
 }
@@ -33,14 +36,15 @@ export interface DoctorCheck {
 /** Describes the current home, profile, storage and key. @internal */
 export async function whoami(core: ServiceCore): Promise<WhoAmI> {
   // Never unlocks the key: whoami answers without a passphrase prompt.
-  const [store, mode] = await Promise.all([core.store(), describeKeyMode(core.context.home, core.context.masterKey)]);
+  // Nor does it call the keyring: the pointer file names the entry.
+  const store = await core.store();
+  const custody = describeCustody(core.context.home, core.context.masterKey, core.context.passphrase);
   return {
     home: core.context.home,
     profile: core.context.profile,
     storage: store.description,
     storage_kind: store.kind,
-    key_source: mode === "env" ? "AUTHSOME_MASTER_KEY" : `${masterKeyPath(core.context.home)}${mode === "passphrase (locked)" ? " (passphrase-protected)" : ""}`,
-    key_mode: mode,
+    ...custody,
     runtime,
     runtime_version: runtime === "deno" ? `deno ${(globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno}` : process.version,
   };
@@ -100,6 +104,8 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
     if (back !== "ok") throw new Error("read back a different value");
     return `${store.description}: read and write work`;
   }, "check AUTHSOME_STORAGE and that the store is reachable"));
+  const custody = describeCustody(home, core.context.masterKey, core.context.passphrase);
+  checks.push({ name: "master key", ok: custody.key_rotation === undefined, detail: `${custody.key_mode}: ${custody.key_source}`, ...(custody.key_rotation === undefined ? {} : { fix: custody.key_rotation }) });
   checks.push(await attempt("vault key", async () => {
     await (await core.vault()).dataKey();
     return `the master key opens profile "${core.context.profile}"`;

@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   record_invalid: { exit: 1, status: 500 },
   record_tampered: { exit: 1, status: 500 },
   master_key_invalid: { exit: 1, status: 500 },
+  keyring_unavailable: { exit: 1, status: 503 },
   storage_failed: { exit: 1, status: 500 },
   lock_timeout: { exit: 1, status: 503 },
   audit_broken: { exit: 1, status: 500 },

@@ -6,7 +6,7 @@
 import { AuditLog, type AuditEvent } from "./audit.ts";
 import { checkName, resolveContext, type ServiceContext, type ServiceOptions } from "./context.ts";
 import { AuthsomeError } from "./errors.ts";
-import { loadMasterKey, type MasterKey } from "./keys.ts";
+import { loadCustodyKey, type CustodyKey } from "./key-custody.ts";
 import type { FlowName, ProviderPlugin } from "./plugin.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { createStore, type Store } from "./storage/index.ts";
@@ -42,7 +42,7 @@ export interface ServiceCore {
   readonly context: ServiceContext;
   store(): Promise<Store>;
   vault(): Promise<Vault>;
-  masterKey(): Promise<MasterKey>;
+  masterKey(): Promise<CustodyKey>;
   readonly registry: Registry;
   /** The profile's audit log (one instance per core). */
   auditLog(): Promise<AuditLog>;
@@ -55,14 +55,15 @@ export interface ServiceCore {
 export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   const context = resolveContext(options);
   let store: Promise<Store> | undefined;
-  let master: Promise<MasterKey> | undefined;
+  let master: Promise<CustodyKey> | undefined;
   let vault: Promise<Vault> | undefined;
   let audit: Promise<AuditLog> | undefined;
   const core: ServiceCore = {
     context,
     registry: createRegistry({ home: context.home }),
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
-    masterKey: () => (master ??= loadMasterKey(context.home, context.masterKey, context.passphrase, context.askPassphrase)),
+    // The CLI (askPassphrase) is told on stderr when a new home's key cannot go to the keyring.
+    masterKey: () => (master ??= loadCustodyKey(context, context.askPassphrase ? (line) => void process.stderr.write(`${line}\n`) : undefined)),
     vault: () =>
       (vault ??= (async () => {
         const [s, m] = await Promise.all([core.store(), core.masterKey()]);

@@ -9,6 +9,7 @@ import * as v from "valibot";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import { importAesKey, randomBytes, type SealedBox, sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
+import { fallbackKeys } from "./key-fallbacks.ts";
 import type { Lock } from "./lock.ts";
 import {
   canonicalJson,
@@ -133,7 +134,7 @@ export class Vault {
     const aad = this.#keyAad(wrapped.v, wrapped.createdAt);
     let raw: unknown;
     try {
-      raw = await unsealJson(this.#masterKey, wrapped.key, aad, what);
+      raw = await this.#unwrap(wrapped.key, aad, what);
     } catch (cause) {
       // AES-GCM cannot tell a wrong key from an edited record: both are named.
       throw new AuthsomeError("master_key_invalid", `the master key does not open profile "${this.#profile}", or ${this.locate("key")} was modified`, {
@@ -145,6 +146,40 @@ export class Vault {
     if (!parsed.success) throw new AuthsomeError("record_invalid", `${what} is malformed`);
     if (wrapped.v === 1) await this.#migrateKey(storageKey, parsed.output);
     return importAesKey(decodeBase64(parsed.output));
+  }
+
+  /** Opens a wrapped data key with the master key, or a rotation's other key (src/core/key-fallbacks.ts). */
+  async #unwrap(box: SealedBox, aad: string, what: string, keys = [this.#masterKey, ...fallbackKeys(this.#masterKey)]): Promise<unknown> {
+    for (const [index, key] of keys.entries()) {
+      try {
+        return await unsealJson(key, box, aad, what);
+      } catch (error) {
+        if (index === keys.length - 1) throw error;
+      }
+    }
+    throw new AuthsomeError("internal", "no master key to open the key record with");
+  }
+
+  /**
+   * Key rotation (src/core/rotate.ts): re-wraps this profile's data key under `target` in one
+   * atomic write, under the key lock; the data key and `createdAt` stay, so every record still
+   * opens. "unchanged" when `target` opens it already (a resumed rotation), "absent" without one.
+   */
+  async rewrapKey(target: CryptoKey): Promise<"rewrapped" | "unchanged" | "absent"> {
+    const storageKey = this.#key("key");
+    return this.#lock.withLock(`${this.#profile}.key`, async () => {
+      const stored = await this.#storage.getItem(storageKey);
+      if (stored === null) return "absent";
+      const what = `the key of profile "${this.#profile}" (${this.locate("key")})`;
+      const wrapped = parseStored(WrappedKeySchema, stored, what, "restore it from a backup: records sealed under it cannot be opened without it");
+      const aad = this.#keyAad(wrapped.v, wrapped.createdAt);
+      if (wrapped.v === 2 && (await unsealJson(target, wrapped.key, aad, what).then(() => true, () => false))) return "unchanged";
+      const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, aad, what));
+      const createdAt = wrapped.v === 2 ? wrapped.createdAt : new Date().toISOString();
+      await this.#storage.setItem(storageKey, { v: 2, key: await sealJson(target, raw, this.#keyAad(2, createdAt)), createdAt });
+      this.#dataKey = undefined;
+      return "rewrapped";
+    });
   }
 
   #keyAad(version: 1 | 2, createdAt: string): string {

@@ -1,0 +1,149 @@
+/**
+ * The master key in the OS keyring (issue 11 part 8), against a real Secret Service
+ * (gnome-keyring-daemon on a private session bus), through the installed CLI on Node and Deno:
+ * a new home's key goes there and the home holds only a pointer; whoami names the entry without
+ * calling the keyring; an existing master.key keeps being used; AUTHSOME_MASTER_KEY wins; an
+ * unreachable keyring fails in one line and never makes a new key; a hung bus is cut at the
+ * deadline; with no bus at all a new home falls back to master.key and says so.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createServer, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { runCli, tempHome } from "../helpers/cli.ts";
+import { type SecretService, secretServiceMissing, startSecretService } from "../helpers/secret-service.ts";
+
+const missing = secretServiceMissing();
+if (missing !== undefined) console.log(`# skipping the Secret Service tests: ${missing}`);
+let service: SecretService | undefined;
+
+before(async () => {
+  if (missing === undefined) service = await startSecretService();
+});
+after(async () => {
+  await service?.stop();
+});
+
+const KEY = "sk-keyring-0123456789abcdefghij";
+/** The CLI's environment with the keyring on: the test's bus, and no inherited switch. */
+const withBus = (env: Record<string, string>) => ({ ...env, ...service?.env, AUTHSOME_KEYRING: undefined, XDG_RUNTIME_DIR: undefined });
+/** The CLI's environment with no session bus at all. */
+const noBus = (env: Record<string, string>) => ({ ...env, DBUS_SESSION_BUS_ADDRESS: undefined, XDG_RUNTIME_DIR: undefined, AUTHSOME_KEYRING: undefined });
+
+test("a new home's key goes to the Secret Service; the home holds a pointer only; whoami names the entry; records read back", { skip: missing }, async () => {
+  const h = await tempHome();
+  try {
+    const login = await runCli(["login", "openai"], { env: withBus(h.env), input: KEY });
+    assert.equal(login.code, 0, login.stderr);
+    assert.doesNotMatch(login.stderr, /keyring not used/);
+    assert.equal(existsSync(join(h.home, "master.key")), false, "no key file beside a keyring key");
+    const pointer = JSON.parse(await readFile(join(h.home, "master.keyring"), "utf8")) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(pointer).sort(), ["account", "service", "v"]);
+    assert.equal(pointer["service"], "authsome");
+
+    // The entry is really in the keyring: seen from outside authsome, holding a 256-bit key.
+    const found = service!.secretTool(["search", "--all", "service", "authsome"]);
+    assert.equal(found.code, 0);
+    assert.ok(found.stdout.includes(String(pointer["account"])), `secret-tool does not list ${String(pointer["account"])}`);
+
+    const who = await runCli(["whoami", "--json"], { env: withBus(h.env) });
+    assert.equal(who.code, 0, who.stderr);
+    const info = JSON.parse(who.stdout) as { key_mode: string; key_source: string };
+    assert.equal(info.key_mode, "keyring");
+    assert.match(info.key_source, /Secret Service, service "authsome", account ".+" \(named by .*master\.keyring\)/);
+
+    const get = await runCli(["get", "openai", "--field", "api_key", "--show-secret"], { env: withBus(h.env) });
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(get.stdout.trim(), KEY);
+
+    // whoami never calls the keyring: it answers with no bus at all.
+    const offline = await runCli(["whoami", "--json"], { env: noBus(h.env) });
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.equal((JSON.parse(offline.stdout) as { key_mode: string }).key_mode, "keyring");
+
+    // Without the keyring the command fails in one line naming the entry, and makes no new key.
+    const failed = await runCli(["get", "openai", "--show-secret"], { env: noBus(h.env) });
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /master key is in the OS keyring .*account ".+".*no D-Bus session bus/);
+    assert.doesNotMatch(failed.stderr, /\n\s+at /, "a stack trace");
+    assert.equal(existsSync(join(h.home, "master.key")), false, "a new key was made although the home has one");
+    const json = await runCli(["get", "openai", "--json"], { env: noBus(h.env) });
+    assert.equal((JSON.parse(json.stdout) as { error: string }).error, "keyring_unavailable");
+
+    const doctor = await runCli(["doctor", "--json"], { env: withBus(h.env) });
+    const checks = (JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks;
+    const custody = checks.find((c) => c.name === "master key");
+    assert.ok(custody?.ok === true && custody.detail.startsWith("keyring: Secret Service"), JSON.stringify(custody));
+    assert.equal(checks.find((c) => c.name === "vault key")?.ok, true);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test("an existing master.key keeps being used with a keyring at hand; AUTHSOME_MASTER_KEY wins over both", { skip: missing }, async () => {
+  const h = await tempHome();
+  try {
+    assert.equal((await runCli(["login", "openai"], { env: { ...withBus(h.env), AUTHSOME_KEYRING: "0" }, input: KEY })).code, 0);
+    assert.ok(existsSync(join(h.home, "master.key")));
+    const get = await runCli(["get", "openai", "--field", "api_key", "--show-secret"], { env: withBus(h.env) });
+    assert.equal(get.stdout.trim(), KEY, get.stderr);
+    assert.equal(existsSync(join(h.home, "master.keyring")), false, "the key was moved silently");
+    const who = JSON.parse((await runCli(["whoami", "--json"], { env: withBus(h.env) })).stdout) as { key_mode: string; key_source: string };
+    assert.deepEqual([who.key_mode, who.key_source], ["file", join(h.home, "master.key")]);
+
+    const fileKey = (await readFile(join(h.home, "master.key"), "utf8")).trim();
+    const env = { ...withBus(h.env), AUTHSOME_MASTER_KEY: fileKey };
+    const viaEnv = JSON.parse((await runCli(["whoami", "--json"], { env })).stdout) as { key_mode: string; key_source: string };
+    assert.deepEqual([viaEnv.key_mode, viaEnv.key_source], ["env", "AUTHSOME_MASTER_KEY"]);
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test("no session bus: a new home's key goes to master.key (0600), saying so once; whoami says file", async () => {
+  const h = await tempHome();
+  try {
+    const before = JSON.parse((await runCli(["whoami", "--json"], { env: noBus(h.env) })).stdout) as { key_mode: string; key_source: string };
+    assert.equal(before.key_mode, "not created yet");
+    assert.match(before.key_source, /master\.key on first use \(keyring: no D-Bus session bus/);
+    const login = await runCli(["login", "openai"], { env: noBus(h.env), input: KEY });
+    assert.equal(login.code, 0, login.stderr);
+    assert.match(login.stderr, /OS keyring not used \(.*no D-Bus session bus.*\); the new master key is kept in .*master\.key \(mode 0600\)/);
+    assert.equal(existsSync(join(h.home, "master.keyring")), false);
+    const who = JSON.parse((await runCli(["whoami", "--json"], { env: noBus(h.env) })).stdout) as { key_mode: string; key_source: string };
+    assert.deepEqual([who.key_mode, who.key_source], ["file", join(h.home, "master.key")]);
+    const again = await runCli(["get", "openai", "--field", "api_key", "--show-secret"], { env: noBus(h.env) });
+    assert.equal(again.stdout.trim(), KEY);
+    assert.doesNotMatch(again.stderr, /keyring/, "the notice is for the home's creation only");
+  } finally {
+    await h.cleanup();
+  }
+});
+
+test("a hung session bus is cut at AUTHSOME_KEYRING_TIMEOUT with one line, not a hang", { skip: missing }, async () => {
+  const h = await tempHome();
+  // A bus that accepts connections and never answers: the binding blocks in its constructor.
+  const held: Socket[] = [];
+  const path = join(tmpdir(), `authsome-hung-bus-${process.pid}-${Date.now()}.sock`);
+  const server = createServer((socket) => void held.push(socket));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  try {
+    assert.equal((await runCli(["login", "openai"], { env: withBus(h.env), input: KEY })).code, 0);
+    const started = Date.now();
+    const hung = await runCli(["get", "openai", "--show-secret"], { env: { ...withBus(h.env), DBUS_SESSION_BUS_ADDRESS: `unix:path=${path}`, AUTHSOME_KEYRING_TIMEOUT: "1" } });
+    const took = Date.now() - started;
+    assert.equal(hung.code, 1, hung.stderr);
+    assert.match(hung.stderr, /did not answer within 1 s/);
+    // One line saying what happened, and the indented hint under it.
+    assert.deepEqual(hung.stderr.trim().split("\n").map((l) => (l.startsWith("error:") ? "error" : /^\s/.test(l) ? "hint" : l)), ["error", "hint"], hung.stderr);
+    assert.ok(took < 8_000, `took ${took} ms`);
+    assert.equal(existsSync(join(h.home, "master.key")), false);
+  } finally {
+    for (const socket of held) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+    await h.cleanup();
+  }
+});
