@@ -134,3 +134,14 @@ test("a match-all rule put into the home by hand is refused at load, naming the 
   assert.doesNotMatch(r.stdout, /^sneaky\s/m);
   await rm(file);
 });
+
+test("issue 10's catastrophic rule: run --deny-unmatched answers a 41-character host at once", BOUND, async () => {
+  // `(a+)+$` against "aaa...ab" is 2^40 steps for a backtracking engine (the run sat at full
+  // CPU for minutes, deaf to SIGTERM); on RE2 it is 41. The proxy must decide and refuse.
+  const plugin = await write({ ...native("regex:(a+)+$"), name: "redos" });
+  assert.equal((await cli(["providers", "add", plugin])).code, 0);
+  const host = `${"a".repeat(40)}b`;
+  const r = await cli(["run", "--deny-unmatched", "--", "curl", "-s", "-o", "/dev/null", "-w", "%{http_connect}", "--max-time", "20", `https://${host}/`]);
+  assert.equal(r.stdout, "403", `${r.stdout}\n${r.stderr}`);
+  await cli(["providers", "remove", "redos"]);
+});
