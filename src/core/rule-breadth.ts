@@ -10,8 +10,10 @@
  * provider matches none of them; a pattern that matches any one matches a name nobody vetted,
  * and is refused with that name as the example. This catches patterns that cover a noticeable
  * share of names (`.*`, `.+`, `[\s\S]*`, `(.*)`, `^.*$`, `.*?`, `(?:)`, `[a-z0-9.-]+\.com`,
- * `\d+\.\d+\.\d+\.\d+`); it cannot prove a pattern narrow, so a pattern confined to a shape no
- * probe takes passes. That is a check against careless rules, not against a plugin author who
+ * `\d+\.\d+\.\d+\.\d+`). Two checks read the pattern itself: its literal words are put in front
+ * of and inside random domains (`acme\.example.*` matches `acme.example.<random>.net`), and a
+ * bare `.` between letters (`api.stripe\.com` matches `apixstripe.com`) is refused. None of this
+ * can prove a pattern narrow: a pattern confined to a shape no probe takes passes. That is a check against careless rules, not against a plugin author who
  * means harm (such an author can name their own host outright).
  */
 
@@ -59,12 +61,21 @@ export function wildcardProblem(parent: string): string | null {
   return `"*.${parent}" covers every host under the public suffix "${parent}": name the provider's own domain`;
 }
 
-/** Why a host regex is too wide (with a probe host it matched), or null. */
-export function regexBreadthProblem(test: (host: string) => boolean): string | null {
+/**
+ * Why a host regex is too wide (with a probe host it matched), or null. `pattern`, when given,
+ * adds probes built from its own literal words: `acme\.example.*` or `.*acme.*` match
+ * `acme.example.<random>.net`, a host under someone else's domain.
+ */
+export function regexBreadthProblem(test: (host: string) => boolean, pattern?: string): string | null {
+  const dot = pattern === undefined ? null : _unescapedDot(pattern);
+  if (dot !== null) return `has an unescaped "." in "${dot}", which matches any character (write "\\.")`;
   for (const probe of _probes()) {
     if (!test(probe.host)) continue;
     const what = probe.suffix === undefined ? "hosts of any domain" : probe.suffix === "ip" ? "IP addresses of any network" : `every host under the public suffix "${probe.suffix}"`;
     return `matches ${what} (e.g. "${probe.host}"): name the provider's own hosts`;
+  }
+  for (const host of pattern === undefined ? [] : _fragmentProbes(pattern)) {
+    if (test(host)) return `matches hosts outside its own domain (e.g. "${host}"): end the pattern with the provider's domain`;
   }
   // `(?:)`, `a*`: a pattern that matches the empty name was meant to match anything (it did
   // when rules were substring matches); as a full match it names no host.
@@ -104,6 +115,75 @@ function _probes(): Probe[] {
     out.push({ host: new URL(`https://[${groups}]/`).hostname.slice(1, -1), suffix: "ip" });
   }
   return (probeCache = out);
+}
+
+/**
+ * Hosts that put the pattern's literal words (`acme.example` from `acme\.example`) inside or in
+ * front of a random, unrelated domain. Literal words are read crudely (escapes unescaped,
+ * classes, groups' flags and repeated characters skipped): a missed word only means fewer probes.
+ */
+function _fragmentProbes(pattern: string): string[] {
+  const words = _literalWords(pattern).slice(0, 8);
+  const r = _random(0xf7a9_0001);
+  const out: string[] = [];
+  for (const word of words) {
+    const w = word.replace(/^[.-]+|[.-]+$/g, "");
+    const other = () => `${_label(r, 3, 10, true)}.${PROBE_TLDS[Math.floor(r() * 8)] ?? "net"}`;
+    out.push(`${w}.${other()}`, `${_label(r, 2, 8, false)}.${w}.${other()}`, `${_label(r, 2, 8, false)}${w}${_label(r, 2, 8, false)}.${other()}`, `${_label(r, 2, 8, false)}-${w}.${other()}`);
+  }
+  return out;
+}
+
+/**
+ * The first `api.stripe` spelled with a bare `.` between letters or digits, or null: it matches
+ * `apixstripe.com` too, a domain anyone can register. A bare `.` before a quantifier (`.*`) is
+ * meant as a wildcard and left to the probes.
+ */
+function _unescapedDot(pattern: string): string | null {
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === "\\") i++;
+    else if (c === "[") inClass = true;
+    else if (c === "]") inClass = false;
+    else if (c === "." && !inClass && i > 0 && pattern[i - 2] !== "\\") {
+      const before = pattern.slice(0, i).match(/[a-z0-9-]+$/i)?.[0] ?? "";
+      const after = pattern.slice(i + 1).match(/^[a-z0-9-]+/i)?.[0] ?? "";
+      if (before !== "" && after !== "" && !/[?*+{]/.test(pattern[i + 1 + after.length] ?? "")) return `${before}.${after}`;
+    }
+  }
+  return null;
+}
+
+/** Runs of literal host characters in a pattern, at least three long and with a letter. */
+function _literalWords(pattern: string): string[] {
+  const words: string[] = [];
+  let word = "";
+  const flush = (): void => {
+    if (word.length >= 3 && /[a-z]/i.test(word)) words.push(word.toLowerCase());
+    word = "";
+  };
+  // A character a quantifier applies to is not a literal (`apis?`): the word ends before it.
+  const quantified = (k: number): boolean => /[?*+{]/.test(pattern[k] ?? "");
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] ?? "";
+    const next = pattern[i + 1] ?? "";
+    if (c === "\\" && /[.-]/.test(next)) {
+      if (quantified(i + 2)) flush();
+      else word += next;
+      i++;
+    } else if (/[a-z0-9-]/i.test(c)) {
+      if (quantified(i + 1)) flush();
+      else word += c;
+    } else {
+      flush();
+      const close = c === "[" ? "]" : c === "{" ? "}" : c === "(" && next === "?" ? ":)" : "";
+      if (c === "\\") i++; // \d, \w, \S ...: a class, not a literal
+      while (close !== "" && i + 1 < pattern.length && !close.includes(pattern[i + 1] ?? "")) i++;
+    }
+  }
+  flush();
+  return words;
 }
 
 /** A DNS label of `min`..`max` characters: letters, or (mixed) letters, digits and inner hyphens. */

@@ -105,7 +105,7 @@ export function parseHostRule(raw: string): ParsedHostRule {
 /** A regex must match the whole host: `regex:example\.com` does not match `example.com.evil.net`. */
 function _parseRegexRule(pattern: string): ParsedHostRule {
   const regex = compileHostRegex(pattern);
-  const tooWide = regexBreadthProblem(regex.test);
+  const tooWide = regexBreadthProblem(regex.test, pattern);
   if (tooWide !== null) throw new Error(tooWide);
   return { kind: "regex", host: "", regex, allowHttp: false };
 }

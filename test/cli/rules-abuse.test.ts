@@ -88,7 +88,7 @@ test("a normal rule followed by regex:.* is refused, naming the second rule", BO
   assert.deepEqual(await installed(), []);
 });
 
-test("wildcards and regexes over a public suffix, every IP, and non-RE2 syntax are refused", BOUND, async () => {
+test("wildcards and regexes over a public suffix, every IP, another domain's tail, a bare dot, and non-RE2 syntax are refused", BOUND, async () => {
   const cases: [unknown, string, RegExp][] = [
     [native("*"), "inject[0].host", /'\*' is only allowed as a leading/],
     [native("*.com"), "inject[0].host", /covers every host under the public suffix "com"/],
@@ -97,6 +97,8 @@ test("wildcards and regexes over a public suffix, every IP, and non-RE2 syntax a
     [native("regex:.*\\.com"), "inject[0].host", /every host under the public suffix "com" \(e\.g\. "[a-z]+\.com"\)/],
     [v1("regex:[a-z0-9-]+\\.co\\.uk"), "host_url", /public suffix "co\.uk"/],
     [native("regex:\\d+\\.\\d+\\.\\d+\\.\\d+"), "inject[0].host", /IP addresses of any network/],
+    [native("regex:acme\\.example.*"), "inject[0].host", /matches hosts outside its own domain \(e\.g\. "acme\.example\.[a-z0-9.-]+"\)/],
+    [v1("regex:api.stripe\\.com"), "host_url", /unescaped "\." in "api\.stripe", which matches any character/],
     [native("regex:(a)\\1\\.acme\\.example"), "inject[0].host", /backreferences are not supported/],
     [native("regex:(?!evil)[a-z]+\\.acme\\.example"), "inject[0].host", /lookahead and lookbehind are not supported/],
   ];

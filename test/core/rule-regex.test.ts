@@ -102,6 +102,16 @@ describe("rules wider than one provider", () => {
     assert.throws(() => parseHostRule("regex:\\d+\\.\\d+\\.\\d+\\.\\d+"), /IP addresses of any network/);
     assert.throws(() => parseHostRule("regex:[0-9a-f:]+"), /IP addresses of any network/);
   });
+  test("a regex that lets its own domain be followed or wrapped by another is refused", () => {
+    for (const pattern of [".*acme.*", "acme\\.example.*", "api\\.acme\\.example\\..+", "^api\\.acme\\.example(\\..*)?$", "(?:[a-z]+-)?acme\\.example.*"]) {
+      assert.throws(() => parseHostRule(`regex:${pattern}`), /matches hosts outside its own domain \(e\.g\. "[^"]*acme[^"]*\.[a-z]+"\)/, pattern);
+    }
+  });
+  test("a bare '.' between letters is refused: api.stripe.com matches apixstripe.com", () => {
+    assert.throws(() => parseHostRule("regex:api.stripe\\.com"), /unescaped "\." in "api\.stripe", which matches any character/);
+    assert.throws(() => parseHostRule("regex:api\\.stripe.com"), /unescaped "\." in "stripe\.com"/);
+    assert.doesNotThrow(() => parseHostRule("regex:[a.]x\\.stripe\\.com"), "a dot in a class is a dot");
+  });
   test("wildcards under a public suffix are refused; `*` is not a host", () => {
     for (const [host, suffix] of [["*.com", "com"], ["*.co.uk", "co.uk"], ["*.github.io", "github.io"], ["*.io", "io"], ["*.localhost", "localhost"]]) {
       assert.throws(() => parseHostRule(host ?? ""), new RegExp(`covers every host under the public suffix "${(suffix ?? "").replace(".", "\\.")}"`), host);
