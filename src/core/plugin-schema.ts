@@ -7,6 +7,7 @@ import * as v from "valibot";
 import { AuthsomeError } from "./errors.ts";
 import { AUTH_TYPES, CREDENTIAL_FIELDS, FLOW_NAMES } from "./plugin.ts";
 import type { FlowName, ProviderPlugin } from "./plugin.ts";
+import { keyPatternProblem } from "./rule-regex.ts";
 import { parseHostRule } from "./rules.ts";
 
 /** Provider names: also file names under `<home>/plugins/`, so no dots or slashes. */
@@ -107,19 +108,13 @@ const OAuthSchema = v.strictObject({
 });
 
 const ApiKeySchema = v.strictObject({
-  pattern: v.optional(v.pipe(v.string(), v.check((p) => compiles(p), "invalid regex"))),
+  pattern: v.optional(v.pipe(v.string(), v.rawCheck(({ dataset, addIssue }) => {
+    const problem = dataset.typed ? keyPatternProblem(dataset.value) : null;
+    if (problem !== null) addIssue({ message: problem });
+  }))),
   hint: v.optional(v.string()),
   keyUrl: v.optional(Url),
 });
-
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const EnvSchema = v.pipe(
   objectOnly(v.record(v.pipe(v.string(), v.regex(ENV_NAME, "invalid env variable name")), Field)),

@@ -17,7 +17,7 @@ import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
-import { prepareRegexEngine } from "./rule-regex.ts";
+import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
 
 /** Where a listed plugin comes from. */
 export type PluginSource = "bundled" | "installed";
@@ -184,6 +184,8 @@ async function _validated(input: unknown, source: string): Promise<ProviderPlugi
 
 /** Loads and validates a plugin from a file or npm spec; `origin` is recorded as `$source`. */
 async function loadSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+  // Installing is rare: RE2 checks the API-key pattern too, not only `regex:` rules.
+  await loadRegexEngine();
   const ext = extname(source).toLowerCase();
   if (ext === ".json") {
     const path = resolve(source);

@@ -93,6 +93,28 @@ export function compileKeyPattern(pattern: string): { test(key: string): boolean
   return { test: (key) => compiled.test(key) };
 }
 
+/**
+ * Why a plugin's API-key pattern is unusable, or null. With the engine loaded (always at
+ * `providers add`, see registry.ts) that is RE2's verdict; on a later load without it, only
+ * the syntax is checked (compiled, never run), and login gives RE2's verdict.
+ */
+export function keyPatternProblem(pattern: string): string | null {
+  if (engine === undefined) {
+    try {
+      new RegExp(pattern);
+      return null;
+    } catch {
+      return "invalid regex";
+    }
+  }
+  try {
+    compileKeyPattern(pattern);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : "invalid regex";
+  }
+}
+
 /** RE2's own words, without its prefix, plus why when the construct is one it lacks on purpose. */
 function _syntaxProblem(error: unknown): string {
   const text = (error instanceof Error ? error.message : String(error)).replace(/^error parsing regexp: /, "")

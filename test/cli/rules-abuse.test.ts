@@ -106,6 +106,12 @@ test("wildcards and regexes over a public suffix, every IP, another domain's tai
   assert.deepEqual(await installed(), []);
 });
 
+test("an API-key pattern RE2 cannot run is refused at providers add, naming the field", BOUND, async () => {
+  await refused({ ...native("api.acme.example"), apiKey: { pattern: "^(?=sk-)\\w+$" } }, "apiKey.pattern", /lookahead and lookbehind are not supported/);
+  await refused({ ...v1("api.acme.example"), api_key: { key_pattern: "(a)\\1" } }, "api_key.key_pattern", /backreferences are not supported/);
+  assert.deepEqual(await installed(), []);
+});
+
 test("a module plugin with regex:.* is refused the same way", BOUND, async () => {
   const code = `export default { name: "acme", authType: "api_key", inject: [{ host: "api.acme.example" }, { host: "regex:.*" }] };\n`;
   await refused(code, "inject[1].host", /matches hosts of any domain/, ".mjs");
