@@ -68,6 +68,10 @@ export class Vault {
   readonly #masterKey: CryptoKey;
   readonly #locate: LocateRecord;
   #dataKey: Promise<CryptoKey> | undefined;
+  /** A re-encryption's new data key (`key-next`, src/core/rotate.ts), when one is under way. */
+  #nextKey: Promise<CryptoKey | undefined> | undefined;
+  /** The key records as last seen, to notice a rotation that replaced them since. */
+  #keyStamp: string | undefined;
   /** Secrets last opened per record, with the exact sealed box and AAD they came from. */
   readonly #opened = new Map<string, { nonce: string; ct: string; aad: string; secrets: Secrets }>();
 
@@ -182,12 +186,136 @@ export class Vault {
     });
   }
 
+  /** The data keys that may open a record: the profile's, then a re-encryption's new one. */
+  async #openKeys(): Promise<CryptoKey[]> {
+    const next = await this.#loadNext();
+    return next === undefined ? [await this.dataKey()] : [await this.dataKey(), next];
+  }
+
+  /** Opens a record's box; once more with freshly loaded keys if a rotation replaced them meanwhile. */
+  async #open(box: SealedBox, aad: string, what: string): Promise<unknown> {
+    const attempt = async () => {
+      const keys = await this.#openKeys();
+      for (const [index, key] of keys.entries()) {
+        try {
+          return await unsealJson(key, box, aad, what);
+        } catch (error) {
+          if (index === keys.length - 1) throw error;
+        }
+      }
+      throw new AuthsomeError("internal", "no data key");
+    };
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(await this.#keysChanged())) throw error;
+      return attempt();
+    }
+  }
+
+  /**
+   * The data key new secrets are sealed with: a re-encryption's new one when under way, so no
+   * record is sealed again under a key about to be retired. The key records are read again
+   * first (two small reads per write, which fsyncs anyway): this vault may have loaded them
+   * before a rotation changed them.
+   */
+  async #sealKey(): Promise<CryptoKey> {
+    await this.#keysChanged();
+    return (await this.#loadNext()) ?? (await this.dataKey());
+  }
+
+  /** Drops the cached data keys when the key records differ from when they were last seen. */
+  async #keysChanged(): Promise<boolean> {
+    const stamp = JSON.stringify([await this.#storage.getItem(this.#key("key")), await this.#storage.getItem(this.#key("key-next"))]);
+    const changed = this.#keyStamp !== undefined && stamp !== this.#keyStamp;
+    if (this.#keyStamp === undefined || changed) {
+      this.#dataKey = undefined;
+      this.#nextKey = undefined;
+      this.#opened.clear();
+    }
+    this.#keyStamp = stamp;
+    return changed;
+  }
+
+  #loadNext(): Promise<CryptoKey | undefined> {
+    this.#nextKey ??= this.#readNextKey().catch((error: unknown) => {
+      this.#nextKey = undefined;
+      throw error;
+    });
+    return this.#nextKey;
+  }
+
+  async #readNextKey(): Promise<CryptoKey | undefined> {
+    const stored = await this.#storage.getItem(this.#key("key-next"));
+    if (stored === null) return undefined;
+    const what = `the new key of profile "${this.#profile}" (${this.locate("key-next")})`;
+    const wrapped = parseStored(WrappedKeySchema, stored, what, "run `authsome key rotate` to finish the interrupted rotation");
+    const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, this.#nextAad(wrapped.createdAt), what));
+    return importAesKey(decodeBase64(raw));
+  }
+
+  #nextAad(createdAt: string): string {
+    return `authsome/v2/profile-key-next/${this.#profile}/${createdAt}`;
+  }
+
+  /** Re-encryption under way for this profile (src/core/rotate.ts)? */
+  async hasNextKey(): Promise<boolean> {
+    return (await this.#storage.getItem(this.#key("key-next"))) !== null;
+  }
+
+  /**
+   * Re-encryption, step 1: a new data key for the profile, wrapped under `target` in `key-next`.
+   * One already there is kept: records may be sealed with it already.
+   */
+  async beginNextKey(target: CryptoKey): Promise<void> {
+    await this.#lock.withLock(`${this.#profile}.key`, async () => {
+      if (await this.hasNextKey()) return;
+      const createdAt = new Date().toISOString();
+      await this.#storage.setItem(this.#key("key-next"), { v: 2, key: await sealJson(target, encodeBase64(randomBytes(32)), this.#nextAad(createdAt)), createdAt });
+    });
+    await this.#keysChanged();
+  }
+
+  /** Re-encryption, step 2: seals one connection (or, without one, the saved client) under the new key; false when it already was. */
+  async reseal(provider: string, connection?: string): Promise<boolean> {
+    const next = await this.#loadNext();
+    if (next === undefined) throw new AuthsomeError("internal", `no re-encryption under way for profile "${this.#profile}"`);
+    const stored = await this.#storage.getItem(connection === undefined ? this.#key("client", provider) : this.#key("conn", provider, connection));
+    if (stored === null) return false;
+    if (connection === undefined) {
+      const box = parseStored(StoredRecordSchema.entries.secrets, stored, `saved client of ${provider}`);
+      if (await unsealJson(next, box, `authsome/v1/client/${this.#profile}/${provider}`, "").then(() => true, () => false)) return false;
+      await this.setClient(provider, await this.getClient(provider));
+      return true;
+    }
+    const record = parseStored(StoredRecordSchema, stored, `connection ${provider}/${connection}`);
+    if (await unsealJson(next, record.secrets, this.#recordAad(record.meta), "").then(() => true, () => false)) return false;
+    const found = await this.read(provider, connection);
+    if (found !== null) await this.write(found.meta, found.secrets);
+    return found !== null;
+  }
+
+  /** Re-encryption, step 3: the new data key becomes the profile's key, wrapped under `target`; `key-next` goes. */
+  async promoteNextKey(target: CryptoKey): Promise<void> {
+    await this.#lock.withLock(`${this.#profile}.key`, async () => {
+      const stored = await this.#storage.getItem(this.#key("key-next"));
+      if (stored === null) return;
+      const what = `the new key of profile "${this.#profile}" (${this.locate("key-next")})`;
+      const wrapped = parseStored(WrappedKeySchema, stored, what);
+      const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, this.#nextAad(wrapped.createdAt), what));
+      // One atomic write switches the profile; until key-next is removed both name the same key.
+      await this.#storage.setItem(this.#key("key"), await this.#wrapKey(raw, wrapped.createdAt, target));
+      await this.#storage.removeItem(this.#key("key-next"));
+    });
+    await this.#keysChanged();
+  }
+
   #keyAad(version: 1 | 2, createdAt: string): string {
     return version === 1 ? `authsome/v1/profile-key/${this.#profile}` : `authsome/v2/profile-key/${this.#profile}/${createdAt}`;
   }
 
-  async #wrapKey(rawBase64: string, createdAt: string): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
-    return { v: 2, key: await sealJson(this.#masterKey, rawBase64, this.#keyAad(2, createdAt)), createdAt };
+  async #wrapKey(rawBase64: string, createdAt: string, master = this.#masterKey): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
+    return { v: 2, key: await sealJson(master, rawBase64, this.#keyAad(2, createdAt)), createdAt };
   }
 
   /** Re-wraps a v1 key record as v2 (same data key), unless another process already did. */
@@ -229,7 +357,7 @@ export class Vault {
     if (cached !== undefined && cached.nonce === nonce && cached.ct === ct && cached.aad === aad) {
       return { meta: record.meta, secrets: { ...cached.secrets } };
     }
-    const plain = await unsealJson(await this.dataKey(), record.secrets, aad, what);
+    const plain = await this.#open(record.secrets, aad, what);
     const secrets = parseStored(SecretsSchema, plain, `${what} secrets`);
     if (this.#opened.size >= MAX_OPENED) this.#opened.clear();
     this.#opened.set(key, { nonce, ct, aad, secrets: { ...secrets } });
@@ -238,7 +366,7 @@ export class Vault {
 
   /** Writes a connection (metadata and freshly sealed secrets) atomically. */
   async write(meta: ConnectionMeta, secrets: Secrets): Promise<void> {
-    const sealed = await sealJson(await this.dataKey(), secrets, this.#recordAad(meta));
+    const sealed = await sealJson(await this.#sealKey(), secrets, this.#recordAad(meta));
     await this.#storage.setItem(this.#key("conn", meta.provider, meta.connection), { v: 1, meta, secrets: sealed });
   }
 
@@ -300,7 +428,7 @@ export class Vault {
     if (stored === null) return null;
     const what = `saved client of ${provider} (${this.locate("client", provider)})`;
     const box = parseStored(StoredRecordSchema.entries.secrets, stored, what);
-    const plain = await unsealJson(await this.dataKey(), box, `authsome/v1/client/${this.#profile}/${provider}`, what);
+    const plain = await this.#open(box, `authsome/v1/client/${this.#profile}/${provider}`, what);
     return parseStored(ClientSecretsSchema, plain, what);
   }
 
@@ -312,7 +440,7 @@ export class Vault {
       return;
     }
     const aad = `authsome/v1/client/${this.#profile}/${provider}`;
-    await this.#storage.setItem(key, await sealJson(await this.dataKey(), client, aad));
+    await this.#storage.setItem(key, await sealJson(await this.#sealKey(), client, aad));
   }
 
   /** Removes every record of this profile (profile removal). */

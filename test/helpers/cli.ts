@@ -59,5 +59,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
 /** A temporary AUTHSOME_HOME, removed by `cleanup()`. */
 export async function tempHome(prefix = "authsome-test-"): Promise<{ home: string; env: Record<string, string>; cleanup(): Promise<void> }> {
   const home = await mkdtemp(join(tmpdir(), prefix));
-  return { home, env: { AUTHSOME_HOME: home, AUTHSOME_PROFILE: "", AUTHSOME_STORAGE: "", AUTHSOME_MASTER_KEY: "" }, cleanup: () => rm(home, { recursive: true, force: true }) };
+  // AUTHSOME_KEYRING=0: a test run on a desktop must not fill the user's keyring with test homes'
+  // keys (test/cli/keyring.test.ts turns it back on against a private Secret Service).
+  return { home, env: { AUTHSOME_HOME: home, AUTHSOME_PROFILE: "", AUTHSOME_STORAGE: "", AUTHSOME_MASTER_KEY: "", AUTHSOME_KEYRING: "0" }, cleanup: () => rm(home, { recursive: true, force: true }) };
 }

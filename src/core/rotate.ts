@@ -1,0 +1,206 @@
+/**
+ * `authsome key rotate`: a new master key for the home, every profile's data key re-wrapped
+ * under it, and (with `reencrypt`) every record sealed again under a new data key per profile.
+ *
+ * Safe against a kill -9 at any point, by never overwriting the only copy of anything:
+ * 1. the new key is written beside the current one (`master.key.next`, or a new keyring entry
+ *    named by `master.keyring.next`): from then on every reader loads both (key-custody.ts);
+ * 2. each key record is re-wrapped in one atomic write (and with `reencrypt` the profile's new
+ *    data key waits in `key-next` until every record is sealed under it; vault.ts);
+ * 3. the switch is one rename of the pending file over the current one (from a file to the
+ *    keyring: unlinking master.key, after which the pending pointer is the key);
+ * 4. only then is the old key removed (its keyring entry deleted).
+ * At every point each record opens with the old key or the new one, and running the command
+ * again finishes an interrupted rotation with the pending key it finds.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { encodeBase64 } from "@oslojs/encoding";
+import { importAesKey, randomBytes } from "./crypto.ts";
+import { AuthsomeError } from "./errors.ts";
+import { writeFileAtomic } from "./files.ts";
+import { setFallbackKeys } from "./key-fallbacks.ts";
+import { describeEntry, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, readPointer, type CustodySource } from "./key-custody.ts";
+import { decodeKeyText } from "./keys.ts";
+import type { ServiceCore } from "./service.ts";
+import type { Store } from "./storage/index.ts";
+import { Vault } from "./vault.ts";
+
+/** Options of {@link rotateMasterKey}. */
+export interface RotateOptions {
+  /** Where the new key goes; default: where the current one is. */
+  to?: "file" | "keyring";
+  /** Also seal every record again under a new data key per profile. */
+  reencrypt?: boolean;
+}
+
+/** What a rotation did. */
+export interface RotateResult {
+  /** Where the new key is (a path, or the keyring entry). */
+  key_source: string;
+  to: "file" | "keyring";
+  /** True when it finished a rotation that had been interrupted. */
+  resumed: boolean;
+  /** Per profile: whether its key record was re-wrapped (or already was), and records re-sealed. */
+  profiles: { profile: string; key: "rewrapped" | "unchanged"; resealed: number }[];
+}
+
+interface Pending {
+  key: CryptoKey;
+  to: "file" | "keyring";
+  where: string;
+}
+
+/** Throws when a daemon of this home is running: it holds the old key (and data keys) in memory. */
+function _refuseRunningDaemon(home: string): void {
+  let pid: unknown;
+  try {
+    pid = (JSON.parse(readFileSync(join(home, "daemon.json"), "utf8")) as { pid?: unknown }).pid;
+  } catch {
+    return;
+  }
+  if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return;
+  }
+  throw new AuthsomeError("usage", `the daemon of this home (pid ${pid}) is running with the current key in memory`, { hint: "stop it (Ctrl-C on `authsome serve`, or kill its pid), rotate, then start it again" });
+}
+
+/** The pending key of an interrupted rotation, if one was left. */
+async function _findPending(core: ServiceCore): Promise<Pending | undefined> {
+  const paths = keyPaths(core.context.home);
+  if (existsSync(paths.nextFile)) {
+    const text = readFileSync(paths.nextFile, "utf8");
+    let raw: Uint8Array;
+    if (text.trimStart().startsWith("{")) {
+      const { unprotectKey } = await import("./passphrase.ts");
+      raw = await unprotectKey(text, core.context.passphrase, paths.nextFile, core.context.askPassphrase);
+    } else raw = decodeKeyText(text, paths.nextFile);
+    return { key: await importAesKey(raw), to: "file", where: paths.file };
+  }
+  const pointer = readPointer(paths.nextKeyring);
+  if (pointer === undefined) return undefined;
+  return { key: await openKeyringKey(pointer, paths.nextKeyring), to: "keyring", where: describeEntry(pointer) };
+}
+
+/** Writes the new key beside the current one (step 1); nothing reads it as the key yet. */
+async function _createPending(core: ServiceCore, to: "file" | "keyring", current: CustodySource): Promise<Pending> {
+  const paths = keyPaths(core.context.home);
+  if (to === "keyring") {
+    const { pointer, text } = await newKeyringKey(core.context.home);
+    await writeFileAtomic(paths.nextKeyring, `${JSON.stringify(pointer)}\n`, 0o600);
+    return { key: await importAesKey(decodeKeyText(text, "the new keyring entry")), to, where: describeEntry(pointer) };
+  }
+  const raw = randomBytes(32);
+  let text = `${encodeBase64(raw)}\n`;
+  if (current === "passphrase") {
+    if (core.context.passphrase === undefined) {
+      throw new AuthsomeError("usage", "the master key is passphrase-protected: its successor needs the passphrase too", { hint: "set AUTHSOME_PASSPHRASE, or rotate to the keyring with --to keyring" });
+    }
+    text = await (await import("./passphrase.ts")).protectKey(raw, core.context.passphrase);
+  }
+  await writeFileAtomic(paths.nextFile, text, 0o600);
+  return { key: await importAesKey(raw), to, where: paths.file };
+}
+
+/** Every profile with a key record in the store. */
+async function _profiles(store: Store): Promise<string[]> {
+  const keys = await store.storage.getKeys("p");
+  return [...new Set(keys.map((key) => /^p:([^:]+):key(?:-next)?$/.exec(key)?.[1]).filter((p): p is string => p !== undefined))].sort();
+}
+
+/** Step 3 and 4: makes the pending key the home's key, then removes the old one. */
+async function _switch(home: string, pending: Pending): Promise<void> {
+  const paths = keyPaths(home);
+  const oldPointer = readPointer(paths.keyring);
+  if (pending.to === "file") {
+    await rename(paths.nextFile, paths.file);
+  } else {
+    // With master.key gone and no current pointer, the pending pointer is the key (key-custody.ts).
+    if (existsSync(paths.file)) await unlink(paths.file);
+    await rename(paths.nextKeyring, paths.keyring);
+  }
+  const { keyringDelete } = await import("../runtime/keyring.ts");
+  if (oldPointer !== undefined && (pending.to === "file" || oldPointer.account !== readPointer(paths.keyring)?.account)) {
+    // The old entry is useless now; if it cannot be deleted it only lingers in the keyring.
+    await keyringDelete(oldPointer).catch(() => false);
+    if (pending.to === "file") await unlink(paths.keyring).catch(() => {});
+  }
+}
+
+/** Re-wraps (or re-encrypts) every profile under `target`, opening with `current` or `target`. */
+async function _rewrapAll(store: Store, current: CryptoKey, target: CryptoKey, reencrypt: boolean): Promise<RotateResult["profiles"]> {
+  setFallbackKeys(target, [current]);
+  const done: RotateResult["profiles"] = [];
+  for (const profile of await _profiles(store)) {
+    const vault = new Vault(store.storage, store.lock, profile, target, store.locate);
+    // An interrupted re-encryption is finished whatever was asked: its records need its key.
+    if (reencrypt || (await vault.hasNextKey())) {
+      done.push({ profile, key: "rewrapped", resealed: await _reencrypt(store, vault, profile, target) });
+    } else done.push({ profile, key: await _rewrap(vault, target), resealed: 0 });
+  }
+  return done;
+}
+
+/** Most passes over a profile's records; a pass after the first only finds concurrent writes. */
+const MAX_PASSES = 4;
+
+/**
+ * Seals every record of the profile under its new data key, provider by provider under the
+ * provider lock (the lock logins and refreshes write under, so none of them writes with the old
+ * key after its provider was done), until a pass finds nothing left; then switches the key.
+ */
+async function _reencrypt(store: Store, vault: Vault, profile: string, target: CryptoKey): Promise<number> {
+  await vault.beginNextKey(target);
+  let total = 0;
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    let count = 0;
+    const clients = (await store.storage.getKeys(`p:${profile}:client`)).map((key) => key.split(":")[3] ?? "").filter(Boolean);
+    for (const provider of [...new Set([...(await vault.providerNames()), ...clients])]) {
+      count += await vault.withProviderLock(provider, async () => {
+        let n = 0;
+        for (const connection of await vault.connectionNames(provider)) if (await vault.reseal(provider, connection)) n++;
+        if (await vault.reseal(provider)) n++;
+        return n;
+      });
+    }
+    total += count;
+    if (count === 0) break;
+  }
+  await vault.promoteNextKey(target);
+  return total;
+}
+
+async function _rewrap(vault: Vault, target: CryptoKey): Promise<"rewrapped" | "unchanged"> {
+  const outcome = await vault.rewrapKey(target);
+  return outcome === "rewrapped" ? "rewrapped" : "unchanged";
+}
+
+/** Rotates the home's master key (see the steps above). */
+export async function rotateMasterKey(core: ServiceCore, options: RotateOptions = {}): Promise<RotateResult> {
+  if (core.context.masterKey !== undefined) {
+    throw new AuthsomeError("usage", "the master key comes from AUTHSOME_MASTER_KEY, which authsome cannot replace", { hint: "rotate where the key is kept: generate a new key, re-wrap with `authsome key rotate --to file` from a home without AUTHSOME_MASTER_KEY, or keep the current key" });
+  }
+  const { home } = core.context;
+  _refuseRunningDaemon(home);
+  const store = await core.store();
+  return store.lock.withLock("master-key", async () => {
+    const current = await loadCustodyKey(core.context);
+    const found = await _findPending(core);
+    if (found !== undefined && options.to !== undefined && options.to !== found.to) {
+      throw new AuthsomeError("usage", `an interrupted rotation to the ${found.to === "file" ? "key file" : "keyring"} must finish first`, { hint: "run `authsome key rotate` without --to, then rotate again" });
+    }
+    const defaultTo = current.source === "keyring" ? "keyring" : "file";
+    const pending = found ?? (await _createPending(core, options.to ?? defaultTo, current.source));
+    const profiles = await _rewrapAll(store, current.key, pending.key, options.reencrypt === true);
+    await _switch(home, pending);
+    // A profile made meanwhile by a process still holding the old key is caught here.
+    const again = await _rewrapAll(store, current.key, pending.key, false);
+    for (const [i, p] of again.entries()) if (profiles[i] === undefined) profiles.push(p);
+    setFallbackKeys(pending.key, []);
+    return { key_source: pending.where, to: pending.to, resumed: found !== undefined, profiles };
+  }, { timeoutMs: 30_000 });
+}
