@@ -75,7 +75,7 @@ export function regexBreadthProblem(test: (host: string) => boolean, pattern?: s
     return `matches ${what} (e.g. "${probe.host}"): name the provider's own hosts`;
   }
   for (const host of pattern === undefined ? [] : _fragmentProbes(pattern)) {
-    if (test(host)) return `matches hosts outside its own domain (e.g. "${host}"): end the pattern with the provider's domain`;
+    if (test(host)) return `matches hosts outside its own domain (e.g. "${host}"): write the provider's domain last, after a "\\."`;
   }
   // `(?:)`, `a*`: a pattern that matches the empty name was meant to match anything (it did
   // when rules were substring matches); as a full match it names no host.
@@ -119,7 +119,7 @@ function _probes(): Probe[] {
 
 /**
  * Hosts that put the pattern's literal words (`acme.example` from `acme\.example`) inside or in
- * front of a random, unrelated domain. Literal words are read crudely (escapes unescaped,
+ * front of a random, unrelated domain, or glue a random name onto their front. Literal words are read crudely (escapes unescaped,
  * classes, groups' flags and repeated characters skipped): a missed word only means fewer probes.
  */
 function _fragmentProbes(pattern: string): string[] {
@@ -130,14 +130,17 @@ function _fragmentProbes(pattern: string): string[] {
     const w = word.replace(/^[.-]+|[.-]+$/g, "");
     const other = () => `${_label(r, 3, 10, true)}.${PROBE_TLDS[Math.floor(r() * 8)] ?? "net"}`;
     out.push(`${w}.${other()}`, `${_label(r, 2, 8, false)}.${w}.${other()}`, `${_label(r, 2, 8, false)}${w}${_label(r, 2, 8, false)}.${other()}`, `${_label(r, 2, 8, false)}-${w}.${other()}`);
+    // `.*acme\.example` also matches `evilacme.example`: another registrable name glued in front.
+    if (w.includes(".")) out.push(`${_label(r, 2, 8, false)}${w}`, `${_label(r, 2, 8, false)}-${w}`);
   }
   return out;
 }
 
 /**
- * The first `api.stripe` spelled with a bare `.` between letters or digits, or null: it matches
- * `apixstripe.com` too, a domain anyone can register. A bare `.` before a quantifier (`.*`) is
- * meant as a wildcard and left to the probes.
+ * The first `api.stripe` spelled with a bare `.` between name parts (letters, digits, a group or
+ * a class: `(api|www).stripe`), or null: it matches `apixstripe.com` too, a domain anyone can
+ * register. A bare `.` next to a quantifier (`.*`, `a+.`) is meant as a wildcard and left to
+ * the probes.
  */
 function _unescapedDot(pattern: string): string | null {
   let inClass = false;
@@ -147,9 +150,11 @@ function _unescapedDot(pattern: string): string | null {
     else if (c === "[") inClass = true;
     else if (c === "]") inClass = false;
     else if (c === "." && !inClass && i > 0 && pattern[i - 2] !== "\\") {
-      const before = pattern.slice(0, i).match(/[a-z0-9-]+$/i)?.[0] ?? "";
-      const after = pattern.slice(i + 1).match(/^[a-z0-9-]+/i)?.[0] ?? "";
-      if (before !== "" && after !== "" && !/[?*+{]/.test(pattern[i + 1 + after.length] ?? "")) return `${before}.${after}`;
+      const before = pattern.slice(0, i).match(/[a-z0-9()|[\]-]+$/i)?.[0] ?? "";
+      const after = pattern.slice(i + 1).match(/^[a-z0-9()|[\]-]+/i)?.[0] ?? "";
+      const namePartBefore = /[a-z0-9)\]-]$/i.test(before);
+      const namePartAfter = /^[a-z0-9([-]/i.test(after) && !/[?*+{]/.test(pattern[i + 1 + after.length] ?? "");
+      if (namePartBefore && namePartAfter) return `${before}.${after}`;
     }
   }
   return null;

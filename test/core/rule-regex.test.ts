@@ -103,14 +103,16 @@ describe("rules wider than one provider", () => {
     assert.throws(() => parseHostRule("regex:[0-9a-f:]+"), /IP addresses of any network/);
   });
   test("a regex that lets its own domain be followed or wrapped by another is refused", () => {
-    for (const pattern of [".*acme.*", "acme\\.example.*", "api\\.acme\\.example\\..+", "^api\\.acme\\.example(\\..*)?$", "(?:[a-z]+-)?acme\\.example.*"]) {
+    for (const pattern of [".*acme.*", "acme\\.example.*", "api\\.acme\\.example\\..+", "^api\\.acme\\.example(\\..*)?$", "(?:[a-z]+-)?acme\\.example.*", ".*acme\\.example", "[a-z-]*acme\\.example"]) {
       assert.throws(() => parseHostRule(`regex:${pattern}`), /matches hosts outside its own domain \(e\.g\. "[^"]*acme[^"]*\.[a-z]+"\)/, pattern);
     }
   });
   test("a bare '.' between letters is refused: api.stripe.com matches apixstripe.com", () => {
     assert.throws(() => parseHostRule("regex:api.stripe\\.com"), /unescaped "\." in "api\.stripe", which matches any character/);
     assert.throws(() => parseHostRule("regex:api\\.stripe.com"), /unescaped "\." in "stripe\.com"/);
+    assert.throws(() => parseHostRule("regex:(api|uploads).github\\.com"), /unescaped "\." in "\(api\|uploads\)\.github"/);
     assert.doesNotThrow(() => parseHostRule("regex:[a.]x\\.stripe\\.com"), "a dot in a class is a dot");
+    assert.doesNotThrow(() => parseHostRule("regex:(.*\\.)?stripe\\.com"), "a wildcard run before an escaped dot");
   });
   test("wildcards under a public suffix are refused; `*` is not a host", () => {
     for (const [host, suffix] of [["*.com", "com"], ["*.co.uk", "co.uk"], ["*.github.io", "github.io"], ["*.io", "io"], ["*.localhost", "localhost"]]) {
