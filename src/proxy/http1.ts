@@ -34,12 +34,19 @@ const NO_BODY: BodyFraming = { kind: "length", length: 0 };
 const CHUNKED: BodyFraming = { kind: "chunked" };
 const CLOSE: BodyFraming = { kind: "close" };
 
-const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e\x80-\xff]+) HTTP\/1\.([01])$/;
+const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/1\.([01])$/;
+// The target in origin form, absolute form or "*" (RFC 9112 section 3.2), or authority form for
+// CONNECT only. ASCII only, as llhttp: a raw UTF-8 path cannot be forwarded unchanged; an
+// authority of RFC 3986 characters only (llhttp refuses others, and URL parsers differ on them);
+// no fragment, which no request target has and which would leave the URL we decide on.
+const TARGET = /^(?:\/[\x21\x22\x24-\x7e]*|\*|[A-Za-z][A-Za-z0-9+.-]*:\/\/[\w\-.~%!$&'()*+,;=:@[\]]*(?:[/?][\x21\x22\x24-\x7e]*)?)$/;
+const AUTHORITY = /^[\w\-.~%!$&'()*+,;=:@[\]]+$/;
 const STATUS_LINE = /^HTTP\/1\.([01]) ([1-9]\d\d)(?: ([\t\x20-\x7e\x80-\xff]*))?$/;
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Control characters other than HTAB, which may not appear in a field value. */
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 const DIGITS = /^\d{1,15}$/;
+const FRAMING_NAME = /^(?:content-length|transfer-encoding)$/i;
 
 const CRLF_CRLF = Buffer.from("\r\n\r\n");
 
@@ -77,7 +84,12 @@ export function parseRequestHead(text: string): RequestHead {
     if (version !== null && !version[1]?.startsWith("1.")) throw new ProxyReply(505, `HTTP/${version[1]} is not supported; use HTTP/1.1`);
     throw new ProxyReply(400, "malformed request line");
   }
-  return { method: match[1] ?? "", target: match[2] ?? "", minor: Number(match[3]), rawHeaders: _fields(lines, 400) };
+  const method = match[1] ?? "";
+  const target = match[2] ?? "";
+  if (!(method === "CONNECT" ? AUTHORITY : TARGET).test(target)) throw new ProxyReply(400, "malformed request target");
+  // RFC 9113 section 3.4: "PRI" starts the HTTP/2 preface, which llhttp reads as such, not as a request.
+  if (method === "PRI") throw new ProxyReply(400, "the HTTP/2 connection preface is not an HTTP/1.1 request");
+  return { method, target, minor: Number(match[3]), rawHeaders: _fields(lines, 400) };
 }
 
 /** Parses a response head; throws a 502 {@link ProxyReply} naming what was wrong. */
@@ -97,6 +109,8 @@ function _fields(lines: string[], status: number): string[] {
     // Also rejects obs-fold (a line starting with whitespace) and whitespace before the colon.
     if (!TOKEN.test(name)) throw new ProxyReply(status, `malformed header line ${i}`);
     const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    // llhttp reads a response's `chunked\t` as another coding (so until close): no HTAB in framing.
+    if (line.includes("\t", colon) && FRAMING_NAME.test(name)) throw new ProxyReply(status, `tab in the ${name} header`);
     if (BAD_VALUE.test(value)) throw new ProxyReply(status, `control character in header ${name}`);
     raw.push(name, value);
   }
@@ -107,26 +121,35 @@ function _fields(lines: string[], status: number): string[] {
 export function requestFraming(rawHeaders: readonly string[]): BodyFraming {
   const framing = _framing(rawHeaders, 400);
   if (framing === null) return NO_BODY;
-  if (framing === "other") throw new ProxyReply(501, "only the chunked transfer coding is supported in requests");
+  if (framing === "other" || framing === "last") throw new ProxyReply(501, "only the chunked transfer coding is supported in requests");
   return framing;
 }
 
 /** The framing of a response body to a request with `method` (RFC 9112 section 6.3). */
 export function responseFraming(method: string, status: number, rawHeaders: readonly string[]): BodyFraming {
-  if (method === "HEAD" || status < 200 || status === 204 || status === 304) return NO_BODY;
+  // Checked even where there is no body: a peer that refuses CL + TE refuses the whole response.
   const framing = _framing(rawHeaders, 502);
+  if (method === "HEAD" || status < 200 || status === 204 || status === 304) return NO_BODY;
   if (framing === null || framing === "other") return CLOSE;
-  return framing;
+  // A response's body is chunked whenever chunked is its last coding (the codings before it travel on).
+  return framing === "last" ? CHUNKED : framing;
 }
 
-function _framing(rawHeaders: readonly string[], status: number): BodyFraming | "other" | null {
+/**
+ * The framing the headers declare: a length, chunked as the sole coding, "last" (chunked after
+ * other codings), "other" (codings without chunked) or null (neither header). Throws `status`
+ * where peers could disagree: CL with TE, a repeated CL, chunked twice or not last.
+ */
+function _framing(rawHeaders: readonly string[], status: number): BodyFraming | "last" | "other" | null {
   let length: string | undefined;
   let codings: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? "";
     if (name.length === 14 && name.toLowerCase() === "content-length") {
       const value = rawHeaders[i + 1] ?? "";
-      if (!DIGITS.test(value) || (length !== undefined && length !== value)) throw new ProxyReply(status, "invalid or conflicting Content-Length");
+      // Even identical repeats are refused (RFC 9110 section 8.6 allows either): llhttp and nginx
+      // refuse them, so an upstream may, and a message both ends reject cannot be read two ways.
+      if (!DIGITS.test(value) || length !== undefined) throw new ProxyReply(status, "invalid or repeated Content-Length");
       length = value;
     } else if (name.length === 17 && name.toLowerCase() === "transfer-encoding") {
       codings = codings === undefined ? rawHeaders[i + 1] : `${codings},${rawHeaders[i + 1]}`;
@@ -134,7 +157,12 @@ function _framing(rawHeaders: readonly string[], status: number): BodyFraming | 
   }
   if (codings !== undefined) {
     if (length !== undefined) throw new ProxyReply(status, "both Transfer-Encoding and Content-Length");
-    return codings.trim().toLowerCase() === "chunked" ? CHUNKED : "other";
+    const list = codings.split(",").map((coding) => coding.trim().toLowerCase());
+    const chunked = list.indexOf("chunked");
+    if (chunked < 0) return "other";
+    // RFC 9112 section 6.3: chunked anywhere but last leaves the length unknowable.
+    if (chunked !== list.length - 1) throw new ProxyReply(status, "chunked is not the last transfer coding");
+    return list.length === 1 ? CHUNKED : "last";
   }
   return length === undefined ? null : { kind: "length", length: Number(length) };
 }
@@ -152,6 +180,10 @@ export class ChunkedScanner {
   private digits = 0;
   private lineBytes = 0;
   private trailerLine = 0;
+  private trailerColon = false;
+  private quoted = false;
+  /** The last byte was the `;` before an extension's name. */
+  private extensionStart = false;
   private sawCr = false;
 
   private readonly errorStatus: number;
@@ -191,7 +223,7 @@ export class ChunkedScanner {
     }
     if (byte === 0x0d) return void (this.sawCr = true);
     if (byte === 0x0a) this._fail("bare LF in chunk framing");
-    if (this.state === "trailer") return void (this.trailerLine += 1);
+    if (this.state === "trailer") return this._trailerByte(byte);
     if (this.state === "size") {
       const digit = _hex(byte);
       if (digit >= 0 && this.digits < 12) {
@@ -201,16 +233,42 @@ export class ChunkedScanner {
       }
       if (byte !== 0x3b || this.digits === 0) this._fail("malformed chunk size");
       this.state = "ext";
-    } else if (byte < 0x20 && byte !== 0x09) this._fail("control character in chunk extension");
+      this.extensionStart = true;
+    } else this._extensionByte(byte);
+  }
+
+  /**
+   * Chunk extensions as `;name=token` or `;name="quoted"`, without the whitespace RFC 9112
+   * section 7.1.1 tolerates around them: llhttp refuses it, so an upstream may.
+   */
+  private _extensionByte(byte: number): void {
+    if (this.quoted) {
+      if (byte === 0x22) this.quoted = false;
+      else if ((byte < 0x20 && byte !== 0x09) || byte === 0x7f) this._fail("control character in chunk extension");
+    } else if (this.extensionStart && TCHAR[byte] !== 1) this._fail("chunk extension without a name");
+    else if (byte === 0x22) this.quoted = true;
+    else if (TCHAR[byte] !== 1 && byte !== 0x3b && byte !== 0x3d) this._fail("malformed chunk extension");
+    this.extensionStart = byte === 0x3b;
+  }
+
+  /** Trailer fields are checked as header fields are: a peer may refuse what we would pass on. */
+  private _trailerByte(byte: number): void {
+    if (this.trailerColon) {
+      if ((byte < 0x20 && byte !== 0x09) || byte === 0x7f) this._fail("control character in a trailer");
+    } else if (byte === 0x3a && this.trailerLine > 0) this.trailerColon = true;
+    else if (TCHAR[byte] !== 1) this._fail("malformed trailer field");
+    this.trailerLine += 1;
   }
 
   private _lineEnd(): void {
     if (this.state === "trailer") {
       if (this.trailerLine === 0) this.done = true;
+      else if (!this.trailerColon) this._fail("malformed trailer field");
       this.trailerLine = 0;
+      this.trailerColon = false;
       return;
     }
-    if (this.digits === 0) this._fail("malformed chunk size");
+    if (this.digits === 0 || this.quoted || this.extensionStart) this._fail(this.quoted ? "unterminated quoted chunk extension" : "malformed chunk size");
     this.digits = 0;
     this.lineBytes = 0;
     if (this.remaining === 0) this.state = "trailer";
@@ -221,6 +279,10 @@ export class ChunkedScanner {
     throw new ProxyReply(this.errorStatus, `invalid chunked body: ${what}`);
   }
 }
+
+/** 1 for the bytes of an RFC 9110 token. */
+const TCHAR = new Uint8Array(256);
+for (const char of "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") TCHAR[char.charCodeAt(0)] = 1;
 
 function _hex(byte: number): number {
   if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;

@@ -49,6 +49,29 @@ describe("parseRequestHead", () => {
     for (const [label, text] of Object.entries(bad)) rejects(() => parseRequestHead(text), 400, label);
   });
 
+  // Each found by the differential test against llhttp (test/proxy/http1-differential.test.ts).
+  it("refuses targets llhttp refuses or reads otherwise, and the HTTP/2 preface, with 400", () => {
+    const bad: Record<string, string> = {
+      "authority form without CONNECT": "GET x.test:443 HTTP/1.1",
+      "raw UTF-8 in the path": "GET /caf\xc3\xa9 HTTP/1.1",
+      "a quote in the authority": 'GET http://"x.test/ HTTP/1.1',
+      "a fragment after the authority": "GET http://x.test#a HTTP/1.1",
+      "a fragment in the path": "GET /a#b HTTP/1.1",
+      "the HTTP/2 preface": "PRI * HTTP/1.1",
+    };
+    for (const [label, text] of Object.entries(bad)) rejects(() => parseRequestHead(text), 400, label);
+    assert.equal(parseRequestHead("CONNECT x.test:443 HTTP/1.1").target, "x.test:443");
+    for (const target of ["http://x.test", "http://[::1]:8/a?b", "https://u@x.test?q", "/\"<>{}|\\^`", "*"]) assert.equal(parseRequestHead(`GET ${target} HTTP/1.1`).target, target);
+  });
+
+  it("refuses a tab in Content-Length or Transfer-Encoding (llhttp reads a response's chunked-then-tab as until close)", () => {
+    for (const line of ["Content-Length: 5\t", "Content-Length:\t5", "Transfer-Encoding: chunked\t", "transfer-encoding:\tchunked"]) {
+      rejects(() => parseRequestHead(`GET / HTTP/1.1\r\n${line}`), 400, JSON.stringify(line));
+      rejects(() => parseResponseHead(`HTTP/1.1 200 OK\r\n${line}`), 502, JSON.stringify(line));
+    }
+    assert.deepEqual(parseRequestHead("GET / HTTP/1.1\r\nX-A:\ta\t\r\nContent-Length: 5 ").rawHeaders, ["X-A", "a", "Content-Length", "5"]);
+  });
+
   it("refuses other HTTP versions with 505", () => {
     for (const version of ["2.0", "2", "3", "0.9"]) rejects(() => parseRequestHead(`GET / HTTP/${version}`), 505, version);
   });
@@ -102,7 +125,6 @@ describe("requestFraming", () => {
   it("reads the body length from Content-Length or chunked", () => {
     assert.deepEqual(requestFraming(["Host", "x"]), { kind: "length", length: 0 });
     assert.deepEqual(requestFraming(["Content-Length", "12"]), { kind: "length", length: 12 });
-    assert.deepEqual(requestFraming(["Content-Length", "7", "content-length", "7"]), { kind: "length", length: 7 });
     assert.deepEqual(requestFraming(["Transfer-Encoding", "chunked"]), { kind: "chunked" });
     assert.deepEqual(requestFraming(["transfer-encoding", "Chunked"]), { kind: "chunked" });
   });
@@ -111,13 +133,16 @@ describe("requestFraming", () => {
     rejects(() => requestFraming(["Content-Length", "3", "Transfer-Encoding", "chunked"]), 400, "CL + TE");
     rejects(() => requestFraming(["Transfer-Encoding", "chunked", "Content-Length", "3"]), 400, "TE + CL");
     rejects(() => requestFraming(["Content-Length", "3", "Content-Length", "4"]), 400, "conflicting CL");
+    // Found by the differential test: llhttp refuses identical repeats too (HPE_UNEXPECTED_CONTENT_LENGTH).
+    rejects(() => requestFraming(["Content-Length", "7", "content-length", "7"]), 400, "repeated CL");
+    rejects(() => responseFraming("GET", 200, ["Content-Length", "7", "Content-Length", "7"]), 502, "repeated CL in a response");
     for (const value of ["", "+3", "-1", "3a", "0x10", "3, 3", " 3", "1234567890123456"]) {
       rejects(() => requestFraming(["Content-Length", value]), 400, `CL ${JSON.stringify(value)}`);
     }
   });
 
   it("refuses codings other than a sole chunked with 501", () => {
-    for (const codings of [["gzip, chunked"], ["gzip", "chunked"], ["chunked, chunked"], ["identity"]]) {
+    for (const codings of [["gzip, chunked"], ["gzip", "chunked"], ["identity"]]) {
       const raw = codings.flatMap((value) => ["Transfer-Encoding", value]);
       rejects(() => requestFraming(raw), 501, codings.join(" | "));
     }
@@ -138,6 +163,20 @@ describe("responseFraming", () => {
     assert.deepEqual(responseFraming("GET", 200, []), { kind: "close" });
     // RFC 9112 section 6.3: a response whose last coding is not chunked runs until close.
     assert.deepEqual(responseFraming("GET", 200, ["Transfer-Encoding", "gzip"]), { kind: "close" });
+  });
+
+  it("reads chunked when it is a response's last coding, and refuses chunked anywhere else", () => {
+    assert.deepEqual(responseFraming("GET", 200, ["Transfer-Encoding", "gzip, chunked"]), { kind: "chunked" });
+    assert.deepEqual(responseFraming("GET", 200, ["Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked"]), { kind: "chunked" });
+    for (const codings of ["chunked, gzip", "chunked, chunked"]) {
+      rejects(() => responseFraming("GET", 200, ["Transfer-Encoding", codings]), 502, codings);
+      rejects(() => requestFraming(["Transfer-Encoding", codings]), 400, codings);
+    }
+  });
+
+  it("refuses CL with TE even where the response has no body (llhttp refuses the whole response)", () => {
+    const both = ["Content-Length", "0", "Transfer-Encoding", "chunked"];
+    for (const [method, status] of [["HEAD", 200], ["GET", 204], ["GET", 304], ["GET", 100]] as const) rejects(() => responseFraming(method, status, both), 502, `${method} ${status}`);
   });
 
   it("refuses ambiguous response lengths with 502", () => {
@@ -207,6 +246,17 @@ describe("ChunkedScanner", () => {
       "oversized size": "1000000000000\r\n",
       "overlong extension": `5;${"x".repeat(5000)}\r\nhello\r\n0\r\n\r\n`,
       "negative size": "-5\r\nhello\r\n0\r\n\r\n",
+      // Found by the differential test against llhttp: what it refuses, an upstream may.
+      "space before an extension's name": "1; a\r\nx\r\n0\r\n\r\n",
+      "extension without a name": "1;\r\nx\r\n0\r\n\r\n",
+      "empty extension between two": "1;a;;b\r\nx\r\n0\r\n\r\n",
+      "space around '='": "1;a = b\r\nx\r\n0\r\n\r\n",
+      "unterminated quoted extension": '1;a="b\r\nx\r\n0\r\n\r\n',
+      "space before a trailer's colon": "0\r\nT : 1\r\n\r\n",
+      "folded trailer": "0\r\n T: 1\r\n\r\n",
+      "trailer without a colon": "0\r\nT\r\n\r\n",
+      "trailer without a name": "0\r\n: 1\r\n\r\n",
+      "control character in a trailer": "0\r\nT: \x01\r\n\r\n",
     };
     for (const [label, text] of Object.entries(bad)) {
       for (const status of [400, 502]) rejects(() => new ChunkedScanner(status).feed(Buffer.from(text, "latin1")), status, label);
