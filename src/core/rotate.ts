@@ -21,7 +21,7 @@ import { importAesKey, randomBytes } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import { writeFileAtomic } from "./files.ts";
 import { setFallbackKeys } from "./key-fallbacks.ts";
-import { describeEntry, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, readPointer, type CustodySource } from "./key-custody.ts";
+import { describeEntry, KEYRING_SERVICE, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, readPointer, type CustodySource } from "./key-custody.ts";
 import { decodeKeyText } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import type { Store } from "./storage/index.ts";
@@ -123,11 +123,22 @@ async function _switch(home: string, pending: Pending): Promise<void> {
     if (existsSync(paths.file)) await unlink(paths.file);
     await rename(paths.nextKeyring, paths.keyring);
   }
-  const { keyringDelete } = await import("../runtime/keyring.ts");
-  if (oldPointer !== undefined && (pending.to === "file" || oldPointer.account !== readPointer(paths.keyring)?.account)) {
-    // The old entry is useless now; if it cannot be deleted it only lingers in the keyring.
-    await keyringDelete(oldPointer).catch(() => false);
-    if (pending.to === "file") await unlink(paths.keyring).catch(() => {});
+  if (oldPointer === undefined && pending.to === "file") return;
+  if (pending.to === "file") await unlink(paths.keyring).catch(() => {});
+  await _deleteStaleEntries(home, pending.to === "keyring" ? readPointer(paths.keyring)?.account : undefined);
+}
+
+/**
+ * Deletes this home's keyring entries other than `keep`: the old key, and any left by a
+ * rotation killed between making its entry and writing its pointer. Entries of other homes
+ * (another path before the id) are not touched. If the keyring cannot be reached they linger.
+ */
+async function _deleteStaleEntries(home: string, keep: string | undefined): Promise<void> {
+  const { keyringAccounts, keyringDelete } = await import("../runtime/keyring.ts");
+  const ours = new RegExp(`^${home.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")} [A-Za-z0-9_-]{8}$`);
+  const accounts = await keyringAccounts(KEYRING_SERVICE).catch(() => [] as string[]);
+  for (const account of accounts) {
+    if (account !== keep && ours.test(account)) await keyringDelete({ service: KEYRING_SERVICE, account }).catch(() => false);
   }
 }
 

@@ -22,6 +22,8 @@ try {
   if (request.op === "get") value = entry.getPassword() ?? null;
   else if (request.op === "set") entry.setPassword(request.secret);
   else if (request.op === "delete") value = entry.deletePassword();
+  // Accounts only: the passwords findCredentials also returns never leave this process.
+  else if (request.op === "list") value = binding.findCredentials(request.service).map((c) => c.account);
   else throw new Error(`unknown operation ${request.op}`);
   answer({ ok: true, value });
 } catch (error) {

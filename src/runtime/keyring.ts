@@ -71,6 +71,12 @@ export async function keyringDelete(entry: KeyringEntry): Promise<boolean> {
   return (await _call({ op: "delete", ...entry })) === true;
 }
 
+/** The accounts of every entry of `service` (never their secrets). */
+export async function keyringAccounts(service: string): Promise<string[]> {
+  const value = await _call({ op: "list", service, account: "-" });
+  return Array.isArray(value) ? value.filter((a): a is string => typeof a === "string") : [];
+}
+
 /** What the child may see: what the platform's keyring client needs, never AUTHSOME_* secrets. */
 const CHILD_ENV = ["PATH", "HOME", "USER", "LOGNAME", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "DISPLAY", "WAYLAND_DISPLAY", "TMPDIR", "DENO_DIR",
   "SystemRoot", "windir", "USERPROFILE", "APPDATA", "LOCALAPPDATA", "TEMP", "TMP"];
@@ -99,7 +105,7 @@ function _unavailable(reason: string, cause?: unknown): AuthsomeError {
   });
 }
 
-type Request = { op: "get" | "delete" } & KeyringEntry | { op: "set"; secret: string } & KeyringEntry;
+type Request = { op: "get" | "delete" | "list" } & KeyringEntry | { op: "set"; secret: string } & KeyringEntry;
 
 async function _call(request: Request): Promise<unknown> {
   const problem = keyringProblem();

@@ -147,3 +147,65 @@ test("a hung session bus is cut at AUTHSOME_KEYRING_TIMEOUT with one line, not a
     await h.cleanup();
   }
 });
+
+/** This home's entries in the test keyring, seen from outside authsome. */
+function entriesOf(home: string): string[] {
+  const found = service!.secretTool(["search", "--all", "service", "authsome"]);
+  return [...found.stdout.matchAll(/^label = keyring:(.+)@authsome$/gm)].map((m) => m[1] ?? "").filter((account) => account.startsWith(`${home} `));
+}
+
+test("key rotate: file -> keyring -> keyring (killed at random moments) -> file; records always read; old entries deleted", { skip: missing }, async () => {
+  const h = await tempHome();
+  const env = withBus(h.env);
+  const names = ["a", "b"];
+  const readAll = async (when: string) => {
+    for (const name of names) {
+      const r = await runCli(["get", "openai", "--connection", name, "--field", "api_key", "--show-secret"], { env });
+      assert.equal(r.stdout.trim(), `${KEY}-${name}`, `${when}: ${name}: ${r.stderr}`);
+    }
+  };
+  try {
+    for (const name of names) assert.equal((await runCli(["login", "openai", "--connection", name], { env: { ...env, AUTHSOME_KEYRING: "0" }, input: `${KEY}-${name}` })).code, 0);
+    const toKeyring = await runCli(["key", "rotate", "--to", "keyring"], { env });
+    assert.equal(toKeyring.code, 0, toKeyring.stderr);
+    assert.equal(existsSync(join(h.home, "master.key")), false, "the key file is left after moving to the keyring");
+    const first = (JSON.parse(await readFile(join(h.home, "master.keyring"), "utf8")) as { account: string }).account;
+    assert.deepEqual(entriesOf(h.home), [first]);
+    await readAll("after --to keyring");
+
+    const started = Date.now();
+    assert.equal((await runCli(["key", "rotate"], { env })).code, 0);
+    const window = Math.max(100, Date.now() - started);
+    const second = (JSON.parse(await readFile(join(h.home, "master.keyring"), "utf8")) as { account: string }).account;
+    assert.notEqual(second, first);
+    assert.deepEqual(entriesOf(h.home), [second], "the old entry is still in the keyring");
+
+    const { spawn } = await import("node:child_process");
+    const { cliCommand } = await import("../helpers/cli.ts");
+    let seed = 97;
+    for (let round = 0; round < 6; round++) {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      const { command, args } = cliCommand();
+      const child = spawn(command, [...args, "key", "rotate"], { env: { ...process.env, ...env, XDG_RUNTIME_DIR: "" }, stdio: "ignore" });
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      // The delay picks the moment of the kill; it synchronises nothing.
+      const timer = setTimeout(() => child.kill("SIGKILL"), Math.floor((seed / 2147483648) * window));
+      await exited;
+      clearTimeout(timer);
+      await readAll(`after round ${round}`);
+    }
+
+    // A round killed midway left its pending key: a plain rotation finishes it first.
+    const finish = await runCli(["key", "rotate"], { env });
+    assert.equal(finish.code, 0, finish.stderr);
+    const toFile = await runCli(["key", "rotate", "--to", "file"], { env });
+    assert.equal(toFile.code, 0, toFile.stderr);
+    assert.equal(existsSync(join(h.home, "master.keyring")), false);
+    assert.deepEqual(entriesOf(h.home), [], "entries of this home are left in the keyring");
+    const who = JSON.parse((await runCli(["whoami", "--json"], { env })).stdout) as { key_mode: string; key_rotation?: string };
+    assert.deepEqual([who.key_mode, who.key_rotation], ["file", undefined]);
+    await readAll("after --to file");
+  } finally {
+    await h.cleanup();
+  }
+});
