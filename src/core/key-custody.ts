@@ -14,7 +14,7 @@
  * During a rotation the new key also sits in `master.key.next` or `master.keyring.next`; it is
  * loaded as a fallback so records re-wrapped so far open too (src/core/rotate.ts).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { encodeBase64 } from "@oslojs/encoding";
@@ -56,15 +56,28 @@ export function keyPaths(home: string): { file: string; keyring: string; nextFil
   return { file, keyring: join(home, "master.keyring"), nextFile: `${file}.next`, nextKeyring: join(home, "master.keyring.next") };
 }
 
-/** Reads a keyring pointer; undefined when the file does not exist. */
-export function readPointer(path: string): KeyringPointer | undefined {
-  let text: string;
+/**
+ * Reads one of the small key files; undefined when it does not exist. Anything but a regular
+ * file of at most 64 KiB is refused at once: reading a FIFO put there would block forever.
+ */
+export function readKeyFile(path: string): string | undefined {
   try {
-    text = readFileSync(path, "utf8");
+    const found = statSync(path);
+    if (!found.isFile() || found.size > 65_536) {
+      throw new AuthsomeError("storage_failed", `${path} is not a regular file of at most 64 KiB`, { hint: "move it aside; authsome writes only regular files" });
+    }
+    return readFileSync(path, "utf8");
   } catch (error) {
+    if (error instanceof AuthsomeError) throw error;
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new AuthsomeError("storage_failed", `cannot read ${path}`, { cause: error });
   }
+}
+
+/** Reads a keyring pointer; undefined when the file does not exist. */
+export function readPointer(path: string): KeyringPointer | undefined {
+  const text = readKeyFile(path);
+  if (text === undefined) return undefined;
   try {
     return v.parse(KeyringPointerSchema, JSON.parse(text));
   } catch (cause) {
@@ -94,8 +107,8 @@ export async function openKeyringKey(pointer: KeyringPointer, path: string): Pro
 }
 
 /** Opens a rotation's pending key file (plain or passphrase-protected, like master.key). */
-async function _openPendingFile(path: string, context: CustodyContext): Promise<CustodyKey> {
-  const text = readFileSync(path, "utf8");
+export async function openPendingFile(path: string, context: CustodyContext): Promise<CustodyKey> {
+  const text = readKeyFile(path) ?? "";
   if (!text.trimStart().startsWith("{")) return { key: await importAesKey(decodeKeyText(text, path)), source: "file" };
   const { unprotectKey } = await import("./passphrase.ts");
   return { key: await importAesKey(await unprotectKey(text, context.passphrase, path, context.askPassphrase)), source: "passphrase" };
@@ -111,7 +124,7 @@ async function _present(context: CustodyContext): Promise<CustodyKey[]> {
     if (pointer !== undefined) found.push({ key: await openKeyringKey(pointer, paths.keyring), source: "keyring" });
   }
   const pending: (() => Promise<CustodyKey>)[] = [];
-  if (existsSync(paths.nextFile)) pending.push(() => _openPendingFile(paths.nextFile, context));
+  if (existsSync(paths.nextFile)) pending.push(() => openPendingFile(paths.nextFile, context));
   const next = readPointer(paths.nextKeyring);
   if (next !== undefined) pending.push(async () => ({ key: await openKeyringKey(next, paths.nextKeyring), source: "keyring" }));
   for (const open of pending) {
@@ -198,8 +211,9 @@ export function describeCustody(home: string, envKey: string | undefined, passph
   const paths = keyPaths(home);
   const pending = existsSync(paths.nextFile) || existsSync(paths.nextKeyring)
     ? { key_rotation: "a key rotation is running or was interrupted: run `authsome key rotate` to finish it" } : {};
-  if (existsSync(paths.file)) {
-    const locked = readFileSync(paths.file, "utf8").trimStart().startsWith("{");
+  const text = readKeyFile(paths.file);
+  if (text !== undefined) {
+    const locked = text.trimStart().startsWith("{");
     return { key_mode: locked ? "passphrase (locked)" : "file", key_source: `${paths.file}${locked ? " (passphrase-protected)" : ""}`, ...pending };
   }
   const pointer = readPointer(paths.keyring);

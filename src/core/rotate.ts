@@ -21,7 +21,7 @@ import { importAesKey, randomBytes } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import { writeFileAtomic } from "./files.ts";
 import { setFallbackKeys } from "./key-fallbacks.ts";
-import { describeEntry, KEYRING_SERVICE, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, readPointer, type CustodySource } from "./key-custody.ts";
+import { describeEntry, KEYRING_SERVICE, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, openPendingFile, readPointer, type CustodySource } from "./key-custody.ts";
 import { decodeKeyText } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import type { Store } from "./storage/index.ts";
@@ -72,15 +72,7 @@ function _refuseRunningDaemon(home: string): void {
 /** The pending key of an interrupted rotation, if one was left. */
 async function _findPending(core: ServiceCore): Promise<Pending | undefined> {
   const paths = keyPaths(core.context.home);
-  if (existsSync(paths.nextFile)) {
-    const text = readFileSync(paths.nextFile, "utf8");
-    let raw: Uint8Array;
-    if (text.trimStart().startsWith("{")) {
-      const { unprotectKey } = await import("./passphrase.ts");
-      raw = await unprotectKey(text, core.context.passphrase, paths.nextFile, core.context.askPassphrase);
-    } else raw = decodeKeyText(text, paths.nextFile);
-    return { key: await importAesKey(raw), to: "file", where: paths.file };
-  }
+  if (existsSync(paths.nextFile)) return { key: (await openPendingFile(paths.nextFile, core.context)).key, to: "file", where: paths.file };
   const pointer = readPointer(paths.nextKeyring);
   if (pointer === undefined) return undefined;
   return { key: await openKeyringKey(pointer, paths.nextKeyring), to: "keyring", where: describeEntry(pointer) };
@@ -190,6 +182,14 @@ async function _rewrap(vault: Vault, target: CryptoKey): Promise<"rewrapped" | "
   return outcome === "rewrapped" ? "rewrapped" : "unchanged";
 }
 
+/** One entry per profile in its own audit log: `key_rotate`, or `key_reencrypt` when its records were sealed again. */
+async function _audit(core: ServiceCore, store: Store, profiles: RotateResult["profiles"]): Promise<void> {
+  const { AuditLog } = await import("./audit.ts");
+  for (const { profile, resealed } of profiles) {
+    await new AuditLog(core.context.home, profile, store.lock, core.context.actor).recordMany([{ action: resealed > 0 ? "key_reencrypt" : "key_rotate", outcome: "ok" }]);
+  }
+}
+
 /** Rotates the home's master key (see the steps above). */
 export async function rotateMasterKey(core: ServiceCore, options: RotateOptions = {}): Promise<RotateResult> {
   if (core.context.masterKey !== undefined) {
@@ -210,8 +210,9 @@ export async function rotateMasterKey(core: ServiceCore, options: RotateOptions 
     await _switch(home, pending);
     // A profile made meanwhile by a process still holding the old key is caught here.
     const again = await _rewrapAll(store, current.key, pending.key, false);
-    for (const [i, p] of again.entries()) if (profiles[i] === undefined) profiles.push(p);
+    for (const p of again) if (!profiles.some((q) => q.profile === p.profile)) profiles.push(p);
     setFallbackKeys(pending.key, []);
+    await _audit(core, store, profiles);
     return { key_source: pending.where, to: pending.to, resumed: found !== undefined, profiles };
   }, { timeoutMs: 30_000 });
 }

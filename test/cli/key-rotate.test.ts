@@ -134,6 +134,13 @@ test("--reencrypt changes every record's ciphertext; a plain rotation changes on
     assert.equal(sealed.length, 6);
     for (const [file, text] of sealed) assert.notEqual(sealedPart(after.get(file) ?? ""), sealedPart(text), `${file}: ciphertext unchanged by --reencrypt`);
     await assertAllReadable(h.env, "after --reencrypt");
+    // Each profile's own audit log records both, and still verifies.
+    for (const profile of ["default", "work"]) {
+      const audit = await runCli(["audit", "--profile", profile, "--json"], { env: h.env });
+      const actions = (JSON.parse(audit.stdout) as { entries: { action: string }[] }).entries.map((e) => e.action);
+      assert.deepEqual(actions.filter((a) => a.startsWith("key_")), ["key_rotate", "key_reencrypt"], `${profile}: ${actions.join(",")}`);
+      assert.equal((await runCli(["audit", "--verify", "--profile", profile], { env: h.env })).code, 0);
+    }
   } finally {
     await h.cleanup();
   }
