@@ -5,13 +5,14 @@
  * record's ciphertext while plain rotation changes only the key records; refusals.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { cliCommand, runCli, tempHome } from "../helpers/cli.ts";
+import { redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
 
 /** A seeded generator (LCG), so a failing run can be repeated. */
 function seeded(seed: number): () => number {
@@ -165,6 +166,30 @@ test("key rotate refuses AUTHSOME_MASTER_KEY (it cannot replace it) and a runnin
     assert.equal(await readFile(join(h.home, "master.key"), "utf8"), before);
     assert.equal(existsSync(join(h.home, "master.key.next")), false);
   } finally {
+    await h.cleanup();
+  }
+});
+
+test("a redis:// store rotates and re-encrypts the same way", { skip: redisUnavailableReason() }, async () => {
+  const redis = await startRedisServer();
+  const h = await tempHome();
+  try {
+    const env = { ...h.env, AUTHSOME_STORAGE: redis.url };
+    await seedHome(env);
+    const port = new URL(redis.url).port;
+    const dump = () => spawnSync("redis-cli", ["-p", port, "--scan"], { encoding: "utf8" }).stdout.trim().split("\n").filter((k) => k.includes(":conn:")).sort()
+      .map((k) => spawnSync("redis-cli", ["-p", port, "GET", k], { encoding: "utf8" }).stdout);
+    const before = dump();
+    assert.equal(before.length, 4);
+    const first = await readFile(join(h.home, "master.key"), "utf8");
+    const r = await runCli(["key", "rotate", "--reencrypt"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.notEqual(await readFile(join(h.home, "master.key"), "utf8"), first);
+    const after = dump();
+    for (const [i, text] of before.entries()) assert.notEqual(sealedPart(after[i] ?? ""), sealedPart(text), `record ${i}: ciphertext unchanged`);
+    await assertAllReadable(env, "after rotating a redis store");
+  } finally {
+    await redis.stop();
     await h.cleanup();
   }
 });
