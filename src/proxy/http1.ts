@@ -158,6 +158,9 @@ function _framing(rawHeaders: readonly string[], status: number): BodyFraming | 
   if (codings !== undefined) {
     if (length !== undefined) throw new ProxyReply(status, "both Transfer-Encoding and Content-Length");
     const list = codings.split(",").map((coding) => coding.trim().toLowerCase());
+    // RFC 9110 section 5.6.1 has empty elements ignored, but llhttp reads `chunked,` as chunked
+    // not last (and `,chunked` as chunked): refused, so that no peer reads them otherwise.
+    if (list.includes("")) throw new ProxyReply(status, "empty element in Transfer-Encoding");
     const chunked = list.indexOf("chunked");
     if (chunked < 0) return "other";
     // RFC 9112 section 6.3: chunked anywhere but last leaves the length unknowable.

@@ -168,7 +168,7 @@ describe("responseFraming", () => {
   it("reads chunked when it is a response's last coding, and refuses chunked anywhere else", () => {
     assert.deepEqual(responseFraming("GET", 200, ["Transfer-Encoding", "gzip, chunked"]), { kind: "chunked" });
     assert.deepEqual(responseFraming("GET", 200, ["Transfer-Encoding", "gzip", "Transfer-Encoding", "chunked"]), { kind: "chunked" });
-    for (const codings of ["chunked, gzip", "chunked, chunked"]) {
+    for (const codings of ["chunked, gzip", "chunked, chunked", "chunked,", ",chunked", "gzip,,chunked"]) {
       rejects(() => responseFraming("GET", 200, ["Transfer-Encoding", codings]), 502, codings);
       rejects(() => requestFraming(["Transfer-Encoding", codings]), 400, codings);
     }
