@@ -3,7 +3,7 @@
  * what they find.
  */
 import { stat } from "node:fs/promises";
-import { describeCustody } from "./key-custody.ts";
+import { describeCustody, keyPaths } from "./key-custody.ts";
 import { masterKeyPath } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
@@ -94,7 +94,10 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   const major = Number(process.versions.node?.split(".")[0] ?? 0);
   checks.push({ name: "runtime", ok: runtime === "deno" || major >= 20, detail: `${runtime} ${runtime === "deno" ? "" : process.version}`.trim(), ...(major >= 20 || runtime === "deno" ? {} : { fix: "install Node.js 20 or newer" }) });
   checks.push(await modeCheck("home permissions", home, 0o700, `chmod 700 ${home}`));
-  checks.push(await modeCheck("master key permissions", masterKeyPath(home), 0o600, `chmod 600 ${masterKeyPath(home)}`));
+  const custody = describeCustody(home, core.context.masterKey, core.context.passphrase);
+  // A keyring home has no key file: its pointer (no secret, but it names the entry) is checked instead.
+  const keyFile = custody.key_mode === "keyring" ? keyPaths(home).keyring : masterKeyPath(home);
+  checks.push(await modeCheck("master key permissions", keyFile, 0o600, `chmod 600 ${keyFile}`));
   checks.push(await attempt("storage", async () => {
     const store = await core.store();
     const probe = `doctor:probe:${process.pid}`;
@@ -104,7 +107,6 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
     if (back !== "ok") throw new Error("read back a different value");
     return `${store.description}: read and write work`;
   }, "check AUTHSOME_STORAGE and that the store is reachable"));
-  const custody = describeCustody(home, core.context.masterKey, core.context.passphrase);
   checks.push({ name: "master key", ok: custody.key_rotation === undefined, detail: `${custody.key_mode}: ${custody.key_source}`, ...(custody.key_rotation === undefined ? {} : { fix: custody.key_rotation }) });
   checks.push(await attempt("vault key", async () => {
     await (await core.vault()).dataKey();

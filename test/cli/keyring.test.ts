@@ -78,6 +78,7 @@ test("a new home's key goes to the Secret Service; the home holds a pointer only
     const custody = checks.find((c) => c.name === "master key");
     assert.ok(custody?.ok === true && custody.detail.startsWith("keyring: Secret Service"), JSON.stringify(custody));
     assert.equal(checks.find((c) => c.name === "vault key")?.ok, true);
+    assert.match(checks.find((c) => c.name === "master key permissions")?.detail ?? "", /master\.keyring has mode 600/);
   } finally {
     await h.cleanup();
   }
