@@ -17,6 +17,7 @@ import {
 } from "./service.ts";
 import { checkName } from "./context.ts";
 import { ensureFresh } from "./tokens.ts";
+import { credentialToken } from "./token.ts";
 import { isDamage, type Vault } from "./vault.ts";
 import { connectionView, defaultFlows, providerView, type ConnectionView, type ProviderView } from "./views.ts";
 import { runFlow } from "../flows/index.ts";
@@ -120,10 +121,10 @@ export async function getConnection(core: ServiceCore, provider: string, options
   return viewOf(vault, found, options.showSecret === true, snapshot);
 }
 
-/** The credential value injected for a connection: the API key or the access token. @internal */
+/** The credential value injected for a connection: its token (token.ts), refreshed first. @internal */
 export async function getAccessToken(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<string> {
   const view = await getConnection(core, provider, { ...options, showSecret: true });
-  const token = view.secrets?.["access_token"] ?? view.secrets?.["api_key"] ?? view.secrets?.["password"];
+  const token = credentialToken(view.secrets ?? {});
   if (token === undefined) {
     throw new AuthsomeError("credential_missing", `${provider}/${view.connection} holds no token`, {
       hint: `log in again: authsome login ${provider} --connection ${view.connection} --force`,
@@ -141,9 +142,14 @@ export async function exportEnv(core: ServiceCore, provider: string, options: Co
   const view = await getConnection(core, provider, { ...options, showSecret: true });
   const fields: Record<string, string | undefined> = { ...view.secrets, base_url: view.base_url, client_id: view.client_id };
   const upper = provider.toUpperCase().replaceAll(/[^A-Z0-9]/g, "_");
-  const mapping = plugin.env ?? { [plugin.authType === "oauth2" ? `${upper}_ACCESS_TOKEN` : `${upper}_API_KEY`]: plugin.authType === "oauth2" ? "access_token" : "api_key" };
   const env: Record<string, string> = {};
-  for (const [name, field] of Object.entries(mapping)) {
+  if (plugin.env === undefined) {
+    // No mapping declared: the record's token (token.ts), under the provider's conventional name.
+    const token = credentialToken(fields);
+    if (token !== undefined) env[plugin.authType === "oauth2" ? `${upper}_ACCESS_TOKEN` : `${upper}_API_KEY`] = token;
+    return env;
+  }
+  for (const [name, field] of Object.entries(plugin.env)) {
     const value = fields[field];
     if (EXPORTABLE.includes(field) && value !== undefined) env[name] = value;
   }

@@ -13,6 +13,8 @@
  */
 import { encodeBase64 } from "@oslojs/encoding";
 import { AuthsomeError } from "./errors.ts";
+import { normalizeHost } from "./host.ts";
+import { credentialToken } from "./token.ts";
 import { isCredentialField } from "./plugin.ts";
 import { regexBreadthProblem, wildcardProblem } from "./rule-breadth.ts";
 import { compileHostRegex, type HostRegex } from "./rule-regex.ts";
@@ -46,20 +48,9 @@ const LABELS = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-
 const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
 const PLACEHOLDER = /\{([a-z_]+)\}/g;
 
-/** Lower-cases a host, strips trailing dots and IPv6 brackets (`[::1]` -> `::1`). */
+/** The core host normal form (src/core/host.ts), under the name this module has always exported. */
 export function normaliseHost(host: string): string {
-  let h = host.trim().toLowerCase();
-  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
-  h = h.replace(/\.+$/, "");
-  // Non-ASCII names compare in their punycode form, as URL.hostname gives them.
-  if (/[^\x00-\x7f]/.test(h)) {
-    try {
-      h = new URL(`https://${h}/`).hostname;
-    } catch {
-      // Left as is: it cannot equal any validated rule host.
-    }
-  }
-  return h;
+  return normalizeHost(host);
 }
 
 /**
@@ -235,7 +226,7 @@ export function hostMatchesAnyRule(plugin: ProviderPlugin, host: string, port: n
 }
 
 /**
- * The headers and query parameters a rule adds. `{token}` is `api_key ?? access_token`;
+ * The headers and query parameters a rule adds. `{token}` is the record's token (token.ts);
  * `{field}` is any credential field. Defaults: header `authorization: Bearer {token}`;
  * query `{token}`; basic `authorization: Basic base64({username}:{password})`.
  * Throws `credential_missing` when a needed field is absent (names the field, never a value).
@@ -257,7 +248,7 @@ export function renderInjection(rule: InjectionRule, fields: CredentialValues): 
 
 function _fill(format: string, fields: CredentialValues): string {
   return format.replace(PLACEHOLDER, (_, name: string) => {
-    const value = name === "token" ? (fields.api_key ?? fields.access_token) : _field(fields, name);
+    const value = name === "token" ? credentialToken(fields) : _field(fields, name);
     if (value === undefined || value === "") {
       throw new AuthsomeError("credential_missing", `credential field "${name}" is missing`);
     }

@@ -4,15 +4,15 @@
  * proxy. Redirects are followed here, hop by hop, each hop decided afresh: a credential never
  * rides a redirect to another host. `X-Authsome-*` headers never leave the process.
  */
-import { readFile } from "node:fs/promises";
 import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import type { ServiceOptions } from "../core/context.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { type AuditBatcher, createAuditBatcher } from "../core/audit.ts";
+import { decideEgress, injectionAuditEntry, injectionEvent } from "../core/egress.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
-import { parseResolveSpec } from "../proxy/address.ts";
-import { getEnv, upstreamFetchInit } from "../runtime/index.ts";
+import { startResolveRelay } from "../proxy/socks.ts";
+import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch } from "../runtime/upstream.ts";
 
 /** Options for {@link intercept}. */
 export interface InterceptOptions extends ServiceOptions {
@@ -32,13 +32,18 @@ function agentHeaders(request: Request): Headers {
   return headers;
 }
 
-async function loadOverrides(): Promise<Record<string, unknown>> {
-  const caFile = getEnv("AUTHSOME_UPSTREAM_CA");
-  const resolve = getEnv("AUTHSOME_UPSTREAM_RESOLVE");
-  return upstreamFetchInit({
-    ...(caFile === undefined ? {} : { extraCaPem: await readFile(caFile, "utf8") }),
-    ...(resolve === undefined ? {} : { resolve: parseResolveSpec(resolve) }),
-  });
+/** A Web Headers object as the flat name/value list the egress pipeline reads. */
+function flatHeaders(headers: Headers): string[] {
+  const flat: string[] = [];
+  for (const [name, value] of headers) flat.push(name, value);
+  return flat;
+}
+
+/** The flat list back as Headers. */
+function toHeaders(flat: readonly string[]): Headers {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < flat.length; i += 2) headers.append(flat[i] ?? "", flat[i + 1] ?? "");
+  return headers;
 }
 
 function nextHop(request: Request, response: Response, url: URL, replay: Request): Request | null {
@@ -54,21 +59,23 @@ function nextHop(request: Request, response: Response, url: URL, replay: Request
   return new Request(target, init);
 }
 
-function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, extra: Record<string, unknown>, audit: AuditBatcher): Fetch {
+function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, upstream: UpstreamFetch, audit: AuditBatcher): Fetch {
   async function send(request: Request, hops: number): Promise<Response> {
-    const url = new URL(request.url);
-    const chosen = request.headers.get("x-authsome-connection") ?? undefined;
-    const decision = await injector.decide(url, { ...(chosen === undefined ? {} : { connection: chosen }), ...(connections === undefined ? {} : { connections }) });
-    const headers = agentHeaders(request);
-    if (decision === null) return original(new Request(request, { headers }), extra);
-    for (const [name, value] of Object.entries(decision.headers)) headers.set(name, value);
-    for (const [name, value] of Object.entries(decision.query)) url.searchParams.set(name, value);
+    // The core pipeline decides and rewrites; this only builds the Request and follows redirects.
+    const result = await decideEgress(injector, {
+      method: request.method, url: new URL(request.url), rawHeaders: flatHeaders(request.headers), form: "fetch", ...(connections === undefined ? {} : { connections }),
+    });
+    if (result.decision.action === "deny") return new Response(`authsome: ${result.decision.reason}\n`, { status: result.decision.status });
+    const headers = toHeaders(result.headers);
+    const url = result.url;
+    if (result.injection === null) return original(new Request(request, { headers }), upstream.init(url));
     const follow = request.redirect === "follow";
     const replay = follow ? request.clone() : request;
     const init: RequestInit & { duplex?: string } = { method: request.method, headers, redirect: follow ? "manual" : request.redirect, signal: request.signal };
     if (request.body !== null) Object.assign(init, { body: request.body, duplex: "half" });
-    const response = await original(new Request(url, init), extra);
-    audit.add({ action: "inject", provider: decision.provider, connection: decision.connection, host: url.hostname, method: request.method, status: response.status, outcome: response.status < 500 ? "ok" : "error" });
+    const response = await original(new Request(url, init), upstream.init(url));
+    const event = injectionEvent(result.injection, url.hostname, request.method, response.status);
+    if (event !== null) audit.add(injectionAuditEntry(event));
     const next = follow ? nextHop(request, response, url, replay) : null;
     if (next === null) return response;
     await response.body?.cancel();
@@ -89,7 +96,8 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
   const injector = createInjector(service.core, options.connections === undefined ? {} : { connections: options.connections });
   const original = globalThis.fetch;
   const audit = createAuditBatcher((events) => service.core.recordMany(events));
-  const patched = createPatchedFetch(original, injector, options.connections, await loadOverrides(), audit);
+  const upstream = await upstreamFetch(await readUpstreamOverrides(), startResolveRelay);
+  const patched = createPatchedFetch(original, injector, options.connections, upstream, audit);
   globalThis.fetch = patched;
   state.__authsomeIntercepted = true;
   // Entries still queued when the program ends are written before it exits.
@@ -99,6 +107,7 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
     if (globalThis.fetch === patched) globalThis.fetch = original;
     state.__authsomeIntercepted = false;
     injector.close?.();
+    upstream.close();
     process.off("beforeExit", flushAtExit);
     void audit.flush();
   };

@@ -1,10 +1,14 @@
 /**
  * Host and authority handling for the proxy: one normal form for hosts (so `API.Example.TEST.`
  * and `api.example.test` are the same host everywhere: rules, leaf cache, resolve overrides),
- * strict parsing of CONNECT targets, and the `AUTHSOME_UPSTREAM_RESOLVE` format.
+ * strict parsing of CONNECT targets and absolute-URL authorities.
  */
 import { isIP } from "node:net";
-import { AuthsomeError } from "../core/errors.ts";
+import { isValidHost, normalizeHost as coreNormalizeHost, parsePort } from "../core/host.ts";
+
+export { isValidHost, parsePort };
+
+const WIRE_HOST = /^[\x21-\x7e]+$/;
 
 /** A parsed, normalised `host:port`. */
 export interface HostPort {
@@ -13,28 +17,9 @@ export interface HostPort {
   port: number;
 }
 
-/** Labels of letters, digits, `-` and `_` (seen in real service names) separated by dots. */
-const DNS_NAME = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$/;
-const PORT = /^[0-9]{1,5}$/;
-
-/** Lower case, without one trailing dot and without IPv6 brackets. */
+/** The core host normal form (src/core/host.ts): lower case, one trailing dot and IPv6 brackets removed. */
 export function normalizeHost(host: string): string {
-  let out = host.toLowerCase();
-  if (out.startsWith("[") && out.endsWith("]")) out = out.slice(1, -1);
-  if (out.endsWith(".")) out = out.slice(0, -1);
-  return out;
-}
-
-/** True for a normalised DNS name or IP address: nothing else may reach a header or a log line. */
-export function isValidHost(host: string): boolean {
-  return host.length > 0 && host.length <= 253 && (DNS_NAME.test(host) || isIP(host) !== 0);
-}
-
-/** Parses a port number (1-65535), or returns null. */
-export function parsePort(text: string): number | null {
-  if (!PORT.test(text)) return null;
-  const port = Number(text);
-  return port >= 1 && port <= 65535 ? port : null;
+  return coreNormalizeHost(host);
 }
 
 /**
@@ -47,6 +32,8 @@ export function parseAuthority(authority: string): HostPort | null {
   const rawHost = authority.slice(0, colon);
   // An unbracketed IPv6 address would be ambiguous: the port is whatever follows the last colon.
   if (rawHost.includes(":") && !rawHost.startsWith("[")) return null;
+  // On the wire a host is printable ASCII: a raw non-ASCII or spaced name is refused, not repaired.
+  if (!WIRE_HOST.test(rawHost)) return null;
   const host = normalizeHost(rawHost);
   const port = parsePort(authority.slice(colon + 1));
   if (port === null || !isValidHost(host)) return null;
@@ -63,7 +50,7 @@ export function parseUrlAuthority(authority: string, defaultPort: number): HostP
   const colon = bare.lastIndexOf(":");
   if (colon < 0 || colon < close) {
     const host = normalizeHost(bare);
-    return isValidHost(host) ? { host, port: defaultPort } : null;
+    return WIRE_HOST.test(bare) && isValidHost(host) ? { host, port: defaultPort } : null;
   }
   if (colon === bare.length - 1) return parseAuthority(bare + String(defaultPort));
   return parseAuthority(bare);
@@ -75,53 +62,5 @@ export function formatAuthority(host: string, port: number, defaultPort: number)
   return port === defaultPort ? name : `${name}:${port}`;
 }
 
-/** The key of a resolve override: normalised `host:port`. */
-export function resolveKey(host: string, port: number): string {
-  return `${host}:${port}`;
-}
-
-/**
- * Parses curl's `--resolve` form as `AUTHSOME_UPSTREAM_RESOLVE` takes it:
- * `host:port:address[,host:port:address...]`, the address an IPv4 or IPv6 literal (brackets
- * optional). Returns normalised `host:port` -> address; throws a usage error on a bad entry.
- */
-export function parseResolveSpec(spec: string): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const raw of spec.split(",")) {
-    const entry = raw.trim();
-    if (entry === "") continue;
-    const parsed = _parseResolveEntry(entry);
-    if (parsed === null) {
-      throw new AuthsomeError("usage", `AUTHSOME_UPSTREAM_RESOLVE: "${entry}" is not host:port:address`, {
-        hint: "use curl's --resolve form, e.g. api.example.com:443:127.0.0.1",
-      });
-    }
-    map.set(resolveKey(parsed.host, parsed.port), parsed.address);
-  }
-  return map;
-}
-
-function _parseResolveEntry(entry: string): { host: string; port: number; address: string } | null {
-  let rest = entry;
-  let rawHost: string;
-  if (rest.startsWith("[")) {
-    const close = rest.indexOf("]");
-    if (close < 0) return null;
-    rawHost = rest.slice(0, close + 1);
-    rest = rest.slice(close + 1);
-    if (!rest.startsWith(":")) return null;
-    rest = rest.slice(1);
-  } else {
-    const colon = rest.indexOf(":");
-    if (colon <= 0) return null;
-    rawHost = rest.slice(0, colon);
-    rest = rest.slice(colon + 1);
-  }
-  const colon = rest.indexOf(":");
-  if (colon <= 0) return null;
-  const port = parsePort(rest.slice(0, colon));
-  const address = normalizeHost(rest.slice(colon + 1));
-  const host = normalizeHost(rawHost);
-  if (port === null || !isValidHost(host) || isIP(address) === 0) return null;
-  return { host, port, address };
-}
+/** The override table's format lives with its reader (src/runtime/upstream.ts). */
+export { parseResolveSpec, resolveKey } from "../runtime/upstream.ts";

@@ -37,7 +37,11 @@ export function buildChildEnv(
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !WITHHELD.includes(k)) env[k] = v;
-  for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"]) env[name] = session.proxyUrl;
+  for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[name] = session.proxyUrl;
+  // Deno reads ALL_PROXY before HTTPS_PROXY and repeats an http:// proxy's credential inside
+  // CONNECT tunnels; over SOCKS5 it stays in the handshake (src/proxy/socks.ts). Other clients
+  // use ALL_PROXY only when the scheme's own variable is unset, which it never is here.
+  for (const name of ["ALL_PROXY", "all_proxy"]) env[name] = session.proxyUrl.replace(/^http:/, "socks5h:");
   const noProxy = "localhost,127.0.0.1,::1";
   env["NO_PROXY"] = env["no_proxy"] = noProxy;
   for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT"]) env[name] = session.bundlePath;

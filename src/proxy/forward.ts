@@ -4,21 +4,18 @@
  */
 import { STATUS_CODES } from "node:http";
 import type http from "node:http";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex, Readable, Transform } from "node:stream";
+import { decideEgress, type InjectionEvent, injectionEvent } from "../core/egress.ts";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import { toAuthsomeError } from "../core/errors.ts";
-import { buildRequestHeaders, buildResponseHeaders, connectionHeader, hasRequestBody, rawResponseHead } from "./headers.ts";
+import { buildResponseHeaders, hasRequestBody, rawResponseHead } from "./headers.ts";
 import { describeUpstreamError, type Target, type Upstream } from "./upstream.ts";
+import { scrubberFor } from "../core/scrub.ts";
+import { scrubRequestHeaders } from "./scrub-body.ts";
+import { relayScrubbed, scrubbingTransform, scrubHeaderPairs } from "./scrub-stream.ts";
 
-/** What {@link onInjection} reports: never a header value. */
-export interface InjectionEvent {
-  provider: string;
-  connection: string;
-  host: string;
-  method: string;
-  /** The upstream's status, or 502 when it could not be reached. */
-  status: number;
-}
+/** What {@link ForwardContext.onInjection} reports (defined by the core egress pipeline). */
+export type { InjectionEvent } from "../core/egress.ts";
 
 /** Shared state of one proxy instance. */
 export interface ForwardContext {
@@ -57,7 +54,7 @@ export async function forwardRequest(
   username: string,
 ): Promise<void> {
   try {
-    const prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, false);
+    const prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, false, req.method);
     if (res.destroyed) return;
     _send(ctx, req, res, target, prepared, hasRequestBody(req.rawHeaders) ? req : null, true);
   } catch (error) {
@@ -76,9 +73,12 @@ function _send(
   mayRetry: boolean,
 ): void {
   const method = req.method ?? "GET";
-  const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, false);
+  // The answer to an injected request is scrubbed (scrub.ts), and asked for without compression.
+  const scrub = scrubberFor(prepared.decision);
+  const upReq = ctx.upstream.request(target, method, prepared.path, scrub === null ? prepared.headers : scrubRequestHeaders(prepared.headers), false);
   upReq.on("response", (upRes) => {
     reportInjection(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    if (scrub !== null) return relayScrubbed(upRes, res, scrub, method);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, buildResponseHeaders(upRes.rawHeaders));
     upRes.pipe(res, { end: false });
     upRes.on("end", () => {
@@ -119,9 +119,10 @@ export async function forwardWebSocket(
   let prepared: Prepared;
   let upReq: http.ClientRequest;
   try {
-    prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, true);
+    prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, true, method);
     if (socket.destroyed) return;
-    upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
+    const scrubbed = scrubberFor(prepared.decision) !== null;
+    upReq = ctx.upstream.request(target, method, prepared.path, scrubbed ? scrubRequestHeaders(prepared.headers) : prepared.headers, true);
   } catch (error) {
     return replyOnSocket(socket, error);
   }
@@ -138,9 +139,12 @@ function _joinWebSocket(
   method: string,
   decision: InjectionDecision | null,
 ): void {
+  const scrub = scrubberFor(decision);
   upReq.on("upgrade", (upRes, upSocket, upHead) => {
     reportInjection(ctx, decision, target, method, 101);
-    socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", buildResponseHeaders(upRes.rawHeaders, true)));
+    const headers = buildResponseHeaders(upRes.rawHeaders, true);
+    socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", scrub === null ? headers : scrubHeaderPairs(scrub, headers, false)));
+    if (scrub !== null) return _joinScrubbed(socket, upSocket, head, upHead, scrubbingTransform(scrub, true));
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
     upSocket.on("error", () => socket.destroy());
@@ -151,8 +155,13 @@ function _joinWebSocket(
   upReq.on("response", (upRes) => {
     reportInjection(ctx, decision, target, method, upRes.statusCode ?? 502);
     const headers = buildResponseHeaders(upRes.rawHeaders);
-    socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
-    upRes.pipe(socket);
+    if (scrub === null) {
+      socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
+      return void upRes.pipe(socket);
+    }
+    // Scrubbed: no Content-Length (the length changes); the body ends with the connection.
+    socket.write(rawResponseHead(upRes.statusCode ?? 502, scrub.header("", upRes.statusMessage ?? ""), [...scrubHeaderPairs(scrub, headers, true), "Connection", "close"]));
+    upRes.pipe(scrubbingTransform(scrub)).pipe(socket);
   });
   upReq.on("error", (error) => {
     reportInjection(ctx, decision, target, method, 502);
@@ -160,6 +169,22 @@ function _joinWebSocket(
   });
   socket.on("close", () => upReq.destroy());
   upReq.end();
+}
+
+/** Joins a scrubbed WebSocket: the server's frames pass through `frames` (scrub-ws.ts). */
+function _joinScrubbed(socket: Duplex, upSocket: Duplex, head: Buffer, upHead: Buffer, frames: Transform): void {
+  const destroy = (): void => {
+    socket.destroy();
+    upSocket.destroy();
+  };
+  upSocket.on("error", destroy);
+  frames.on("error", destroy);
+  socket.on("close", () => upSocket.destroy());
+  upSocket.on("close", () => socket.destroy());
+  if (head.length > 0) upSocket.write(head);
+  if (upHead.length > 0) frames.write(upHead);
+  socket.pipe(upSocket);
+  upSocket.pipe(frames).pipe(socket);
 }
 
 /** Sends an error answer on a ServerResponse (or drops the connection if it is too late). */
@@ -190,9 +215,9 @@ function _replyParts(error: unknown): { status: number; message: string } {
 }
 
 /**
- * Decides the injection for a request to `target` and builds what to send: the path (normalised
- * when a credential is injected) and the headers. Shared by both ways requests are forwarded
- * (node:http here, the raw relay in relay.ts).
+ * Builds what to send for a request to `target`: the core egress pipeline decides (connection,
+ * injection, which headers leave); this only turns the request target into a path first.
+ * Shared by both ways requests are forwarded (node:http here, the raw relay in relay.ts).
  */
 export async function prepareRequest(
   ctx: ForwardContext,
@@ -201,22 +226,19 @@ export async function prepareRequest(
   target: Target,
   username: string,
   websocket: boolean,
+  method = "GET",
 ): Promise<Prepared> {
   const rawPath = originFormPath(requestTarget);
   if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
-  const connection = connectionHeader(rawHeaders) ?? (username === "_" || username === "" ? undefined : username);
+  const chosen = username === "_" || username === "" ? undefined : username;
   // Built by concatenation, never `new URL(path, base)`: a path like `//evil.example/` must not
   // become the host the decision is made for.
   const url = new URL(target.origin + rawPath);
-  const decision = await ctx.injector.decide(url, connection === undefined ? undefined : { connection });
-  let path = rawPath;
-  if (decision !== null) {
-    for (const name of Object.keys(decision.query)) url.searchParams.set(name, decision.query[name] ?? "");
-    // Send exactly the (normalised) path the decision was made on, so that a path prefix rule
-    // cannot be sidestepped by dot segments the upstream resolves differently.
-    path = url.pathname + url.search;
-  }
-  return { path, headers: buildRequestHeaders(rawHeaders, target.authority, decision, websocket), decision };
+  const result = await decideEgress(ctx.injector, {
+    method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
+  });
+  if (result.decision.action === "deny") throw new ProxyReply(result.decision.status, result.decision.reason);
+  return { path: result.path, headers: result.headers, decision: result.injection };
 }
 
 /**
@@ -235,9 +257,10 @@ export function originFormPath(requestTarget: string): string | null {
 
 /** Reports an injected request (the audit log); a failing sink never breaks the request. */
 export function reportInjection(ctx: ForwardContext, decision: InjectionDecision | null, target: Target, method: string, status: number): void {
-  if (decision === null || ctx.onInjection === undefined) return;
+  const event = injectionEvent(decision, target.host, method, status);
+  if (event === null || ctx.onInjection === undefined) return;
   try {
-    ctx.onInjection({ provider: decision.provider, connection: decision.connection, host: target.host, method, status });
+    ctx.onInjection(event);
   } catch {
     // An audit sink failure must not break the agent's request; the sink reports its own errors.
   }

@@ -6,6 +6,7 @@
 import http from "node:http";
 import net from "node:net";
 import type { Duplex } from "node:stream";
+import { hostPolicy } from "../core/egress.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import type { Injector } from "../core/injector.ts";
 import { parseAuthority, parseUrlAuthority } from "./address.ts";
@@ -21,11 +22,12 @@ import {
 } from "./forward.ts";
 import { isWebSocketUpgrade } from "./headers.ts";
 import { createTerminator } from "./terminate.ts";
-import { blindTunnel, type InterceptContext, interceptTunnel } from "./tunnel.ts";
+import { SOCKS5_VERSION, SOCKS_REPLY, replyBytes, socksHandshake } from "./socks.ts";
+import { blindTunnel, CONNECT_REPLIES, type InterceptContext, interceptTunnel, type TunnelReplies } from "./tunnel.ts";
 import { relayTunnel } from "./relay.ts";
 import { createUpstream, type Target } from "./upstream.ts";
 
-export { parseResolveSpec } from "./address.ts";
+export { parseResolveSpec } from "../runtime/upstream.ts";
 export type { InjectionEvent } from "./forward.ts";
 
 /** Options for {@link createProxy}. */
@@ -78,9 +80,26 @@ export function createProxy(options: ProxyOptions): Proxy {
     _guard(_onAbsoluteUpgrade(ctx, req, socket, head, username(req), deny), socket);
   });
   outer.on("connect", (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    _guard(_onConnect(tunnels, options.injector, req, socket, head, username(req), deny), socket);
+    socket.on("error", () => socket.destroy());
+    const name = username(req);
+    if (name === null) return replyOnSocket(socket, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
+    const target = parseAuthority(req.url ?? "");
+    if (target === null) return replyOnSocket(socket, new ProxyReply(400, "CONNECT needs host:port"));
+    _guard(_openTunnel(tunnels, options.injector, socket, head, target, name, deny, CONNECT_REPLIES), socket);
   });
-  return _lifecycle(outer, () => {
+  // One port, two protocols: a SOCKS5 greeting (Deno's children, see socks.ts) or HTTP.
+  const front = net.createServer({ pauseOnConnect: true }, (socket) => {
+    socket.on("error", () => socket.destroy());
+    socket.once("data", (first: Buffer) => {
+      socket.pause();
+      if (first[0] === SOCKS5_VERSION) return _guard(_onSocks(tunnels, options, socket, first, deny), socket);
+      socket.unshift(first);
+      outer.emit("connection", socket);
+      socket.resume();
+    });
+    socket.resume();
+  });
+  return _lifecycle(front, outer, () => {
     upstream.close();
   });
 }
@@ -131,9 +150,8 @@ async function _absoluteTarget(ctx: ForwardContext, url: string, deny: () => boo
   if (hostPort === null) {
     throw new ProxyReply(400, "this is a forward proxy: send absolute http:// URLs, or CONNECT for https");
   }
-  if (deny() && !(await ctx.injector.shouldIntercept(hostPort.host, hostPort.port))) {
-    throw new ProxyReply(403, _deniedMessage(hostPort.host));
-  }
+  const denied = await hostPolicy(ctx.injector, hostPort.host, hostPort.port, deny());
+  if (denied?.action === "deny") throw new ProxyReply(denied.status, denied.reason);
   return ctx.upstream.target("http", hostPort.host, hostPort.port);
 }
 
@@ -163,35 +181,42 @@ async function _upgrade(
   return forwardRequest(ctx, req, res, target, username);
 }
 
-async function _onConnect(
+/** An authenticated tunnel (CONNECT or SOCKS5): intercepted, denied or blind, per the egress policy. */
+async function _openTunnel(
   tunnels: InterceptContext,
   injector: Injector,
-  req: http.IncomingMessage,
   socket: net.Socket,
   head: Buffer,
-  username: string | null,
+  target: { host: string; port: number },
+  username: string,
   deny: () => boolean,
+  replies: TunnelReplies,
 ): Promise<void> {
-  socket.on("error", () => socket.destroy());
-  if (username === null) return replyOnSocket(socket, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
-  const target = parseAuthority(req.url ?? "");
-  if (target === null) return replyOnSocket(socket, new ProxyReply(400, "CONNECT needs host:port"));
   let intercept: boolean;
   try {
     intercept = await injector.shouldIntercept(target.host, target.port);
   } catch (error) {
-    return replyOnSocket(socket, error);
+    return replies.fail(socket, error);
   }
-  if (intercept) return interceptTunnel(tunnels, socket, head, target, username);
-  if (deny()) return replyOnSocket(socket, new ProxyReply(403, _deniedMessage(target.host)));
-  blindTunnel(socket, head, tunnels.upstream.target("https", target.host, target.port), tunnels.upstream);
+  if (intercept) return interceptTunnel(tunnels, socket, head, target, username, replies);
+  const denied = await hostPolicy(injector, target.host, target.port, deny());
+  if (denied?.action === "deny") return replies.fail(socket, new ProxyReply(denied.status, denied.reason));
+  blindTunnel(tunnels, socket, head, target, username, replies);
 }
 
-function _deniedMessage(host: string): string {
-  return (
-    `${host} is not declared by any connected provider and this run denies unmatched hosts ` +
-    `(--deny-unmatched); to allow it, log in to a provider whose injection rules declare ${host}`
-  );
+/** SOCKS5 answers: a reply code instead of an HTTP status line (RFC 1928 section 6). */
+const SOCKS_REPLIES: TunnelReplies = {
+  established: replyBytes(SOCKS_REPLY.ok),
+  fail(socket, error) {
+    const status = error instanceof ProxyReply ? error.status : 502;
+    if (!socket.destroyed) socket.end(replyBytes(status === 403 ? SOCKS_REPLY.notAllowed : SOCKS_REPLY.hostUnreachable));
+  },
+};
+
+async function _onSocks(tunnels: InterceptContext, options: ProxyOptions, socket: net.Socket, first: Buffer, deny: () => boolean): Promise<void> {
+  const done = await socksHandshake(socket, first, options.authenticate);
+  if (done === null) return;
+  await _openTunnel(tunnels, options.injector, socket, done.rest, done.request, done.request.username, deny, SOCKS_REPLIES);
 }
 
 /**
@@ -214,9 +239,9 @@ function _username(req: http.IncomingMessage, authenticate: ProxyOptions["authen
   }
 }
 
-function _lifecycle(server: http.Server, onClose: () => void): Proxy {
+function _lifecycle(front: net.Server, server: http.Server, onClose: () => void): Proxy {
   const sockets = new Set<net.Socket>();
-  server.on("connection", (socket: net.Socket) => {
+  front.on("connection", (socket: net.Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
@@ -224,10 +249,10 @@ function _lifecycle(server: http.Server, onClose: () => void): Proxy {
     server,
     listen(port = 0, host = "127.0.0.1") {
       return new Promise((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(port, host, () => {
-          server.off("error", reject);
-          const address = server.address();
+        front.once("error", reject);
+        front.listen(port, host, () => {
+          front.off("error", reject);
+          const address = front.address();
           if (address === null || typeof address === "string") return reject(new AuthsomeError("internal", "the proxy has no TCP address"));
           resolve({ host: address.address, port: address.port });
         });
@@ -235,7 +260,8 @@ function _lifecycle(server: http.Server, onClose: () => void): Proxy {
     },
     close() {
       return new Promise((resolve) => {
-        server.close(() => resolve());
+        front.close(() => resolve());
+        server.close(() => undefined);
         for (const socket of sockets) socket.destroy();
         onClose();
       });

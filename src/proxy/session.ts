@@ -4,21 +4,22 @@
  * overrides from the environment, and an audit entry per injection. Also writes the trust
  * bundle the child gets (system roots + the home's CA) into a folder of the run's own.
  */
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import * as v from "valibot";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
-import { AuthsomeError } from "../core/errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../core/files.ts";
 import { createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
-import { getEnv, limitYoungGeneration } from "../runtime/index.ts";
+import { limitYoungGeneration } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { type CaStore, type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
-import { createProxy, parseResolveSpec } from "./server.ts";
+import { createProxy } from "./server.ts";
+import { readUpstreamOverrides } from "../runtime/upstream.ts";
+import { injectionAuditEntry } from "../core/egress.ts";
 
 /** Options for {@link startProxySession}. */
 export interface ProxySessionOptions {
@@ -67,20 +68,6 @@ export function createVaultCaStore(core: ServiceCore): CaStore {
       return (await core.store()).lock.withLock(CA_LOCK, fn);
     },
   };
-}
-
-async function upstreamOverrides(): Promise<{ resolve?: Map<string, string>; extraCaPem?: string }> {
-  const resolve = getEnv("AUTHSOME_UPSTREAM_RESOLVE");
-  const caFile = getEnv("AUTHSOME_UPSTREAM_CA");
-  let extraCaPem: string | undefined;
-  if (caFile !== undefined) {
-    try {
-      extraCaPem = await readFile(caFile, "utf8");
-    } catch (cause) {
-      throw new AuthsomeError("usage", `AUTHSOME_UPSTREAM_CA: cannot read ${caFile}`, { cause });
-    }
-  }
-  return { ...(resolve === undefined ? {} : { resolve: parseResolveSpec(resolve) }), ...(extraCaPem === undefined ? {} : { extraCaPem }) };
 }
 
 /** True while process `pid` exists (EPERM: it exists, owned by someone else). */
@@ -135,10 +122,8 @@ export async function startProxySession(service: AuthService, options: ProxySess
     authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
     denyUnmatched: options.denyUnmatched === true,
-    upstream: await upstreamOverrides(),
-    onInjection: (event) => {
-      audit.add({ action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: event.status < 500 ? "ok" : "error" });
-    },
+    upstream: await readUpstreamOverrides(),
+    onInjection: (event) => audit.add(injectionAuditEntry(event)),
   });
   const address = await proxy.listen(0, "127.0.0.1");
   return {

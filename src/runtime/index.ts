@@ -151,38 +151,8 @@ export function openBrowser(url: string): Promise<boolean> {
   }));
 }
 
-/** Upstream overrides for outbound fetches (`AUTHSOME_UPSTREAM_CA`, `AUTHSOME_UPSTREAM_RESOLVE`). */
-export interface UpstreamOverrides {
-  extraCaPem?: string;
-  /** `host:port` -> address (curl's --resolve). Node only: Deno's fetch has no resolver hook. */
-  resolve?: Map<string, string>;
-}
-
-/**
- * Extra `fetch` init members that apply the overrides: an undici dispatcher on Node, a
- * `Deno.HttpClient` on Deno. Empty when there is nothing to override.
- */
-export async function upstreamFetchInit(overrides: UpstreamOverrides): Promise<Record<string, unknown>> {
-  if (overrides.extraCaPem === undefined && (overrides.resolve === undefined || overrides.resolve.size === 0)) return {};
-  const deno = (globalThis as { Deno?: { createHttpClient(options: { caCerts?: string[] }): unknown } }).Deno;
-  if (deno !== undefined) return overrides.extraCaPem === undefined ? {} : { client: deno.createHttpClient({ caCerts: [overrides.extraCaPem] }) };
-  const [{ Agent }, { rootCertificates }] = await Promise.all([import("undici"), import("node:tls")]);
-  const resolve = overrides.resolve ?? new Map<string, string>();
-  const dispatcher = new Agent({
-    connect: {
-      ...(overrides.extraCaPem === undefined ? {} : { ca: [...rootCertificates, overrides.extraCaPem] }),
-      lookup: (hostname, options, callback) => {
-        const port = (options as { port?: number }).port;
-        const address = [...resolve].find(([key]) => key.startsWith(`${hostname.toLowerCase()}:`) && (port === undefined || key.endsWith(`:${port}`)))?.[1];
-        if (address === undefined) return void import("node:dns").then((dns) => dns.lookup(hostname, options, callback));
-        const family = address.includes(":") ? 6 : 4;
-        if ((options as { all?: boolean }).all) return void callback(null, [{ address, family }] as never, family);
-        callback(null, address, family);
-      },
-    },
-  });
-  return { dispatcher };
-}
+// Upstream overrides (AUTHSOME_UPSTREAM_RESOLVE, AUTHSOME_UPSTREAM_CA) are read and applied in
+// ./upstream.ts, the one reader for the proxy and the interceptor.
 
 /**
  * Keeps V8's young generation at its initial size in a long-running proxy. Under load V8 grows

@@ -1,0 +1,191 @@
+/**
+ * The egress pipeline: the one place that turns an agent's outbound request into what leaves
+ * the machine. Every transport (the proxy's node:http forwarder, its raw relay, the in-process
+ * fetch interceptor) hands it the request as it knows it and sends what comes back; none of
+ * them decides anything about credentials, authsome's own headers or the audit event.
+ *
+ * Request side only. Responses go back through each transport's response path, where
+ * scrubbing (scrub.ts) hooks in with the {@link EgressResult.injection} it needs.
+ */
+import type { AuditEvent } from "./audit.ts";
+import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
+
+/** One outbound request as a transport knows it. */
+export interface EgressRequest {
+  method: string;
+  /**
+   * The request's real URL, built by the transport from the target it connects to plus the
+   * path the agent sent (by concatenation: a path like `//evil.example/` must never become
+   * the host the decision is made for).
+   */
+  url: URL;
+  /** The origin-form path the agent sent (wire form), sent as is when nothing is injected. */
+  rawPath?: string;
+  /** Header names and values as received, flat (`name, value, name, value...`). */
+  rawHeaders: readonly string[];
+  /**
+   * `wire`: the proxy writes the head itself (the real target's `Host`, body framing restated).
+   * `fetch`: headers for a Web `Request` (no `Host`, no framing: fetch sets both).
+   */
+  form: "wire" | "fetch";
+  /** The `Host` value to send in `wire` form (the target's authority). */
+  authority?: string;
+  /** Connection named by the transport (the proxy credential's username), if any. */
+  connection?: string;
+  /** Provider -> connection choices for the whole run or interceptor. */
+  connections?: Record<string, string>;
+  /** Keep the WebSocket handshake (`Connection: Upgrade`, `Upgrade: websocket`). */
+  websocket?: boolean;
+}
+
+/** What the pipeline decided for a request. */
+export type EgressDecision =
+  | { action: "inject"; injection: InjectionDecision }
+  | { action: "pass" }
+  | { action: "deny"; status: number; reason: string };
+
+/** The rewritten request, ready for a transport to send. */
+export interface EgressResult {
+  decision: EgressDecision;
+  /** The credential put on the request (for the audit event and response scrubbing), or null. */
+  injection: InjectionDecision | null;
+  /** The URL to send: the agent's, or normalised with the injected query when injecting. */
+  url: URL;
+  /**
+   * The origin-form path to send. Injecting: exactly the (normalised) path the decision was
+   * made on, so a path prefix rule cannot be sidestepped by dot segments the upstream resolves
+   * differently. Otherwise the agent's path as it sent it.
+   */
+  path: string;
+  /** The headers to send (flat), in the request's {@link EgressRequest.form}. */
+  headers: string[];
+}
+
+/** What an injected request's audit entry records: never a header value. */
+export interface InjectionEvent {
+  provider: string;
+  connection: string;
+  host: string;
+  method: string;
+  /** The upstream's status, or 502 when it could not be reached. */
+  status: number;
+}
+
+/**
+ * Decides and rewrites one request: which connection (the agent's `X-Authsome-Connection`,
+ * else the transport's choice), what the injector puts on it, and the headers that leave:
+ * authsome's own (`Proxy-*`, `X-Authsome-*`) and hop-by-hop ones never do.
+ */
+export async function decideEgress(injector: Injector, request: EgressRequest): Promise<EgressResult> {
+  const connection = connectionHeader(request.rawHeaders) ?? request.connection;
+  const options: InjectionOptions | undefined =
+    connection === undefined && request.connections === undefined
+      ? undefined
+      : { ...(connection === undefined ? {} : { connection }), ...(request.connections === undefined ? {} : { connections: request.connections }) };
+  const url = request.url;
+  const injection = await injector.decide(url, options);
+  let path = request.rawPath ?? url.pathname + url.search;
+  let sent = url;
+  if (injection !== null) {
+    sent = new URL(url.href);
+    for (const name of Object.keys(injection.query)) sent.searchParams.set(name, injection.query[name] ?? "");
+    path = sent.pathname + sent.search;
+  }
+  const headers = buildRequestHeaders(request.rawHeaders, request.form === "wire" ? (request.authority ?? url.host) : null, injection, request.websocket === true);
+  const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
+  return { decision, injection, url: sent, path, headers };
+}
+
+const PASS: EgressDecision = Object.freeze({ action: "pass" });
+
+/** The audit event of an injected request answered with `status` (null when nothing was injected). */
+export function injectionEvent(injection: InjectionDecision | null, host: string, method: string, status: number): InjectionEvent | null {
+  if (injection === null) return null;
+  return { provider: injection.provider, connection: injection.connection, host, method, status };
+}
+
+/** The audit-log entry for an injection event (the same for the proxy and the interceptor). */
+export function injectionAuditEntry(event: InjectionEvent): AuditEvent {
+  return { action: "inject", provider: event.provider, connection: event.connection, host: event.host, method: event.method, status: event.status, outcome: event.status < 500 ? "ok" : "error" };
+}
+
+/**
+ * The egress allowlist (`run --deny-unmatched`): a deny decision for a host no connected
+ * provider declares, or null when the host may be reached.
+ */
+export async function hostPolicy(injector: Injector, host: string, port: number, denyUnmatched: boolean): Promise<EgressDecision | null> {
+  if (!denyUnmatched || (await injector.shouldIntercept(host, port))) return null;
+  const reason =
+    `${host} is not declared by any connected provider and this run denies unmatched hosts ` +
+    `(--deny-unmatched); to allow it, log in to a provider whose injection rules declare ${host}`;
+  return { action: "deny", status: 403, reason };
+}
+
+/**
+ * Never copied: hop-by-hop headers (RFC 9110 section 7.6.1, plus the legacy `proxy-connection`)
+ * describe one connection, and `host` is set from the real target. `proxy-*` and `x-authsome-*`
+ * are dropped by prefix.
+ */
+const NOT_COPIED = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"]);
+
+/** Headers a `Connection` token may not remove: they frame the body we forward. */
+const FRAMING = new Set(["content-length", "transfer-encoding"]);
+
+/** The per-request connection choice from `X-Authsome-Connection`, if the agent sent one. */
+export function connectionHeader(rawHeaders: readonly string[]): string | undefined {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    if (name !== undefined && name.length === 21 && name.toLowerCase() === "x-authsome-connection") {
+      const value = rawHeaders[i + 1]?.trim();
+      if (value !== undefined && value !== "") return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The headers to send upstream: `Host` set to `authority` (none when null: fetch sets it),
+ * hop-by-hop and authsome's headers removed, injected headers replacing the agent's (any case),
+ * and, on the wire, body framing restated so the forwarded body is framed as it is sent.
+ * `websocket` keeps the `Upgrade: websocket` handshake.
+ */
+export function buildRequestHeaders(rawHeaders: readonly string[], authority: string | null, decision: InjectionDecision | null, websocket: boolean): string[] {
+  const dropped = connectionTokens(rawHeaders);
+  const out = authority === null ? [] : ["Host", authority];
+  let chunked = false;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    const lower = name.toLowerCase();
+    if (lower === "transfer-encoding") chunked = true;
+    if (isDropped(lower, dropped)) continue;
+    if (decision !== null && Object.hasOwn(decision.headers, lower)) continue;
+    out.push(name, rawHeaders[i + 1] ?? "");
+  }
+  // Node's parser only accepts chunked as the final coding and has already decoded it.
+  if (chunked && authority !== null) out.push("Transfer-Encoding", "chunked");
+  if (websocket) out.push("Connection", "Upgrade", "Upgrade", "websocket");
+  if (decision !== null) {
+    for (const name of Object.keys(decision.headers)) out.push(name, decision.headers[name] ?? "");
+  }
+  return out;
+}
+
+/** True for a header that never leaves: hop-by-hop, authsome's own, or named in `Connection`. */
+export function isDropped(lower: string, dropped: Set<string> | null): boolean {
+  return NOT_COPIED.has(lower) || lower.startsWith("proxy-") || lower.startsWith("x-authsome-") || (dropped !== null && dropped.has(lower));
+}
+
+/** Header names listed in `Connection` (RFC 9110 section 7.6.1), except body framing. */
+export function connectionTokens(rawHeaders: readonly string[]): Set<string> | null {
+  let tokens: Set<string> | null = null;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() !== "connection") continue;
+    for (const token of (rawHeaders[i + 1] ?? "").split(",")) {
+      const name = token.trim().toLowerCase();
+      if (name === "" || name === "close" || name === "keep-alive" || FRAMING.has(name)) continue;
+      tokens ??= new Set();
+      tokens.add(name);
+    }
+  }
+  return tokens;
+}

@@ -1,0 +1,44 @@
+/**
+ * The one normal form of a host name, used wherever hosts are compared or keyed: injection
+ * rules, the proxy's CONNECT and absolute-form targets, the leaf cache, resolve overrides.
+ *
+ * Lower case, IPv6 brackets removed, non-ASCII names in their punycode form (as URL.hostname
+ * gives them), and exactly one trailing dot removed: `api.example.com.` is the fully qualified
+ * spelling of `api.example.com` and must get the same decision. Two or more trailing dots are
+ * not a DNS name; removing only one leaves a name with an empty label, which matches no rule
+ * and which the proxy refuses as malformed (never a quiet match).
+ */
+import { isIP } from "node:net";
+
+/** Normalises a host: see the module comment. */
+export function normalizeHost(host: string): string {
+  let h = host.trim().toLowerCase();
+  if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
+  if (h.endsWith(".")) h = h.slice(0, -1);
+  if (NON_ASCII.test(h)) {
+    try {
+      h = new URL(`https://${h}/`).hostname;
+    } catch {
+      // Left as is: it cannot equal any validated rule host, and the proxy refuses it.
+    }
+  }
+  return h;
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+/** Labels of letters, digits, `-` and `_` (seen in real service names) separated by dots. */
+const DNS_NAME = /^[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)*$/;
+const PORT = /^[0-9]{1,5}$/;
+
+/** True for a normalised DNS name or IP address: nothing else may reach a header or a log line. */
+export function isValidHost(host: string): boolean {
+  return host.length > 0 && host.length <= 253 && (DNS_NAME.test(host) || isIP(host) !== 0);
+}
+
+/** Parses a port number (1-65535), or returns null. */
+export function parsePort(text: string): number | null {
+  if (!PORT.test(text)) return null;
+  const port = Number(text);
+  return port >= 1 && port <= 65535 ? port : null;
+}
