@@ -67,8 +67,10 @@ export function blindTunnel(ctx: InterceptContext, socket: net.Socket, head: Buf
       const plain = ctx.upstream.target("http", hostPort.host, hostPort.port);
       void ctx.terminator.accept(socket, first, { target: plain, username }, false).catch(() => socket.destroy());
     };
-    if (head.length > 0) sniff(head);
-    else socket.once("data", sniff);
+    if (head.length > 0) return sniff(head);
+    socket.once("data", sniff);
+    // A socket handed over paused (SOCKS handshake) flows again only once it has a reader.
+    socket.resume();
   });
   up.on("error", (error) => {
     if (connected) socket.destroy();
@@ -126,6 +128,7 @@ function _firstChunk(socket: net.Socket): Promise<Buffer | null> {
     };
     const onEnd = (): void => done(null);
     socket.on("data", onData);
+    socket.resume();
     socket.once("end", onEnd);
     socket.once("close", onEnd);
     socket.once("timeout", onEnd);
