@@ -20,8 +20,8 @@ import { encodeBase64 } from "@oslojs/encoding";
 import { importAesKey, randomBytes } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import { writeFileAtomic } from "./files.ts";
-import { setFallbackKeys } from "./key-fallbacks.ts";
-import { describeEntry, KEYRING_SERVICE, keyPaths, loadCustodyKey, newKeyringKey, openKeyringKey, openPendingFile, readPointer, type CustodySource } from "./key-custody.ts";
+import { setFallbackKeys, setSuccessor } from "./key-fallbacks.ts";
+import { describeEntry, KEYRING_SERVICE, keyPaths, newKeyringKey, openKeyringKey, openPendingFile, readPointer, type CustodySource } from "./key-custody.ts";
 import { decodeKeyText } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
 import type { Store } from "./storage/index.ts";
@@ -199,7 +199,8 @@ export async function rotateMasterKey(core: ServiceCore, options: RotateOptions 
   _refuseRunningDaemon(home);
   const store = await core.store();
   return store.lock.withLock("master-key", async () => {
-    const current = await loadCustodyKey(core.context);
+    // The key this core holds (not a fresh copy): it is the one given a successor below.
+    const current = await core.masterKey();
     const found = await _findPending(core);
     if (found !== undefined && options.to !== undefined && options.to !== found.to) {
       throw new AuthsomeError("usage", `an interrupted rotation to the ${found.to === "file" ? "key file" : "keyring"} must finish first`, { hint: "run `authsome key rotate` without --to, then rotate again" });
@@ -212,6 +213,8 @@ export async function rotateMasterKey(core: ServiceCore, options: RotateOptions 
     const again = await _rewrapAll(store, current.key, pending.key, false);
     for (const p of again) if (!profiles.some((q) => q.profile === p.profile)) profiles.push(p);
     setFallbackKeys(pending.key, []);
+    // This process may go on with the old key loaded (a library caller): it names its successor.
+    setSuccessor(current.key, pending.key);
     await _audit(core, store, profiles);
     return { key_source: pending.where, to: pending.to, resumed: found !== undefined, profiles };
   }, { timeoutMs: 30_000 });

@@ -9,7 +9,7 @@ import * as v from "valibot";
 import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import { importAesKey, randomBytes, type SealedBox, sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
-import { fallbackKeys } from "./key-fallbacks.ts";
+import { currentKey, fallbackKeys } from "./key-fallbacks.ts";
 import type { Lock } from "./lock.ts";
 import {
   canonicalJson,
@@ -314,7 +314,7 @@ export class Vault {
     return version === 1 ? `authsome/v1/profile-key/${this.#profile}` : `authsome/v2/profile-key/${this.#profile}/${createdAt}`;
   }
 
-  async #wrapKey(rawBase64: string, createdAt: string, master = this.#masterKey): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
+  async #wrapKey(rawBase64: string, createdAt: string, master = currentKey(this.#masterKey)): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
     return { v: 2, key: await sealJson(master, rawBase64, this.#keyAad(2, createdAt)), createdAt };
   }
 
