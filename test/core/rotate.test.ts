@@ -124,3 +124,23 @@ test("the memory store rotates and re-encrypts in the process that holds it", as
     await rm(home, { recursive: true, force: true });
   }
 });
+
+test("a process that loaded the old keys before a --reencrypt never writes a record the others cannot read", async () => {
+  const home = await copyHome();
+  try {
+    const stale = await createAuthService({ home });
+    // Loads (and caches) the master key and the profile's data key.
+    assert.equal((await stale.getConnection("openai", { connection: "a", showSecret: true })).secrets?.["api_key"], secretOf("default", "a"));
+    await rotateMasterKey((await createAuthService({ home })).core, { reencrypt: true });
+    const wrote = await stale.login("openai", { connection: "late", apiKey: "sk-late-0123456789abcdef" }).then(() => "wrote", (error: { code?: string }) => error.code);
+    // It sees the key records changed and reloads: with the old master key it cannot open them,
+    // so it refuses, loudly; had it written, a fresh process must read what it wrote.
+    if (wrote === "wrote") {
+      const view = await (await createAuthService({ home })).getConnection("openai", { connection: "late", showSecret: true });
+      assert.equal(view.secrets?.["api_key"], "sk-late-0123456789abcdef");
+    } else assert.equal(wrote, "master_key_invalid");
+    await assertReadable(home, "after the stale process tried to write");
+  } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+});
