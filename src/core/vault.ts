@@ -5,12 +5,10 @@
  * to another record, or metadata edited on disk, fails to open.
  */
 import type { Storage } from "unstorage";
-import * as v from "valibot";
-import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
-import { importAesKey, randomBytes, type SealedBox, sealJson, unsealJson } from "./crypto.ts";
+import { type SealedBox, sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
-import { currentKey, fallbackKeys } from "./key-fallbacks.ts";
 import type { Lock } from "./lock.ts";
+import { parseStored, ProfileKeys } from "./profile-keys.ts";
 import {
   canonicalJson,
   ClientSecretsSchema,
@@ -20,7 +18,6 @@ import {
   type Secrets,
   SecretsSchema,
   StoredRecordSchema,
-  WrappedKeySchema,
 } from "./records.ts";
 
 /** A decrypted connection. */
@@ -44,14 +41,6 @@ export interface ProviderSnapshot {
 /** Names a storage key for messages: its file for the fs store (`locate`), else the key. */
 export type LocateRecord = (key: string) => string;
 
-function parseStored<T extends v.GenericSchema>(schema: T, value: unknown, what: string, hint = "run `authsome doctor --repair` to move it aside, then log in again"): v.InferOutput<T> {
-  const result = v.safeParse(schema, value);
-  if (result.success) return result.output;
-  const issue = result.issues[0];
-  const path = issue.path?.map((item) => String(item.key)).join(".") ?? "(root)";
-  throw new AuthsomeError("record_invalid", `${what} is unreadable: field "${path}": ${issue.message}`, { hint });
-}
-
 /** True for the errors a damaged record gives (as opposed to a store that cannot be reached). */
 export function isDamage(error: unknown): error is AuthsomeError {
   return error instanceof AuthsomeError && (error.code === "record_invalid" || error.code === "record_tampered");
@@ -67,11 +56,8 @@ export class Vault {
   readonly #profile: string;
   readonly #masterKey: CryptoKey;
   readonly #locate: LocateRecord;
-  #dataKey: Promise<CryptoKey> | undefined;
-  /** A re-encryption's new data key (`key-next`, src/core/rotate.ts), when one is under way. */
-  #nextKey: Promise<CryptoKey | undefined> | undefined;
-  /** The key records as last seen, to notice a rotation that replaced them since. */
-  #keyStamp: string | undefined;
+  /** The profile's key records: the data key, and a re-encryption's new one. */
+  readonly #keys: ProfileKeys;
   /** Secrets last opened per record, with the exact sealed box and AAD they came from. */
   readonly #opened = new Map<string, { nonce: string; ct: string; aad: string; secrets: Secrets }>();
 
@@ -81,6 +67,7 @@ export class Vault {
     this.#profile = profile;
     this.#masterKey = masterKey;
     this.#locate = locate;
+    this.#keys = new ProfileKeys(storage, lock, profile, masterKey, (...parts) => this.locate(...parts));
   }
 
   /** The profile this vault belongs to. */
@@ -107,178 +94,63 @@ export class Vault {
     return this.#lock.withLock(`${this.#profile}.${provider}.${connection}.refresh`, fn);
   }
 
-  /** The profile's data key, created (under a lock) on first use. */
+  /** The profile's data key, created (under a lock) on first use (src/core/profile-keys.ts). */
   dataKey(): Promise<CryptoKey> {
-    this.#dataKey ??= this.#loadDataKey().catch((error: unknown) => {
-      this.#dataKey = undefined;
-      throw error;
-    });
-    return this.#dataKey;
+    return this.#keys.dataKey();
   }
 
-  /**
-   * Key record v2 binds its `createdAt` into the associated data, so every byte of the record is
-   * authenticated; v1 (which left `createdAt` outside) is still read, and re-wrapped as v2 the
-   * first time it opens (under the key lock; the data key itself does not change).
-   */
-  async #loadDataKey(): Promise<CryptoKey> {
-    const storageKey = this.#key("key");
-    let stored = await this.#storage.getItem(storageKey);
-    if (stored === null) {
-      stored = await this.#lock.withLock(`${this.#profile}.key`, async () => {
-        const again = await this.#storage.getItem(storageKey);
-        if (again !== null) return again;
-        const fresh = await this.#wrapKey(encodeBase64(randomBytes(32)), new Date().toISOString());
-        await this.#storage.setItem(storageKey, fresh);
-        return fresh;
-      });
-    }
-    const what = `the key of profile "${this.#profile}" (${this.locate("key")})`;
-    const wrapped = parseStored(WrappedKeySchema, stored, what, "restore it from a backup: records sealed under it cannot be opened without it");
-    const aad = this.#keyAad(wrapped.v, wrapped.createdAt);
-    let raw: unknown;
-    try {
-      raw = await this.#unwrap(wrapped.key, aad, what);
-    } catch (cause) {
-      // AES-GCM cannot tell a wrong key from an edited record: both are named.
-      throw new AuthsomeError("master_key_invalid", `the master key does not open profile "${this.#profile}", or ${this.locate("key")} was modified`, {
-        cause,
-        hint: "check AUTHSOME_MASTER_KEY or <home>/master.key (it must be the key this home was created with), and that the key record is intact",
-      });
-    }
-    const parsed = v.safeParse(v.pipe(v.string(), v.base64()), raw);
-    if (!parsed.success) throw new AuthsomeError("record_invalid", `${what} is malformed`);
-    if (wrapped.v === 1) await this.#migrateKey(storageKey, parsed.output);
-    return importAesKey(decodeBase64(parsed.output));
-  }
-
-  /** Opens a wrapped data key with the master key, or a rotation's other key (src/core/key-fallbacks.ts). */
-  async #unwrap(box: SealedBox, aad: string, what: string, keys = [this.#masterKey, ...fallbackKeys(this.#masterKey)]): Promise<unknown> {
-    for (const [index, key] of keys.entries()) {
-      try {
-        return await unsealJson(key, box, aad, what);
-      } catch (error) {
-        if (index === keys.length - 1) throw error;
-      }
-    }
-    throw new AuthsomeError("internal", "no master key to open the key record with");
-  }
-
-  /**
-   * Key rotation (src/core/rotate.ts): re-wraps this profile's data key under `target` in one
-   * atomic write, under the key lock; the data key and `createdAt` stay, so every record still
-   * opens. "unchanged" when `target` opens it already (a resumed rotation), "absent" without one.
-   */
-  async rewrapKey(target: CryptoKey): Promise<"rewrapped" | "unchanged" | "absent"> {
-    const storageKey = this.#key("key");
-    return this.#lock.withLock(`${this.#profile}.key`, async () => {
-      const stored = await this.#storage.getItem(storageKey);
-      if (stored === null) return "absent";
-      const what = `the key of profile "${this.#profile}" (${this.locate("key")})`;
-      const wrapped = parseStored(WrappedKeySchema, stored, what, "restore it from a backup: records sealed under it cannot be opened without it");
-      const aad = this.#keyAad(wrapped.v, wrapped.createdAt);
-      if (wrapped.v === 2 && (await unsealJson(target, wrapped.key, aad, what).then(() => true, () => false))) return "unchanged";
-      const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, aad, what));
-      const createdAt = wrapped.v === 2 ? wrapped.createdAt : new Date().toISOString();
-      await this.#storage.setItem(storageKey, { v: 2, key: await sealJson(target, raw, this.#keyAad(2, createdAt)), createdAt });
-      this.#dataKey = undefined;
-      return "rewrapped";
-    });
-  }
-
-  /** The data keys that may open a record: the profile's, then a re-encryption's new one. */
-  async #openKeys(): Promise<CryptoKey[]> {
-    const next = await this.#loadNext();
-    return next === undefined ? [await this.dataKey()] : [await this.dataKey(), next];
-  }
-
-  /** Opens a record's box; once more with freshly loaded keys if a rotation replaced them meanwhile. */
-  async #open(box: SealedBox, aad: string, what: string): Promise<unknown> {
-    const attempt = async () => {
-      const keys = await this.#openKeys();
-      for (const [index, key] of keys.entries()) {
-        try {
-          return await unsealJson(key, box, aad, what);
-        } catch (error) {
-          if (index === keys.length - 1) throw error;
-        }
-      }
-      throw new AuthsomeError("internal", "no data key");
-    };
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!(await this.#keysChanged())) throw error;
-      return attempt();
-    }
-  }
-
-  /**
-   * The data key new secrets are sealed with: a re-encryption's new one when under way, so no
-   * record is sealed again under a key about to be retired. The key records are read again
-   * first (two small reads per write, which fsyncs anyway): this vault may have loaded them
-   * before a rotation changed them.
-   */
-  async #sealKey(): Promise<CryptoKey> {
-    await this.#keysChanged();
-    return (await this.#loadNext()) ?? (await this.dataKey());
-  }
-
-  /** Drops the cached data keys when the key records differ from when they were last seen. */
-  async #keysChanged(): Promise<boolean> {
-    const stamp = JSON.stringify([await this.#storage.getItem(this.#key("key")), await this.#storage.getItem(this.#key("key-next"))]);
-    const changed = this.#keyStamp !== undefined && stamp !== this.#keyStamp;
-    if (this.#keyStamp === undefined || changed) {
-      this.#dataKey = undefined;
-      this.#nextKey = undefined;
-      this.#opened.clear();
-    }
-    this.#keyStamp = stamp;
-    return changed;
-  }
-
-  #loadNext(): Promise<CryptoKey | undefined> {
-    this.#nextKey ??= this.#readNextKey().catch((error: unknown) => {
-      this.#nextKey = undefined;
-      throw error;
-    });
-    return this.#nextKey;
-  }
-
-  async #readNextKey(): Promise<CryptoKey | undefined> {
-    const stored = await this.#storage.getItem(this.#key("key-next"));
-    if (stored === null) return undefined;
-    const what = `the new key of profile "${this.#profile}" (${this.locate("key-next")})`;
-    const wrapped = parseStored(WrappedKeySchema, stored, what, "run `authsome key rotate` to finish the interrupted rotation");
-    const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, this.#nextAad(wrapped.createdAt), what));
-    return importAesKey(decodeBase64(raw));
-  }
-
-  #nextAad(createdAt: string): string {
-    return `authsome/v2/profile-key-next/${this.#profile}/${createdAt}`;
+  /** Key rotation: re-wraps the profile's data key under `target` (src/core/profile-keys.ts). */
+  rewrapKey(target: CryptoKey): Promise<"rewrapped" | "unchanged" | "absent"> {
+    return this.#keys.rewrapKey(target);
   }
 
   /** Re-encryption under way for this profile (src/core/rotate.ts)? */
-  async hasNextKey(): Promise<boolean> {
-    return (await this.#storage.getItem(this.#key("key-next"))) !== null;
+  hasNextKey(): Promise<boolean> {
+    return this.#keys.hasNextKey();
+  }
+
+  /** Re-encryption, step 1: the profile's new data key in `key-next` (kept when one is there). */
+  async beginNextKey(target: CryptoKey): Promise<void> {
+    await this.#keys.beginNextKey(target);
+    await this.#keysChanged();
+  }
+
+  /** Re-encryption, step 3: the new data key becomes the profile's key, wrapped under `target`. */
+  async promoteNextKey(target: CryptoKey): Promise<void> {
+    await this.#keys.promoteNextKey(target);
+    await this.#keysChanged();
+  }
+
+  /** Opens a record's box with the profile's data keys; once more if a rotation replaced them meanwhile. */
+  async #open(box: SealedBox, aad: string, what: string): Promise<unknown> {
+    try {
+      return await this.#keys.open(box, aad, what);
+    } catch (error) {
+      if (!(await this.#keysChanged())) throw error;
+      return this.#keys.open(box, aad, what);
+    }
   }
 
   /**
-   * Re-encryption, step 1: a new data key for the profile, wrapped under `target` in `key-next`.
-   * One already there is kept: records may be sealed with it already.
+   * The data key new secrets are sealed with: a re-encryption's new one when under way. The key
+   * records are read again first (two small reads per write, which fsyncs anyway): this vault
+   * may have loaded them before a rotation changed them, and must not seal with a retired key.
    */
-  async beginNextKey(target: CryptoKey): Promise<void> {
-    await this.#lock.withLock(`${this.#profile}.key`, async () => {
-      if (await this.hasNextKey()) return;
-      const createdAt = new Date().toISOString();
-      await this.#storage.setItem(this.#key("key-next"), { v: 2, key: await sealJson(target, encodeBase64(randomBytes(32)), this.#nextAad(createdAt)), createdAt });
-    });
+  async #sealKey(): Promise<CryptoKey> {
     await this.#keysChanged();
+    return this.#keys.sealKey();
+  }
+
+  /** Drops cached keys and opened secrets when the key records changed since last seen. */
+  async #keysChanged(): Promise<boolean> {
+    const dropped = await this.#keys.refresh();
+    if (dropped) this.#opened.clear();
+    return dropped;
   }
 
   /** Re-encryption, step 2: seals one connection (or, without one, the saved client) under the new key; false when it already was. */
   async reseal(provider: string, connection?: string): Promise<boolean> {
-    const next = await this.#loadNext();
+    const next = await this.#keys.nextKey();
     if (next === undefined) throw new AuthsomeError("internal", `no re-encryption under way for profile "${this.#profile}"`);
     const stored = await this.#storage.getItem(connection === undefined ? this.#key("client", provider) : this.#key("conn", provider, connection));
     if (stored === null) return false;
@@ -293,38 +165,6 @@ export class Vault {
     const found = await this.read(provider, connection);
     if (found !== null) await this.write(found.meta, found.secrets);
     return found !== null;
-  }
-
-  /** Re-encryption, step 3: the new data key becomes the profile's key, wrapped under `target`; `key-next` goes. */
-  async promoteNextKey(target: CryptoKey): Promise<void> {
-    await this.#lock.withLock(`${this.#profile}.key`, async () => {
-      const stored = await this.#storage.getItem(this.#key("key-next"));
-      if (stored === null) return;
-      const what = `the new key of profile "${this.#profile}" (${this.locate("key-next")})`;
-      const wrapped = parseStored(WrappedKeySchema, stored, what);
-      const raw = v.parse(v.pipe(v.string(), v.base64()), await this.#unwrap(wrapped.key, this.#nextAad(wrapped.createdAt), what));
-      // One atomic write switches the profile; until key-next is removed both name the same key.
-      await this.#storage.setItem(this.#key("key"), await this.#wrapKey(raw, wrapped.createdAt, target));
-      await this.#storage.removeItem(this.#key("key-next"));
-    });
-    await this.#keysChanged();
-  }
-
-  #keyAad(version: 1 | 2, createdAt: string): string {
-    return version === 1 ? `authsome/v1/profile-key/${this.#profile}` : `authsome/v2/profile-key/${this.#profile}/${createdAt}`;
-  }
-
-  async #wrapKey(rawBase64: string, createdAt: string, master = currentKey(this.#masterKey)): Promise<{ v: 2; key: SealedBox; createdAt: string }> {
-    return { v: 2, key: await sealJson(master, rawBase64, this.#keyAad(2, createdAt)), createdAt };
-  }
-
-  /** Re-wraps a v1 key record as v2 (same data key), unless another process already did. */
-  async #migrateKey(storageKey: string, rawBase64: string): Promise<void> {
-    await this.#lock.withLock(`${this.#profile}.key`, async () => {
-      const current = v.safeParse(WrappedKeySchema, await this.#storage.getItem(storageKey));
-      if (!current.success || current.output.v !== 1) return;
-      await this.#storage.setItem(storageKey, await this.#wrapKey(rawBase64, new Date().toISOString()));
-    });
   }
 
   #recordAad(meta: ConnectionMeta): string {
