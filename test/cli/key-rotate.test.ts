@@ -193,3 +193,23 @@ test("a redis:// store rotates and re-encrypts the same way", { skip: redisUnava
     await h.cleanup();
   }
 });
+
+test("a passphrase-protected key rotates to a successor under the same passphrase", async () => {
+  const h = await tempHome();
+  try {
+    const env = { ...h.env, AUTHSOME_PASSPHRASE: "correct horse battery" };
+    assert.equal((await runCli(["login", "openai"], { env, input: secretOf("default", "p") })).code, 0);
+    const before = await readFile(join(h.home, "master.key"), "utf8");
+    assert.ok(before.trimStart().startsWith("{"), "not passphrase-protected");
+    const r = await runCli(["key", "rotate", "--reencrypt"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const after = await readFile(join(h.home, "master.key"), "utf8");
+    assert.ok(after.trimStart().startsWith("{") && after !== before, "the successor is not a new passphrase-protected key");
+    const get = await runCli(["get", "openai", "--field", "api_key", "--show-secret"], { env });
+    assert.equal(get.stdout.trim(), secretOf("default", "p"), get.stderr);
+    const wrong = await runCli(["get", "openai"], { env: { ...env, AUTHSOME_PASSPHRASE: "wrong passphrase!" } });
+    assert.equal(wrong.code, 1);
+  } finally {
+    await h.cleanup();
+  }
+});
