@@ -92,12 +92,16 @@ test("kill -9 at random moments of key rotations: every record reads with the ol
         sawPending = true;
         const who = JSON.parse((await runCli(["whoami", "--json"], { env: h.env })).stdout) as { key_rotation?: string };
         assert.match(who.key_rotation ?? "", /interrupted: run `authsome key rotate` to finish it/);
+        const doctor = JSON.parse((await runCli(["doctor", "--json"], { env: h.env })).stdout) as { checks: { name: string; ok: boolean; fix?: string }[] };
+        const custody = doctor.checks.find((c) => c.name === "master key");
+        assert.equal(custody?.ok, false, "doctor does not flag the interrupted rotation");
+        assert.match(custody?.fix ?? "", /authsome key rotate/);
       }
       await assertAllReadable(h.env, `after round ${round} (${r.code === null ? "killed" : "finished"})`);
     }
     assert.ok(killed >= 4, `only ${killed} of 12 rotations were killed before they ended: the test proved little`);
     // Killed in the middle (a pending master or data key left), not only before or after.
-    assert.ok(midway >= 1, `no kill landed inside a rotation (${killed} killed): the test proved little`);
+    assert.ok(midway >= 1 && sawPending, `no kill landed inside a rotation (${killed} killed): the test proved little`);
     console.log(`# ${killed} of 12 rotations killed, ${midway} of them midway`);
 
     const finish = await runCli(["key", "rotate"], { env: h.env });
