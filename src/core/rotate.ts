@@ -193,7 +193,7 @@ async function _audit(core: ServiceCore, store: Store, profiles: RotateResult["p
 /** Rotates the home's master key (see the steps above). */
 export async function rotateMasterKey(core: ServiceCore, options: RotateOptions = {}): Promise<RotateResult> {
   if (core.context.masterKey !== undefined) {
-    throw new AuthsomeError("usage", "the master key comes from AUTHSOME_MASTER_KEY, which authsome cannot replace", { hint: "rotate where the key is kept: generate a new key, re-wrap with `authsome key rotate --to file` from a home without AUTHSOME_MASTER_KEY, or keep the current key" });
+    throw new AuthsomeError("usage", "the master key comes from AUTHSOME_MASTER_KEY, which authsome cannot replace", { hint: "rotation replaces a key kept by the home (master.key or the OS keyring); a store opened only with AUTHSOME_MASTER_KEY cannot be rotated by authsome" });
   }
   const { home } = core.context;
   _refuseRunningDaemon(home);
