@@ -18,7 +18,21 @@ let home: Awaited<ReturnType<typeof tempHome>>;
 let api: TestUpstream;
 let other: TestUpstream;
 let service: AuthService;
-const saved: Record<string, string | undefined> = {};
+let overrides: Record<string, string>;
+
+/** Sets the overrides only while intercept() reads them: test files may share one process (Deno). */
+async function interceptWithOverrides(): Promise<() => void> {
+  const saved = Object.fromEntries(Object.keys(overrides).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, overrides);
+  try {
+    return await intercept({ service });
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
 
 before(async () => {
   home = await tempHome();
@@ -27,11 +41,7 @@ before(async () => {
   other = await startHttpsUpstream(() => ca);
   const caFile = join(home.home, "upstream-ca.pem");
   await writeFile(caFile, ca.caCertPem());
-  const env = { AUTHSOME_UPSTREAM_CA: caFile, AUTHSOME_UPSTREAM_RESOLVE: `svc.example.test:${api.port}:127.0.0.1` };
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  overrides = { AUTHSOME_UPSTREAM_CA: caFile, AUTHSOME_UPSTREAM_RESOLVE: `svc.example.test:${api.port}:127.0.0.1` };
   const plugin = join(home.home, "svc.json");
   await writeFile(plugin, JSON.stringify({ name: "svc", authType: "api_key", inject: [{ host: "svc.example.test" }] }));
   service = await createAuthService({ home: home.home });
@@ -39,10 +49,6 @@ before(async () => {
   await service.login("svc", { apiKey: "svc-key-0001" });
 });
 after(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
   await Promise.all([api.close(), other.close()]);
   await service.close();
   await home.cleanup();
@@ -58,7 +64,7 @@ test("the resolve table matches host and port exactly", () => {
 });
 
 test("the interceptor reaches the overridden host:port (name kept for TLS), and only that port", async () => {
-  const restore = await intercept({ service });
+  const restore = await interceptWithOverrides();
   try {
     const res = await fetch(`https://svc.example.test:${api.port}/v1/over`, { signal: AbortSignal.timeout(10_000) });
     assert.equal(res.status, 200);
