@@ -21,6 +21,16 @@ export const REDACTED_IN_URL = "%5Bauthsome%3Aredacted%5D";
 export const MIN_SECRET_LENGTH = 8;
 
 const MARKER_BYTES = Buffer.from(REDACTED, "latin1");
+const SHORT_MARKER = "[redacted]";
+
+/**
+ * The marker for a match of `length` bytes when a body must keep its length: the marker (or a
+ * shorter one for short matches) padded with `*` (a secret is at least 8 bytes).
+ */
+export function redactionOf(length: number): string {
+  const marker = length >= REDACTED.length ? REDACTED : length >= SHORT_MARKER.length ? SHORT_MARKER : "";
+  return marker + "*".repeat(length - marker.length);
+}
 const URL_HEADERS = new Set(["location", "content-location"]);
 
 /** Finds and replaces the forms of a fixed set of secrets. Built once per injection decision. */
@@ -29,8 +39,11 @@ export interface Scrubber {
   readonly patterns: readonly string[];
   /** A header value (latin1) with every form replaced; `name` picks the marker (URLs get an encoded one). */
   header(name: string, value: string): string;
-  /** A new streaming scrubber for one body or message. */
-  stream(): StreamScrubber;
+  /**
+   * A new streaming scrubber for one body or message. `sameLength`: each match becomes a marker
+   * of its own length ({@link redactionOf}), so a body keeps its length and framing.
+   */
+  stream(sameLength?: boolean): StreamScrubber;
 }
 
 /** The latin1 forms of one secret, as bytes would show them on the wire. */
@@ -110,7 +123,7 @@ export function createScrubber(secrets: readonly string[]): Scrubber | null {
       const marker = URL_HEADERS.has(name.toLowerCase()) ? REDACTED_IN_URL : REDACTED;
       return value.replace(regex, marker);
     },
-    stream: () => new StreamScrubber(regex, patterns, firsts, longest),
+    stream: (sameLength = false) => new StreamScrubber(regex, patterns, firsts, longest, sameLength),
   };
 }
 
@@ -139,12 +152,14 @@ export class StreamScrubber {
   private readonly patterns: readonly string[];
   private readonly firsts: ReadonlySet<number>;
   private readonly longest: number;
+  private readonly sameLength: boolean;
 
-  constructor(regex: RegExp, patterns: readonly string[], firsts: ReadonlySet<number>, longest: number) {
+  constructor(regex: RegExp, patterns: readonly string[], firsts: ReadonlySet<number>, longest: number, sameLength: boolean) {
     this.regex = regex;
     this.patterns = patterns;
     this.firsts = firsts;
     this.longest = longest;
+    this.sameLength = sameLength;
   }
 
   /** True while bytes are held back (the end of the last piece could begin a secret). */
@@ -186,7 +201,7 @@ export class StreamScrubber {
     let at = 0;
     while (match !== null) {
       if (match.index > final && this._couldGrow(text.slice(match.index))) return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: match.index };
-      parts.push(data.subarray(at, match.index), MARKER_BYTES);
+      parts.push(data.subarray(at, match.index), this.sameLength ? Buffer.from(redactionOf(match[0].length), "latin1") : MARKER_BYTES);
       at = match.index + match[0].length;
       match = regex.exec(text);
     }

@@ -4,12 +4,15 @@
  */
 import { STATUS_CODES } from "node:http";
 import type http from "node:http";
-import type { Duplex, Readable } from "node:stream";
+import type { Duplex, Readable, Transform } from "node:stream";
 import { decideEgress, type InjectionEvent, injectionEvent } from "../core/egress.ts";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import { toAuthsomeError } from "../core/errors.ts";
 import { buildResponseHeaders, hasRequestBody, rawResponseHead } from "./headers.ts";
 import { describeUpstreamError, type Target, type Upstream } from "./upstream.ts";
+import { scrubberFor } from "../core/scrub.ts";
+import { scrubRequestHeaders } from "./scrub-body.ts";
+import { relayScrubbed, scrubbingTransform, scrubHeaderPairs } from "./scrub-stream.ts";
 
 /** What {@link ForwardContext.onInjection} reports (defined by the core egress pipeline). */
 export type { InjectionEvent } from "../core/egress.ts";
@@ -70,9 +73,12 @@ function _send(
   mayRetry: boolean,
 ): void {
   const method = req.method ?? "GET";
-  const upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, false);
+  // The answer to an injected request is scrubbed (scrub.ts), and asked for without compression.
+  const scrub = scrubberFor(prepared.decision);
+  const upReq = ctx.upstream.request(target, method, prepared.path, scrub === null ? prepared.headers : scrubRequestHeaders(prepared.headers), false);
   upReq.on("response", (upRes) => {
     reportInjection(ctx, prepared.decision, target, method, upRes.statusCode ?? 502);
+    if (scrub !== null) return relayScrubbed(upRes, res, scrub, method);
     res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, buildResponseHeaders(upRes.rawHeaders));
     upRes.pipe(res, { end: false });
     upRes.on("end", () => {
@@ -115,7 +121,8 @@ export async function forwardWebSocket(
   try {
     prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, true, method);
     if (socket.destroyed) return;
-    upReq = ctx.upstream.request(target, method, prepared.path, prepared.headers, true);
+    const scrubbed = scrubberFor(prepared.decision) !== null;
+    upReq = ctx.upstream.request(target, method, prepared.path, scrubbed ? scrubRequestHeaders(prepared.headers) : prepared.headers, true);
   } catch (error) {
     return replyOnSocket(socket, error);
   }
@@ -132,9 +139,12 @@ function _joinWebSocket(
   method: string,
   decision: InjectionDecision | null,
 ): void {
+  const scrub = scrubberFor(decision);
   upReq.on("upgrade", (upRes, upSocket, upHead) => {
     reportInjection(ctx, decision, target, method, 101);
-    socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", buildResponseHeaders(upRes.rawHeaders, true)));
+    const headers = buildResponseHeaders(upRes.rawHeaders, true);
+    socket.write(rawResponseHead(101, upRes.statusMessage ?? "Switching Protocols", scrub === null ? headers : scrubHeaderPairs(scrub, headers)));
+    if (scrub !== null) return _joinScrubbed(socket, upSocket, head, upHead, scrubbingTransform(scrub, true));
     if (upHead.length > 0) socket.write(upHead);
     if (head.length > 0) upSocket.write(head);
     upSocket.on("error", () => socket.destroy());
@@ -145,8 +155,12 @@ function _joinWebSocket(
   upReq.on("response", (upRes) => {
     reportInjection(ctx, decision, target, method, upRes.statusCode ?? 502);
     const headers = buildResponseHeaders(upRes.rawHeaders);
-    socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
-    upRes.pipe(socket);
+    if (scrub === null) {
+      socket.write(rawResponseHead(upRes.statusCode ?? 502, upRes.statusMessage ?? "", [...headers, "Connection", "close"]));
+      return void upRes.pipe(socket);
+    }
+    socket.write(rawResponseHead(upRes.statusCode ?? 502, scrub.header("", upRes.statusMessage ?? ""), [...scrubHeaderPairs(scrub, headers), "Connection", "close"]));
+    upRes.pipe(scrubbingTransform(scrub)).pipe(socket);
   });
   upReq.on("error", (error) => {
     reportInjection(ctx, decision, target, method, 502);
@@ -154,6 +168,22 @@ function _joinWebSocket(
   });
   socket.on("close", () => upReq.destroy());
   upReq.end();
+}
+
+/** Joins a scrubbed WebSocket: the server's frames pass through `frames` (scrub-ws.ts). */
+function _joinScrubbed(socket: Duplex, upSocket: Duplex, head: Buffer, upHead: Buffer, frames: Transform): void {
+  const destroy = (): void => {
+    socket.destroy();
+    upSocket.destroy();
+  };
+  upSocket.on("error", destroy);
+  frames.on("error", destroy);
+  socket.on("close", () => upSocket.destroy());
+  upSocket.on("close", () => socket.destroy());
+  if (head.length > 0) upSocket.write(head);
+  if (upHead.length > 0) frames.write(upHead);
+  socket.pipe(upSocket);
+  upSocket.pipe(frames).pipe(socket);
 }
 
 /** Sends an error answer on a ServerResponse (or drops the connection if it is too late). */

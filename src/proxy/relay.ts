@@ -11,6 +11,9 @@ import { isWebSocketUpgrade } from "./headers.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./forward.ts";
 import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
+import { scrubberFor, type Scrubber } from "../core/scrub.ts";
+import { FramedScrubber, scrubRequestHeaders, scrubResponseHead } from "./scrub-body.ts";
+import { WebSocketScrubber } from "./scrub-ws.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
 
 /** Idle time after which a tunnel with no request in progress is closed (as node:http's keep-alive). */
@@ -34,6 +37,8 @@ interface Exchange {
   /** The agent asked to close after this exchange (`Connection: close`, HTTP/1.0). */
   close: boolean;
   websocket: boolean;
+  /** Scrubs the response of an injected request (scrub.ts); null: passed on as it is. */
+  scrub: Scrubber | null;
 }
 
 type Phase = "head" | "deciding" | "body" | "waiting" | "tunnel" | "closed";
@@ -57,6 +62,10 @@ class Relay implements ConnectionOwner {
   private responseLeft: Remaining = 0;
   private responsePending: Buffer | null = null;
   private responseCloses = false;
+  /** Scrubs the response body in progress (same length: its framing is kept). */
+  private responseBody: FramedScrubber | null = null;
+  /** Scrubs the server's frames once a scrubbed exchange became a WebSocket. */
+  private frames: WebSocketScrubber | null = null;
   /** The agent half-closed: it gets the answers to the requests it sent, then the connection ends. */
   private clientEnded = false;
 
@@ -138,11 +147,12 @@ class Relay implements ConnectionOwner {
     // may still wait for a 101 on this connection, so it ends with the answer.
     const close = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close") || (!websocket && _hasConnectionToken(head.rawHeaders, "upgrade"));
     let text = `${head.method} ${prepared.path} HTTP/1.${head.minor}\r\n`;
-    const headers = prepared.headers;
+    const scrub = scrubberFor(prepared.decision);
+    const headers = scrub === null ? prepared.headers : scrubRequestHeaders(prepared.headers);
     for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
     text += close ? "Connection: close\r\n\r\n" : "\r\n";
     const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
-    this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket };
+    this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket, scrub };
     this.requestLeft = framing.kind === "chunked" ? new ChunkedScanner(400) : framing.kind === "length" ? framing.length : 0;
     const up = this.ctx.upstream.acquire(this.session.target, this);
     this.up = up;
@@ -192,7 +202,7 @@ class Relay implements ConnectionOwner {
   // ---- upstream -> agent (ConnectionOwner)
 
   data(chunk: Buffer): void {
-    if (this.phase === "tunnel") return this._writeClient(chunk);
+    if (this.phase === "tunnel") return this._tunnelOut(chunk);
     if (this.exchange === null) return void this.up?.socket.destroy();
     this.responsePending = this.responsePending === null ? chunk : Buffer.concat([this.responsePending, chunk]);
     // A response head and body that arrived together leave in one write (one TLS record).
@@ -223,24 +233,54 @@ class Relay implements ConnectionOwner {
     if (head.status === 101 && !exchange.websocket) throw new ProxyReply(502, "the upstream switched protocols unasked");
     // Checked before anything is reported or sent, so that a bad framing still gets its 502.
     const framing = responseFraming(exchange.method, head.status, head.rawHeaders);
+    const scrub = exchange.scrub;
+    const scrubbedHead = scrub === null ? null : scrubResponseHead(scrub, data.toString("latin1", 0, data.indexOf("\r\n")), head.rawHeaders, framing);
     if (head.status >= 200 || head.status === 101) this._report(exchange, head.status);
     exchange.responded = true;
-    this._writeClient(_clientHead(data, end, head.rawHeaders));
-    if (head.status === 101) return this._tunnel(rest), false;
+    this._writeClient(scrubbedHead ?? _clientHead(data, end, head.rawHeaders));
+    if (head.status === 101) {
+      if (scrub !== null) this.frames = new WebSocketScrubber(scrub);
+      return this._tunnel(rest), false;
+    }
     if (head.status < 200) return true;
     this.responseCloses = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close");
     this.responseLeft = framing.kind === "chunked" ? new ChunkedScanner(502) : framing.kind === "length" ? framing.length : "close";
     this.responding = true;
+    this.responseBody = scrub === null || this.responseLeft === 0 ? null : new FramedScrubber(scrub, framing);
     if (this.responseLeft === 0) this._responseDone();
     return true;
+  }
+
+  /** Body bytes for the agent, scrubbed in place when the request was injected. */
+  private _writeBody(bytes: Buffer): void {
+    this._writeClient(this.responseBody === null ? bytes : this.responseBody.push(bytes));
+  }
+
+  /** The end of a body: what the scrubber held back (a possible start of a secret) goes out. */
+  private _endBody(): void {
+    if (this.responseBody !== null) this._writeClient(this.responseBody.end());
+    this.responseBody = null;
+  }
+
+  /** Bytes of a WebSocket (after 101) for the agent, scrubbed frame by frame when the handshake was injected. */
+  private _tunnelOut(chunk: Buffer): void {
+    try {
+      this._writeClient(this.frames === null ? chunk : this.frames.push(chunk));
+    } catch {
+      // A frame that cannot be scrubbed (an extension's reserved bit) is never passed on.
+      this.client.destroy();
+      this.up?.socket.destroy();
+    }
   }
 
   private _forwardResponseBody(data: Buffer): void {
     const { taken, left, done } = _bodyPart(this.responseLeft, data);
     this.responseLeft = left;
     this.responsePending = taken === data.length ? null : data.subarray(taken);
-    if (taken > 0) this._writeClient(taken === data.length ? data : data.subarray(0, taken));
-    if (done) this._responseDone();
+    if (taken > 0) this._writeBody(taken === data.length ? data : data.subarray(0, taken));
+    if (!done) return;
+    this._endBody();
+    this._responseDone();
   }
 
   private _responseDone(): void {
@@ -288,6 +328,7 @@ class Relay implements ConnectionOwner {
     if (this.responding && this.responseLeft === "close") {
       this.responseCloses = true;
       this.up = null;
+      this._endBody();
       return this._responseDone();
     }
     if (exchange.responded) return void this.client.destroy();
@@ -315,7 +356,7 @@ class Relay implements ConnectionOwner {
     this.phase = "tunnel";
     this.responding = false;
     this.responsePending = null;
-    if (rest !== null) this._writeClient(rest);
+    if (rest !== null) this._tunnelOut(rest);
     const early = this.pending;
     this.pending = null;
     if (early !== null) this._writeUp(early);

@@ -21,6 +21,8 @@ interface TestRule {
   name: string;
   /** connection name -> credential value; `default` is the provider's default connection. */
   values: Record<string, string>;
+  /** The rule opted out of response scrubbing. */
+  scrub?: false;
 }
 
 export const SECRET = "Bearer test-secret";
@@ -30,6 +32,7 @@ const RULES: readonly TestRule[] = [
   { host: "api.example.test", provider: "example", schemes: ["https"], in: "header", name: "authorization", values: { default: SECRET, work: WORK_SECRET } },
   { host: "plain.example.test", provider: "plainco", schemes: ["http", "https"], in: "header", name: "authorization", values: { default: "Bearer plain-secret" } },
   { host: "query.example.test", provider: "queryco", schemes: ["https"], in: "query", name: "api_key", values: { default: "query-secret" } },
+  { host: "keys.example.test", provider: "keyco", schemes: ["https"], in: "header", name: "authorization", values: { default: "Bearer keys-secret" }, scrub: false },
   { host: "untrusted.example.test", provider: "example", schemes: ["https"], in: "header", name: "authorization", values: { default: SECRET } },
   { host: "mismatch.example.test", provider: "example", schemes: ["https"], in: "header", name: "authorization", values: { default: SECRET } },
   { host: "unreachable.example.test", provider: "example", schemes: ["https"], in: "header", name: "authorization", values: { default: SECRET } },
@@ -70,6 +73,7 @@ export function createTestInjector(): TestInjector {
         connection,
         headers: rule.in === "header" ? placed : {},
         query: rule.in === "query" ? placed : {},
+        ...(rule.scrub === false ? { scrub: false } : {}),
       });
     },
   };
@@ -119,7 +123,7 @@ export async function startProxyFixture(options: FixtureOptions = {}): Promise<P
   const plain = await startHttpUpstream();
   const closedPort = await _closedPort();
   const resolve = new Map<string, string>();
-  for (const host of ["api", "other", "query", "mismatch", "expired"]) resolve.set(`${host}.example.test:${api.port}`, "127.0.0.1");
+  for (const host of ["api", "other", "query", "mismatch", "expired", "keys"]) resolve.set(`${host}.example.test:${api.port}`, "127.0.0.1");
   for (const host of ["attacker", "untrusted"]) resolve.set(`${host}.example.test:${attacker.port}`, "127.0.0.1");
   for (const host of ["plain", "api", "other"]) resolve.set(`${host}.example.test:${plain.port}`, "127.0.0.1");
   resolve.set(`unreachable.example.test:${closedPort}`, "127.0.0.1");

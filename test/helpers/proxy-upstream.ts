@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import tls from "node:tls";
 import type { Duplex } from "node:stream";
 import type { CertificateAuthority } from "../../src/proxy/ca.ts";
+import { echoRoute, echoWebSocket } from "./proxy-echo.ts";
 
 /** What the upstream saw of one request. */
 export interface RecordedRequest {
@@ -119,6 +120,7 @@ function _route(req: http.IncomingMessage, res: http.ServerResponse, sse: SseCon
     return void res.end();
   }
   if (url.pathname === "/upload") return _hashBody(req, res);
+  if (url.pathname === "/echo") return echoRoute(req, res, url, sse);
   if (url.pathname === "/big") return _streamBytes(res, Number(url.searchParams.get("bytes") ?? "0"));
   if (url.pathname === "/sse") {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -171,6 +173,7 @@ export function patternBytes(offset: number, length: number): Buffer {
 
 /** Completes the WebSocket handshake (RFC 6455 section 4.2.2), then echoes raw bytes. */
 function _acceptWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (req.url?.startsWith("/ws-echo")) return echoWebSocket(req, socket);
   const key = req.headers["sec-websocket-key"] ?? "";
   const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
   socket.write(

@@ -266,7 +266,8 @@ describe("relayTunnel", () => {
         if (take(up, conn) === null) return;
         conn.socket.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n");
       }
-      if (conn.data.length > 0) conn.socket.write(`echo:${conn.data}`);
+      // As one WebSocket text frame: the answer to an injected handshake is scrubbed frame by frame.
+      if (conn.data.length > 0) conn.socket.write(Buffer.concat([Buffer.from([0x81, 5 + conn.data.length]), Buffer.from(`echo:${conn.data}`)]));
       conn.data = "";
     };
     const handshake = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";

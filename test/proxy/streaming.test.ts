@@ -10,6 +10,7 @@ import { ProxyAgent, fetch as undiciFetch } from "undici";
 import { curl, exchange, proxyAuth, readUntil, tlsThroughProxy } from "../helpers/proxy-clients.ts";
 import { SECRET, startProxyFixture, type ProxyFixture } from "../helpers/proxy-fixture.ts";
 import { patternBytes } from "../helpers/proxy-upstream.ts";
+import { maskedFrame } from "../helpers/proxy-echo.ts";
 
 const FIVE_MIB = 5 * 1024 * 1024;
 
@@ -79,7 +80,8 @@ describe("streaming through the proxy", () => {
     assert.match(head, /^HTTP\/1\.1 101 /);
     assert.match(head, /\r\nSec-WebSocket-Accept: /i);
     const echoed = readUntil(secure, "ping-pong-bytes");
-    secure.write("ping-pong-bytes");
+    // A real (masked) frame: the answer to an injected handshake is scrubbed frame by frame.
+    secure.write(maskedFrame(0x81, "ping-pong-bytes"));
     assert.ok((await echoed).endsWith("ping-pong-bytes"));
     secure.destroy();
     const seen = fx.api.upgrades.at(-1);
@@ -96,7 +98,7 @@ describe("streaming through the proxy", () => {
     const head = await readUntil(socket, "\r\n\r\n");
     assert.match(head, /^HTTP\/1\.1 101 /);
     const echoed = readUntil(socket, "hello");
-    socket.write("hello");
+    socket.write(maskedFrame(0x81, "hello"));
     await echoed;
     socket.destroy();
     assert.equal(fx.plain.upgrades.at(-1)?.headers.authorization, "Bearer plain-secret");
