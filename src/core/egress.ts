@@ -16,7 +16,8 @@ export interface EgressRequest {
   /**
    * The request's real URL, built by the transport from the target it connects to plus the
    * path the agent sent (by concatenation: a path like `//evil.example/` must never become
-   * the host the decision is made for).
+   * the host the decision is made for). Fresh per request: an injected query is set on it in
+   * place (no second parse on the hot path).
    */
   url: URL;
   /** The origin-form path the agent sent (wire form), sent as is when nothing is injected. */
@@ -85,15 +86,13 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   const url = request.url;
   const injection = await injector.decide(url, options);
   let path = request.rawPath ?? url.pathname + url.search;
-  let sent = url;
   if (injection !== null) {
-    sent = new URL(url.href);
-    for (const name of Object.keys(injection.query)) sent.searchParams.set(name, injection.query[name] ?? "");
-    path = sent.pathname + sent.search;
+    for (const name of Object.keys(injection.query)) url.searchParams.set(name, injection.query[name] ?? "");
+    path = url.pathname + url.search;
   }
   const headers = buildRequestHeaders(request.rawHeaders, request.form === "wire" ? (request.authority ?? url.host) : null, injection, request.websocket === true);
   const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
-  return { decision, injection, url: sent, path, headers };
+  return { decision, injection, url, path, headers };
 }
 
 const PASS: EgressDecision = Object.freeze({ action: "pass" });

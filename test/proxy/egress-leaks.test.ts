@@ -105,6 +105,28 @@ describe("nothing of authsome's leaves", () => {
     assert.equal(fx.api.requests.at(-1)?.url, "/blind-tls");
   });
 
+  it("a server that speaks first, in a blind tunnel, is heard before the client sends a byte", async () => {
+    const server = net.createServer((socket) => {
+      socket.write("220 ready\r\n");
+      socket.on("data", (d) => socket.end(`echo ${d.toString()}`));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { head, socket } = await connectRaw(fx.port, `127.0.0.1:${(server.address() as net.AddressInfo).port}`, [proxyAuth(fx)]);
+      assert.match(head, /^HTTP\/1\.1 200/);
+      const greeting = await new Promise<string>((resolve) => {
+        socket.once("data", (d: Buffer) => resolve(d.toString()));
+        socket.resume();
+      });
+      assert.equal(greeting, "220 ready\r\n");
+      // Its client's answer looks like an HTTP request line, yet stays bytes: the server spoke first.
+      const rest = await exchange(socket, "GET me\r\n");
+      assert.equal(rest, "echo GET me\r\n");
+    } finally {
+      server.close();
+    }
+  });
+
   it("SOCKS5 on the proxy port: a wrong password is refused, the right one tunnels or intercepts", async () => {
     const refused = await socksConnect(fx.port, "_", "wrong", "api.example.test", fx.api.port);
     assert.equal(refused.reply, -1, "RFC 1929 failure");
