@@ -130,9 +130,13 @@ export function createScrubber(secrets: readonly string[]): Scrubber | null {
 // Decisions are frozen and cached by the injector: one scrubber (one compiled regex) per decision.
 const byDecision = new WeakMap<InjectionDecision, Scrubber | null>();
 
-/** The scrubber for a decision's response, or null: nothing injected, or the rule opted out (`scrub: false`). */
-export function scrubberFor(decision: InjectionDecision | null): Scrubber | null {
-  if (decision === null || decision.scrub === false) return null;
+/**
+ * The scrubber for a decision's response, or null: nothing injected, or the rule opted out
+ * (`scrub: false`). `evenOptedOut`: the scrubber regardless of the opt-out (the interceptor's
+ * redirect handling, which never follows a Location that carries an injected secret).
+ */
+export function scrubberFor(decision: InjectionDecision | null, evenOptedOut = false): Scrubber | null {
+  if (decision === null || (decision.scrub === false && !evenOptedOut)) return null;
   let scrubber = byDecision.get(decision);
   if (scrubber === undefined) {
     scrubber = createScrubber(decisionSecrets(decision));

@@ -13,6 +13,7 @@ import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
 import { startResolveRelay } from "../proxy/socks.ts";
 import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch } from "../runtime/upstream.ts";
+import { agentResponse } from "./scrub.ts";
 
 /** Options for {@link intercept}. */
 export interface InterceptOptions extends ServiceOptions {
@@ -76,9 +77,12 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
     const response = await original(new Request(url, init), upstream.init(url));
     const event = injectionEvent(result.injection, url.hostname, request.method, response.status);
     if (event !== null) audit.add(injectionAuditEntry(event));
-    const next = follow ? nextHop(request, response, url, replay) : null;
-    if (next === null) return response;
-    await response.body?.cancel();
+    // Scrubbed before anything reads it: the agent, and the redirect below (a Location keeping
+    // the injected key must not carry it to the next host). The URL is the agent's own.
+    const visible = agentResponse(response, result.injection, request.url, hops > 0);
+    const next = follow ? nextHop(request, visible, url, replay) : null;
+    if (next === null) return visible;
+    await visible.body?.cancel();
     if (hops >= MAX_REDIRECTS) throw new TypeError("fetch failed: too many redirects");
     return send(next, hops + 1);
   }

@@ -120,7 +120,7 @@ function _route(req: http.IncomingMessage, res: http.ServerResponse, sse: SseCon
     return void res.end();
   }
   if (url.pathname === "/upload") return _hashBody(req, res);
-  if (url.pathname === "/echo") return echoRoute(req, res, url, sse);
+  if (url.pathname.endsWith("/echo")) return echoRoute(req, res, url, sse);
   if (url.pathname === "/big") return _streamBytes(res, Number(url.searchParams.get("bytes") ?? "0"));
   if (url.pathname === "/sse") {
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
