@@ -74,11 +74,11 @@ export function cli(env, args, input = "", root = ".") {
  * A temporary home with a provider plugin declaring `hosts` (any port), logged in with an API
  * key through the CLI, as a user would.
  */
-export function setupHome(home, hosts, root = ".") {
+export function setupHome(home, hosts, root = ".", rule = {}) {
   const env = { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" };
   for (const name of ["AUTHSOME_PROFILE", "AUTHSOME_STORAGE", "AUTHSOME_MASTER_KEY", "AUTHSOME_PASSPHRASE"]) delete env[name];
   const plugin = join(home, "benchco.json");
-  writeFileSync(plugin, JSON.stringify({ name: "benchco", authType: "api_key", inject: hosts.map((host) => ({ host })) }));
+  writeFileSync(plugin, JSON.stringify({ name: "benchco", authType: "api_key", inject: hosts.map((host) => ({ host, ...rule })) }));
   cli(env, ["providers", "add", plugin], "", root);
   cli(env, ["login", "benchco"], API_KEY, root);
   return env;

@@ -4,6 +4,8 @@
 // ratios go to docs/benchmarks.md.
 //   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,tls-floor,mitmproxy] [--profile]
 //   --deno     also runs the authsome proxy on Deno (src/ .ts)
+//   --only=authsome,authsome-noscrub  response scrubbing on (the default) vs off (a rule with
+//              `scrub: false`), interleaved in one run
 //   --profile  writes a CPU profile of the authsome process to <tmpdir>/authsome-profiles/ (not to the docs)
 //   BENCH_NODE_FLAGS="--import=./probe.mjs ..."  extra Node flags for the authsome process (investigation)
 //   --compare=NAME=DIR[,NAME=DIR]  also runs the authsome CLI of other (built) checkouts,
@@ -68,6 +70,15 @@ try {
     const run = await startAuthsomeRun(env, { nodeFlags });
     daemons.push(run);
     targets.push(proxied("authsome", run));
+  }
+  if (only?.includes("authsome-noscrub")) {
+    // The same proxy with response scrubbing off (the rule opts out): what scrubbing costs.
+    const offHome = join(dir, "home-noscrub");
+    mkdirSync(offHome);
+    const offEnv = { ...setupHome(offHome, [HOST], ".", { scrub: false }), AUTHSOME_UPSTREAM_RESOLVE: resolveSpec, AUTHSOME_UPSTREAM_CA: upstream.caFile };
+    const run = await startAuthsomeRun(offEnv);
+    daemons.push(run);
+    targets.push(proxied("authsome-noscrub", run));
   }
   for (const [name, root] of compare) {
     const otherHome = join(dir, `home-${name}`);
