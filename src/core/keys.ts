@@ -3,7 +3,7 @@
  * from `AUTHSOME_MASTER_KEY`. It never encrypts records directly: it wraps one random data key
  * per profile (src/core/vault.ts), so profiles have keys of their own.
  */
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeBase64, decodeHex, encodeBase64 } from "@oslojs/encoding";
 import { importAesKey, randomBytes } from "./crypto.ts";
@@ -45,7 +45,8 @@ export function decodeKeyText(text: string, origin: string): Uint8Array {
 async function readOrCreateKeyFile(home: string, passphrase: string | undefined): Promise<string> {
   const path = masterKeyPath(home);
   try {
-    return await readFile(path, "utf8");
+    // Sync: a 45-byte file in the page cache; see src/core/storage/fs-driver.ts on why reads are.
+    return readFileSync(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
@@ -53,7 +54,7 @@ async function readOrCreateKeyFile(home: string, passphrase: string | undefined)
   const text = passphrase === undefined ? `${encodeBase64(raw)}\n` : await (await import("./passphrase.ts")).protectKey(raw, passphrase);
   // Two first-use processes may race here; exclusive create means exactly one key wins.
   await createFileExclusive(path, text, 0o600);
-  return readFile(path, "utf8");
+  return readFileSync(path, "utf8");
 }
 
 function _isProtected(text: string): boolean {
@@ -85,7 +86,7 @@ export type KeyMode = "env" | "file" | "passphrase (locked)" | "not created yet"
 export async function describeKeyMode(home: string, envKey: string | undefined): Promise<KeyMode> {
   if (envKey !== undefined) return "env";
   try {
-    return _isProtected(await readFile(masterKeyPath(home), "utf8")) ? "passphrase (locked)" : "file";
+    return _isProtected(readFileSync(masterKeyPath(home), "utf8")) ? "passphrase (locked)" : "file";
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return "not created yet";
     throw error;

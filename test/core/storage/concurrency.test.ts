@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import type { TestContext } from "node:test";
+import { setImmediate } from "node:timers";
 import { fileURLToPath } from "node:url";
 import { createFileLock } from "../../../src/core/lock.ts";
 import { createFsDriver } from "../../../src/core/storage/fs-driver.ts";
@@ -121,6 +122,8 @@ test("kill -9 during writes leaves every record old or new, never torn", async (
     while (!reached) {
       await assertChurnIntact(driver, keys, "while writing");
       concurrentReads++;
+      // The fs driver reads synchronously: let the event loop deliver the worker's output.
+      await new Promise((resolve) => setImmediate(resolve));
     }
     await killPoint;
     worker.child.kill("SIGKILL");
