@@ -60,6 +60,8 @@ export interface Proxy {
 const SERVER_OPTIONS = { requestTimeout: 0, keepAliveTimeout: 5_000 } as const;
 const PROXY_AUTHENTICATE = ["Proxy-Authenticate", 'Basic realm="authsome"'];
 const NOT_AUTHENTICATED = new ProxyReply(407, "proxy authentication required");
+/** How long a new connection may stay silent before its first byte (as node:http's headers timeout). */
+const FIRST_BYTE_MS = 60_000;
 
 /** Builds the proxy. Nothing listens until {@link Proxy.listen}. */
 export function createProxy(options: ProxyOptions): Proxy {
@@ -90,7 +92,12 @@ export function createProxy(options: ProxyOptions): Proxy {
   // One port, two protocols: a SOCKS5 greeting (Deno's children, see socks.ts) or HTTP.
   const front = net.createServer({ pauseOnConnect: true }, (socket) => {
     socket.on("error", () => socket.destroy());
+    // A connection that never says which protocol it speaks is not kept forever.
+    const silent = (): void => void socket.destroy();
+    socket.setTimeout(FIRST_BYTE_MS, silent);
     socket.once("data", (first: Buffer) => {
+      socket.setTimeout(0);
+      socket.off("timeout", silent);
       socket.pause();
       if (first[0] === SOCKS5_VERSION) return _guard(_onSocks(tunnels, options, socket, first, deny), socket);
       socket.unshift(first);
