@@ -134,7 +134,7 @@ class Relay implements ConnectionOwner {
     this.phase = "deciding";
     this._flow();
     const { ctx, session } = this;
-    prepareRequest(ctx, head.target, head.rawHeaders, session.target, session.username, websocket)
+    prepareRequest(ctx, head.target, head.rawHeaders, session.target, session.username, websocket, head.method)
       .then((prepared) => this._send(head, framing, prepared, websocket))
       .catch((error: unknown) => this._fail(error));
     return true;
