@@ -2,45 +2,18 @@
  * Forwarding one HTTP request (or WebSocket handshake) to its target, with the injection decided
  * on the request's real URL. Bodies stream both ways; nothing is buffered whole.
  */
-import { STATUS_CODES } from "node:http";
 import type http from "node:http";
 import type { Duplex, Readable, Transform } from "node:stream";
-import { decideEgress, type InjectionEvent, injectionEvent } from "../core/egress.ts";
-import type { InjectionDecision, Injector } from "../core/injector.ts";
-import { toAuthsomeError } from "../core/errors.ts";
+import type { InjectionDecision } from "../core/injector.ts";
 import { buildResponseHeaders, hasRequestBody, rawResponseHead } from "./headers.ts";
-import { describeUpstreamError, type Target, type Upstream } from "./upstream.ts";
+import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection, sendReply } from "./request.ts";
+import { describeUpstreamError, type Target } from "./upstream.ts";
 import { scrubberFor } from "../core/scrub.ts";
 import { scrubRequestHeaders } from "./scrub-body.ts";
 import { relayScrubbed, scrubbingTransform, scrubHeaderPairs } from "./scrub-stream.ts";
 
-/** What {@link ForwardContext.onInjection} reports (defined by the core egress pipeline). */
-export type { InjectionEvent } from "../core/egress.ts";
-
-/** Shared state of one proxy instance. */
-export interface ForwardContext {
-  injector: Injector;
-  upstream: Upstream;
-  onInjection?: ((event: InjectionEvent) => void) | undefined;
-}
-
-/** A request ready to send: path and headers after injection. */
-export interface Prepared {
-  path: string;
-  headers: string[];
-  decision: InjectionDecision | null;
-}
-
-/** An error answer: status and one line of text for the agent. */
-export class ProxyReply extends Error {
-  readonly status: number;
-
-  constructor(status: number, message: string) {
-    super(message);
-    this.name = "ProxyReply";
-    this.status = status;
-  }
-}
+// The request side both transports share lives in request.ts; re-exported for existing importers.
+export { type ForwardContext, type InjectionEvent, type Prepared, ProxyReply, originFormPath, prepareRequest, replyOnSocket, reportInjection, sendReply } from "./request.ts";
 
 /**
  * Forwards `req` to `target` and streams the answer into `res`. `username` is the proxy
@@ -184,85 +157,6 @@ function _joinScrubbed(socket: Duplex, upSocket: Duplex, head: Buffer, upHead: B
   if (upHead.length > 0) frames.write(upHead);
   socket.pipe(upSocket);
   upSocket.pipe(frames).pipe(socket);
-}
-
-/** Sends an error answer on a ServerResponse (or drops the connection if it is too late). */
-export function sendReply(res: http.ServerResponse, error: unknown, extraHeaders: string[] = []): void {
-  if (res.headersSent) return void res.destroy();
-  const { status, message } = _replyParts(error);
-  const text = `authsome proxy: ${message}\n`;
-  res.writeHead(status, [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text))]);
-  res.end(text);
-}
-
-/** The same answer written to a raw socket (CONNECT, WebSocket), which is then closed. */
-export function replyOnSocket(socket: Duplex, error: unknown, extraHeaders: string[] = []): void {
-  const { status, message } = _replyParts(error);
-  const text = `authsome proxy: ${message}\n`;
-  const headers = [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text)), "Connection", "close"];
-  if (!socket.destroyed) socket.end(rawResponseHead(status, STATUS_CODES[status] ?? "", headers) + text);
-}
-
-const TEXT = ["Content-Type", "text/plain; charset=utf-8"];
-
-function _replyParts(error: unknown): { status: number; message: string } {
-  if (error instanceof ProxyReply) return { status: error.status, message: error.message };
-  // Injector errors are AuthsomeErrors whose messages name providers and connections, never secrets.
-  const coded = toAuthsomeError(error);
-  const hint = coded.hint === undefined ? "" : ` (${coded.hint})`;
-  return { status: 502, message: `${coded.code}: ${coded.message}${hint}` };
-}
-
-/**
- * Builds what to send for a request to `target`: the core egress pipeline decides (connection,
- * injection, which headers leave); this only turns the request target into a path first.
- * Shared by both ways requests are forwarded (node:http here, the raw relay in relay.ts).
- */
-export async function prepareRequest(
-  ctx: ForwardContext,
-  requestTarget: string,
-  rawHeaders: readonly string[],
-  target: Target,
-  username: string,
-  websocket: boolean,
-  method = "GET",
-): Promise<Prepared> {
-  const rawPath = originFormPath(requestTarget);
-  if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
-  const chosen = username === "_" || username === "" ? undefined : username;
-  // Built by concatenation, never `new URL(path, base)`: a path like `//evil.example/` must not
-  // become the host the decision is made for.
-  const url = new URL(target.origin + rawPath);
-  const result = await decideEgress(ctx.injector, {
-    method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
-  });
-  if (result.decision.action === "deny") throw new ProxyReply(result.decision.status, result.decision.reason);
-  return { path: result.path, headers: result.headers, decision: result.injection };
-}
-
-/**
- * The origin-form path of a request target: the target itself when it starts with `/`, the part
- * after the authority of an absolute URL, or null for anything else (`*`, garbage).
- */
-export function originFormPath(requestTarget: string): string | null {
-  if (requestTarget.startsWith("/")) return requestTarget;
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(requestTarget);
-  if (match === null) return null;
-  const rest = requestTarget.slice(match[0].length);
-  const hash = rest.indexOf("#");
-  const path = hash < 0 ? rest : rest.slice(0, hash);
-  return path.startsWith("/") ? path : `/${path}`;
-}
-
-/** Reports an injected request (the audit log); a failing sink never breaks the request. */
-export function reportInjection(ctx: ForwardContext, decision: InjectionDecision | null, target: Target, method: string, status: number): void {
-  const event = injectionEvent(decision, target.host, method, status);
-  if (event === null || ctx.onInjection === undefined) return;
-  try {
-    ctx.onInjection(event);
-  } catch {
-    // An audit sink failure must not break the agent's request; the sink reports its own errors.
-  }
 }
 
 function _pairs(raw: readonly string[]): [string, string][] {

@@ -1,14 +1,14 @@
 /**
  * The fast path for intercepted tunnels: HTTP/1.1 relayed between the agent's (decrypted)
  * connection and pooled upstream connections without node:http. Request heads are parsed
- * (http1.ts), decided by the injector and rewritten exactly as forward.ts rewrites them; bodies
+ * (http1.ts), decided and rewritten by the core egress pipeline (request.ts), as forward.ts's are; bodies
  * and responses travel as the bytes they are, parsed only far enough to find where each
  * message ends and to audit the status. One request at a time per tunnel: a pipelined request
  * waits (unread) until the response before it has ended.
  */
 import type { Duplex } from "node:stream";
 import { isWebSocketUpgrade } from "./headers.ts";
-import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./forward.ts";
+import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./request.ts";
 import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";

@@ -6,7 +6,7 @@
 import type net from "node:net";
 import type { Duplex } from "node:stream";
 import type { CertificateAuthority } from "./ca.ts";
-import { ProxyReply, replyOnSocket } from "./forward.ts";
+import { ProxyReply, replyOnSocket } from "./request.ts";
 import type { Terminator } from "./terminate.ts";
 import { describeUpstreamError, type Upstream } from "./upstream.ts";
 
