@@ -72,6 +72,11 @@ test("the interceptor reaches the overridden host:port (name kept for TLS), and 
     const seen = api.requests.find((r) => r.url === "/v1/over");
     assert.equal(seen?.headers.authorization, "Bearer svc-key-0001");
     assert.equal(seen?.servername, "svc.example.test", "SNI carries the URL's name, not the address");
+    // The fully qualified spelling is the same host: the same override and the same credential.
+    const dotted = await fetch(`https://SVC.example.test.:${api.port}/v1/dotted`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(dotted.status, 200);
+    await dotted.text();
+    assert.equal(api.requests.find((r) => r.url === "/v1/dotted")?.headers.authorization, "Bearer svc-key-0001");
     // No entry for the other port: the name must be looked up for real (and .test never resolves).
     await assert.rejects(fetch(`https://svc.example.test:${other.port}/v1/not-overridden`, { signal: AbortSignal.timeout(10_000) }));
     assert.equal(other.requests.length, 0, "the entry for one port was not applied to another");
