@@ -100,3 +100,13 @@ test("curl with agent-set X-Authsome-* headers, through a tunnel and in absolute
     assert.deepEqual(authsomeHeaders(plain.requests.find((q) => q.url === path)), [], path);
   }
 });
+
+test("AUTHSOME_UPSTREAM_RESOLVE in the run's proxy: an entry for one port never applies to another", async () => {
+  // api.example.test is overridden for the HTTPS upstream's port only; the plain upstream's port
+  // of the same name must be looked up for real (and .test never resolves): 502, nothing arrives.
+  const r = await run(["--", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://api.example.test:${plain.port}/no-override`]);
+  assert.equal(r.stdout.trim(), "502", r.stderr);
+  assert.equal(plain.requests.find((q) => q.url === "/no-override"), undefined);
+  const ok = await run(["--", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", `http://other.example.test:${plain.port}/overridden`]);
+  assert.equal(ok.stdout.trim(), "200", ok.stderr);
+});
