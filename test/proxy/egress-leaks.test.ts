@@ -172,3 +172,22 @@ describe("nothing of authsome's leaves", () => {
     assert.ok(seen !== undefined && seenText(seen).includes(Buffer.from(`_:${fx.token}`).toString("base64")));
   });
 });
+
+describe("--deny-unmatched over SOCKS5", () => {
+  let fx: ProxyFixture;
+  before(async () => {
+    fx = await startProxyFixture({ denyUnmatched: true });
+  });
+  after(() => fx.close());
+
+  it("an undeclared host is refused with 'not allowed' and reached by nothing; a declared one is intercepted", async () => {
+    const before = fx.api.requests.length;
+    const denied = await socksConnect(fx.port, "_", fx.token, "other.example.test", fx.api.port);
+    assert.equal(denied.reply, 0x02, "connection not allowed by ruleset");
+    denied.socket.destroy();
+    assert.equal(fx.api.requests.length, before);
+    const allowed = await socksConnect(fx.port, "_", fx.token, "api.example.test", fx.api.port);
+    assert.equal(allowed.reply, 0x00);
+    allowed.socket.destroy();
+  });
+});
