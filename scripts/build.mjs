@@ -113,6 +113,9 @@ await build({
   banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
   // @napi-rs/keyring is native (an optional dependency), loaded only by the keyring helper.
   external: ["ioredis", "@napi-rs/keyring"],
+  // hash-wasm's "main" is a UMD build of every algorithm (~218 KB); its ES build lets the
+  // bundler keep only argon2 (src/core/argon2.ts), ~29 KB.
+  alias: { "hash-wasm": "hash-wasm/dist/index.esm.js" },
 });
 await emitTypes(outdir);
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });

@@ -26,7 +26,7 @@ export const ProtectedKeySchema = v.object({
 });
 
 async function deriveKek(passphrase: string, salt: Uint8Array, params: { m: number; t: number; p: number }): Promise<CryptoKey> {
-  const { argon2id } = await import("hash-wasm");
+  const { argon2id } = await import("./argon2.ts");
   const raw = await argon2id({ password: passphrase, salt, memorySize: params.m, iterations: params.t, parallelism: params.p, hashLength: 32, outputType: "binary" });
   return importAesKey(raw);
 }
