@@ -5,7 +5,8 @@
 //   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,tls-floor,mitmproxy] [--profile]
 //   --deno     also runs the authsome proxy on Deno (src/ .ts)
 //   --only=authsome,authsome-noscrub  response scrubbing on (the default) vs off (a rule with
-//              `scrub: false`), interleaved in one run
+//              `scrub: false`), interleaved in one run; --noscrub-first runs the off target first in
+//              each cell (the first target of a cell pays the load generator's warm-up: run both orders)
 //   --profile  writes a CPU profile of the authsome process to <tmpdir>/authsome-profiles/ (not to the docs)
 //   BENCH_NODE_FLAGS="--import=./probe.mjs ..."  extra Node flags for the authsome process (investigation)
 //   --compare=NAME=DIR[,NAME=DIR]  also runs the authsome CLI of other (built) checkouts,
@@ -78,7 +79,8 @@ try {
     const offEnv = { ...setupHome(offHome, [HOST], ".", { scrub: false }), AUTHSOME_UPSTREAM_RESOLVE: resolveSpec, AUTHSOME_UPSTREAM_CA: upstream.caFile };
     const run = await startAuthsomeRun(offEnv);
     daemons.push(run);
-    targets.push(proxied("authsome-noscrub", run));
+    if (argv.includes("--noscrub-first")) targets.unshift(proxied("authsome-noscrub", run));
+    else targets.push(proxied("authsome-noscrub", run));
   }
   for (const [name, root] of compare) {
     const otherHome = join(dir, `home-${name}`);
