@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { describe, it } from "node:test";
 import type { InjectionDecision } from "../../src/core/injector.ts";
-import { REDACTED, REDACTED_IN_URL, createScrubber, decisionSecrets, scrubberFor, secretForms, type Scrubber } from "../../src/core/scrub.ts";
+import { validatePlugin } from "../../src/core/plugin-schema.ts";
+import { REDACTED, REDACTED_IN_URL, createScrubber, decisionSecrets, redactionOf, scrubberFor, secretForms, type Scrubber } from "../../src/core/scrub.ts";
 
 const SECRET = "sk-live/Ab+c=d?e&f 9";
 const forms = {
@@ -112,5 +113,25 @@ describe("scrub", () => {
     assert.equal(scrubberFor({ ...decision, scrub: false }), null);
     assert.ok(scrubberFor(decision) !== null);
     assert.equal(scrubberFor(decision), scrubberFor(decision));
+  });
+
+  it("same-length markers keep a body's length, whatever the match's length", () => {
+    const s = scrubber();
+    for (const form of Object.values(forms)) {
+      const body = Buffer.from(`<${form}>`, "latin1");
+      const stream = s.stream(true);
+      const out = Buffer.concat([stream.push(body), stream.end()]).toString("latin1");
+      assert.equal(out.length, body.length);
+      assert.ok(clean(out) && /\[(authsome:)?redacted\]|^<\*+>$/.test(out), out);
+    }
+    assert.equal(redactionOf(8), "********");
+    assert.equal(redactionOf(12), "[redacted]**");
+    assert.equal(redactionOf(21), `${REDACTED}**`);
+  });
+
+  it("the plugin schema takes scrub: false on a rule and refuses other types", () => {
+    const plugin = validatePlugin({ name: "keys", authType: "api_key", inject: [{ host: "keys.example.com", scrub: false }] }, "./keys.json");
+    assert.equal(plugin.inject[0]?.scrub, false);
+    assert.throws(() => validatePlugin({ name: "keys", authType: "api_key", inject: [{ host: "keys.example.com", scrub: "no" }] }, "./keys.json"), /inject\[0\]\.scrub/);
   });
 });
