@@ -42,7 +42,17 @@ export interface ChainScan {
 
 const CutSchema = v.object({ line: v.number(), lines: v.number(), sha256: v.string() });
 const EntrySchema = v.looseObject({ time: v.string(), action: v.string(), prev: v.string(), cut: v.optional(CutSchema) });
-type ParsedEntry = v.InferOutput<typeof EntrySchema>;
+/**
+ * An entry as parsed: the fields the chain reads, the rest kept. Written out (not inferred from
+ * the schema) so the published .d.ts files need no valibot types.
+ */
+export interface ParsedEntry {
+  [field: string]: unknown;
+  time: string;
+  action: string;
+  prev: string;
+  cut?: AuditCut | undefined;
+}
 
 /** SHA-256 hex of a line (synchronous: the proxy audits every request; see audit.ts). */
 export function lineHash(text: string): string {
