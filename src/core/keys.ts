@@ -3,12 +3,11 @@
  * from `AUTHSOME_MASTER_KEY`. It never encrypts records directly: it wraps one random data key
  * per profile (src/core/vault.ts), so profiles have keys of their own.
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeBase64, decodeHex, encodeBase64 } from "@oslojs/encoding";
 import { importAesKey, randomBytes } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
-import { createFileExclusive } from "./files.ts";
+import { createFileExclusive, readRegularFile } from "./files.ts";
 
 /** Where the master key came from (shown by `whoami`). */
 export type KeySource = "env" | "file" | "passphrase";
@@ -42,11 +41,22 @@ export function decodeKeyText(text: string, origin: string): Uint8Array {
   return bytes;
 }
 
+/** Key files are a few hundred bytes; anything near this is not one. */
+const KEY_FILE_MAX = 64 * 1024;
+
+/**
+ * Passphrase-protected master keys unlocked once and held by this process (`authsome serve`),
+ * each under the exact text of the file it came from: the services the daemon makes later (one
+ * per profile) open that file without the passphrase, and a changed file (another key) is never
+ * opened by a held one. Memory only: a non-extractable CryptoKey, never written or logged.
+ */
+const held = new Map<string, CryptoKey>();
+
 async function readOrCreateKeyFile(home: string, passphrase: string | undefined): Promise<string> {
   const path = masterKeyPath(home);
   try {
-    // Sync: a 45-byte file in the page cache; see src/core/storage/fs-driver.ts on why reads are.
-    return readFileSync(path, "utf8");
+    // Checked before it is opened: a FIFO put at master.key would block the read forever.
+    return await readRegularFile(path, KEY_FILE_MAX);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
@@ -54,7 +64,7 @@ async function readOrCreateKeyFile(home: string, passphrase: string | undefined)
   const text = passphrase === undefined ? `${encodeBase64(raw)}\n` : await (await import("./passphrase.ts")).protectKey(raw, passphrase);
   // Two first-use processes may race here; exclusive create means exactly one key wins.
   await createFileExclusive(path, text, 0o600);
-  return readFileSync(path, "utf8");
+  return readRegularFile(path, KEY_FILE_MAX);
 }
 
 function _isProtected(text: string): boolean {
@@ -73,22 +83,32 @@ export async function loadMasterKey(home: string, envKey: string | undefined, pa
   const text = await readOrCreateKeyFile(home, passphrase);
   const path = masterKeyPath(home);
   if (_isProtected(text)) {
+    const kept = held.get(text);
+    if (kept !== undefined) return { key: kept, source: "passphrase" };
     const { unprotectKey } = await import("./passphrase.ts");
     return { key: await importAesKey(await unprotectKey(text, passphrase, path, askPassphrase)), source: "passphrase" };
   }
   return { key: await importAesKey(decodeKeyText(text, path)), source: "file" };
 }
 
-/** How the master key is kept, found without unlocking or creating it (for `whoami`). */
-export type KeyMode = "env" | "file" | "passphrase (locked)" | "not created yet";
-
-/** Reports the key mode of a home without reading the key itself or asking for a passphrase. */
-export async function describeKeyMode(home: string, envKey: string | undefined): Promise<KeyMode> {
-  if (envKey !== undefined) return "env";
+/**
+ * Unlocks the home's passphrase-protected `master.key` now, with `passphrase` or else a hidden
+ * prompt at the terminal when `ask` is set, and holds it for the rest of the process. Returns
+ * false when there is nothing to hold (no key file yet, or a plain one).
+ */
+export async function holdUnlockedKey(home: string, passphrase: string | undefined, ask: boolean): Promise<boolean> {
+  const path = masterKeyPath(home);
+  let text: string;
   try {
-    return _isProtected(readFileSync(masterKeyPath(home), "utf8")) ? "passphrase (locked)" : "file";
+    text = await readRegularFile(path, KEY_FILE_MAX);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "not created yet";
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
     throw error;
   }
+  if (!_isProtected(text)) return false;
+  if (!held.has(text)) {
+    const { unprotectKey } = await import("./passphrase.ts");
+    held.set(text, await importAesKey(await unprotectKey(text, passphrase, path, ask)));
+  }
+  return true;
 }

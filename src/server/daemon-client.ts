@@ -18,8 +18,15 @@ export interface DaemonRun {
   port: number;
   bundlePath: string;
   caPath: string;
+  /**
+   * The providers with at least one connection, as the daemon sees them: it holds the unlocked
+   * key (passphrase mode), so `authsome run` needs no passphrase of its own.
+   */
+  connectedProviders(): Promise<string[]>;
   close(): Promise<void>;
 }
+
+const ProvidersAnswer = v.object({ providers: v.array(v.object({ name: v.string(), connections: v.array(v.unknown()) })) });
 
 async function readDaemon(home: string): Promise<{ url: string; token: string } | null> {
   try {
@@ -49,6 +56,14 @@ export async function openDaemonRun(home: string, body: { profile?: string; conn
     port: run.port,
     bundlePath: run.bundle_path,
     caPath: run.ca_path,
+    connectedProviders: async () => {
+      const asked: Record<string, string> = { authorization: headers.authorization };
+      if (body.profile !== undefined) asked["x-authsome-profile"] = body.profile;
+      const listed = await fetch(`${daemon.url}/v1/providers`, { headers: asked, signal: AbortSignal.timeout(30_000) });
+      const parsed = v.safeParse(ProvidersAnswer, await listed.json().catch(() => undefined));
+      if (!listed.ok || !parsed.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} did not list providers (HTTP ${listed.status})`, { hint: "restart it: authsome serve" });
+      return parsed.output.providers.filter((p) => p.connections.length > 0).map((p) => p.name);
+    },
     close: async () => {
       const closed = await fetch(`${daemon.url}/v1/runs/${run.id}`, { method: "DELETE", headers }).catch(() => undefined);
       await closed?.body?.cancel();

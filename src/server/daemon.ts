@@ -1,6 +1,8 @@
 /**
  * The home's daemon: the `/v1` API served on 127.0.0.1 behind a bearer token (0600 file in the
  * home). Its address goes to `<home>/daemon.json` so clients of the same home can find it.
+ * In passphrase mode it unlocks the master key once, at start, and holds it in memory for its
+ * lifetime, so `authsome run` and API clients need no passphrase.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -8,7 +10,7 @@ import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import { randomToken } from "../core/crypto.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { createFileExclusive, writeFileAtomic } from "../core/files.ts";
-import { serveFetch } from "../runtime/index.ts";
+import { serveFetch, stdinIsTty } from "../runtime/index.ts";
 import { createApp } from "./app.ts";
 import { mountRuns } from "./runs.ts";
 
@@ -39,7 +41,9 @@ export async function startDaemon(options: { port: number; profile?: string }): 
     }
     return service;
   };
-  const home = (await getService(undefined)).context.home;
+  const first = await getService(undefined);
+  const home = first.context.home;
+  await _holdMasterKey(first);
   const token = await daemonToken(home);
   // Until the listener reports its port (port 0), every request is refused as misaddressed.
   let port = options.port;
@@ -63,4 +67,24 @@ export async function startDaemon(options: { port: number; profile?: string }): 
       await listener.close();
     },
   };
+}
+
+/**
+ * Passphrase mode: unlocks `master.key` now (AUTHSOME_PASSPHRASE, else one hidden prompt at the
+ * terminal) and holds the key in this process (src/core/keys.ts). Requests never prompt, so a
+ * daemon that cannot unlock fails here, in one line, not at its first request. The default
+ * profile's key is then opened too, so a wrong key or an unopenable rotation fails here as well.
+ */
+async function _holdMasterKey(service: AuthService): Promise<void> {
+  const { home, masterKey, passphrase } = service.context;
+  if (masterKey !== undefined) return;
+  const [{ describeCustody }, { holdUnlockedKey, masterKeyPath }] = await Promise.all([import("../core/key-custody.ts"), import("../core/keys.ts")]);
+  if (describeCustody(home, masterKey, passphrase).key_mode !== "passphrase (locked)") return;
+  if (passphrase === undefined && !stdinIsTty()) {
+    throw new AuthsomeError("master_key_invalid", `${masterKeyPath(home)} is protected by a passphrase and authsome serve is not at a terminal to ask for it`, {
+      hint: "set AUTHSOME_PASSPHRASE for the daemon, or start it at a terminal: it asks once and holds the unlocked key",
+    });
+  }
+  await holdUnlockedKey(home, passphrase, true);
+  await service.core.masterKey();
 }

@@ -42,8 +42,9 @@ export default defineCommand({
     const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched });
     const session = hosted ?? (await startProxySession(service, { connections, denyUnmatched }));
     try {
-      const { providers } = await service.listProviders();
-      const connected = providers.filter((p) => p.connections.length > 0).map((p) => p.name);
+      // Asked of the daemon when it hosts the run: it holds the key (passphrase mode), this process may not.
+      const connected = hosted !== null ? await hosted.connectedProviders()
+        : (await service.listProviders()).providers.filter((p) => p.connections.length > 0).map((p) => p.name);
       const plugins = await Promise.all(connected.map((name) => service.core.registry.get(name)));
       const where = hosted === null ? "" : ` (hosted by the daemon at ${hosted.daemonUrl})`;
       out.info(`authsome: proxy on 127.0.0.1:${session.port}${where}; injecting for ${connected.length ? connected.join(", ") : "no provider (none connected)"}`);
