@@ -9,6 +9,7 @@
  */
 import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
+import type { BodyScan, Tripwire } from "./tripwire.ts";
 
 /** One outbound request as a transport knows it. */
 export interface EgressRequest {
@@ -37,6 +38,10 @@ export interface EgressRequest {
   connections?: Record<string, string>;
   /** Keep the WebSocket handshake (`Connection: Upgrade`, `Upgrade: websocket`). */
   websocket?: boolean;
+  /** The run's tripwires (tripwire.ts): placeholders and secrets bound for a host not theirs. */
+  tripwire?: Tripwire;
+  /** The request has a body: {@link EgressResult.bodyScan} is wanted. */
+  hasBody?: boolean;
 }
 
 /** What the pipeline decided for a request. */
@@ -60,6 +65,11 @@ export interface EgressResult {
   path: string;
   /** The headers to send (flat), in the request's {@link EgressRequest.form}. */
   headers: string[];
+  /**
+   * With a tripwire and a body: the scanner its bytes go through before they are sent (null
+   * answer = tripped: stop, answer {@link tripwireDenial}); null when there is nothing to scan.
+   */
+  bodyScan: BodyScan | null;
 }
 
 /** What an injected request's audit entry records: never a header value. */
@@ -84,6 +94,16 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
       ? undefined
       : { ...(connection === undefined ? {} : { connection }), ...(request.connections === undefined ? {} : { connections: request.connections }) };
   const url = request.url;
+  const tripwire = request.tripwire;
+  // Looked at before injection: what authsome adds is never taken for the agent's.
+  const hit = tripwire === undefined ? null : await tripwire.check(url, request.rawHeaders);
+  if (hit !== null && tripwire !== undefined) {
+    tripwire.report(hit, url.hostname, request.method);
+    const decision: EgressDecision = { action: "deny", status: 403, reason: tripwire.reason(hit, url.hostname) };
+    return { decision, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null };
+  }
+  const scan = tripwire !== undefined && request.hasBody === true ? await tripwire.body(url) : null;
+  const bodyScan = scan === null || scan.idle ? null : scan;
   const injection = await injector.decide(url, options);
   let path = request.rawPath ?? url.pathname + url.search;
   if (injection !== null) {
@@ -92,7 +112,14 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   }
   const headers = buildRequestHeaders(request.rawHeaders, request.form === "wire" ? (request.authority ?? url.host) : null, injection, request.websocket === true);
   const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
-  return { decision, injection, url, path, headers };
+  return { decision, injection, url, path, headers, bodyScan };
+}
+
+/** The 403 for a body that tripped (the scan's hit is audited here, once). */
+export function tripwireDenial(tripwire: Tripwire, scan: BodyScan, host: string, method: string): EgressDecision {
+  const hit = scan.hit ?? { provider: "unknown", kind: "secret", where: "body" };
+  tripwire.report(hit, host, method);
+  return { action: "deny", status: 403, reason: tripwire.reason(hit, host) };
 }
 
 const PASS: EgressDecision = Object.freeze({ action: "pass" });

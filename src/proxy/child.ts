@@ -5,14 +5,40 @@
  * in a shell.
  */
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
+import { createPlaceholder, hasPlaceholder, type RandomBytes } from "../core/placeholder.ts";
 
-/** Placeholder given to providers' env variables so SDKs start without a real key. */
-export const PLACEHOLDER = "authsome-managed";
+/**
+ * The run's placeholders (core/placeholder.ts), provider -> value: shaped like each provider's
+ * keys, and drawn from a stream keyed by the run's proxy token, so they are fresh per run and
+ * the proxy (tripwires) and the child's environment agree without another message between
+ * them, also when the daemon hosts the proxy. HMAC: the placeholder reveals nothing of the token.
+ */
+export function runPlaceholders(proxyUrl: string, plugins: readonly ProviderPlugin[]): Record<string, string> {
+  const token = decodeURIComponent(new URL(proxyUrl).password);
+  const out: Record<string, string> = {};
+  for (const plugin of plugins) if (hasPlaceholder(plugin)) out[plugin.name] = createPlaceholder(plugin, _keyedStream(token, plugin.name));
+  return out;
+}
+
+/** Bytes of HMAC-SHA256(token, "authsome placeholder" provider counter), counter 0, 1, ... */
+function _keyedStream(token: string, provider: string): RandomBytes {
+  let counter = 0;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let at = 0; at < n; counter += 1) {
+      const block = createHmac("sha256", token).update(`authsome placeholder\u0000${provider}\u0000${counter}`).digest();
+      out.set(block.subarray(0, Math.min(block.length, n - at)), at);
+      at += block.length;
+    }
+    return out;
+  };
+}
 
 /** Variables never passed to the child (they unlock the vault). */
 const WITHHELD = ["AUTHSOME_MASTER_KEY", "AUTHSOME_PASSPHRASE"];
@@ -48,7 +74,8 @@ export function buildChildEnv(
   env["NODE_EXTRA_CA_CERTS"] = session.caPath;
   const preload = `--import ${preloadUrl()}`;
   env["NODE_OPTIONS"] = env["NODE_OPTIONS"] === undefined ? preload : `${env["NODE_OPTIONS"]} ${preload}`;
-  for (const plugin of providers) for (const name of Object.keys(plugin.env ?? {})) env[name] = PLACEHOLDER;
+  const placeholders = runPlaceholders(session.proxyUrl, providers);
+  for (const plugin of providers) for (const name of Object.keys(plugin.env ?? {})) env[name] = placeholders[plugin.name] ?? "";
   return env;
 }
 

@@ -3,7 +3,9 @@
  * on the request's real URL. Bodies stream both ways; nothing is buffered whole.
  */
 import type http from "node:http";
-import type { Duplex, Readable, Transform } from "node:stream";
+import { type Duplex, type Readable, Transform as StreamTransform, type Transform } from "node:stream";
+import { tripwireDenial } from "../core/egress.ts";
+import type { BodyScan } from "../core/tripwire.ts";
 import type { InjectionDecision } from "../core/injector.ts";
 import { buildResponseHeaders, hasRequestBody, rawResponseHead } from "./headers.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection, sendReply } from "./request.ts";
@@ -72,7 +74,33 @@ function _send(
   });
   res.on("close", () => res.writableFinished || upReq.destroy());
   if (body === null) upReq.end();
-  else body.pipe(upReq);
+  else if (prepared.bodyScan === null) body.pipe(upReq);
+  else body.pipe(_scanned(ctx, prepared.bodyScan, target, method, upReq, res)).pipe(upReq);
+}
+
+/**
+ * The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared; a
+ * needle drops the upstream request (what follows never leaves) and answers the agent 403.
+ */
+function _scanned(ctx: ForwardContext, scan: BodyScan, target: Target, method: string, upReq: http.ClientRequest, res: http.ServerResponse): Transform {
+  const trip = (): void => {
+    // The upstream request's own error handler would cut the 403 short.
+    upReq.removeAllListeners("error").on("error", () => undefined).destroy();
+    const denial = ctx.tripwire === undefined ? null : tripwireDenial(ctx.tripwire, scan, target.host, method);
+    sendReply(res, new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"), ["Connection", "close"]);
+  };
+  return new StreamTransform({
+    transform(chunk: Buffer, _encoding, done) {
+      const out = scan.push(chunk);
+      if (out === null) return trip();
+      done(null, out);
+    },
+    flush(done) {
+      const rest = scan.end();
+      if (rest === null) return trip();
+      done(null, rest);
+    },
+  });
 }
 
 /**

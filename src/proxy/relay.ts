@@ -12,6 +12,8 @@ import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOn
 import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
+import { tripwireDenial } from "../core/egress.ts";
+import type { BodyScan } from "../core/tripwire.ts";
 import { FramedScrubber, scrubRequestHeaders, scrubResponseHead } from "./scrub-body.ts";
 import { WebSocketScrubber } from "./scrub-ws.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
@@ -169,11 +171,25 @@ class Relay implements ConnectionOwner {
     const { taken, left, done } = _bodyPart(this.requestLeft, data);
     this.requestLeft = left;
     this.pending = taken === data.length ? null : data.subarray(taken);
-    if (taken > 0) this._writeUp(taken === data.length ? data : data.subarray(0, taken));
+    // A tripwire scan (core/tripwire.ts) holds back a possible needle start until it is known.
+    const scan = this.exchange?.prepared.bodyScan ?? null;
+    const part = taken === 0 ? null : taken === data.length ? data : data.subarray(0, taken);
+    const out = scan === null || part === null ? part : scan.push(part);
+    const rest = scan !== null && done && out !== null ? scan.end() : null;
+    if (scan !== null && ((part !== null && out === null) || (done && out !== null && rest === null))) return this._tripped(scan);
+    if (out !== null && out.length > 0) this._writeUp(out);
+    if (rest !== null && rest.length > 0) this._writeUp(rest);
     if (!done) return;
     this.phase = "waiting";
     if (this.exchange !== null) this.exchange.bodyDone = true;
     this._flow();
+  }
+
+  /** A body carried a needle: the upstream connection is dropped (the rest never leaves) and the agent gets 403. */
+  private _tripped(scan: BodyScan): void {
+    const tripwire = this.ctx.tripwire;
+    const denial = tripwire === undefined ? null : tripwireDenial(tripwire, scan, this.session.target.host, this.exchange?.method ?? "POST");
+    this._fail(new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"));
   }
 
   private _writeUp(data: Buffer | string): void {

@@ -10,7 +10,8 @@ import type { Duplex } from "node:stream";
 import { decideEgress, type InjectionEvent, injectionEvent } from "../core/egress.ts";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import { toAuthsomeError } from "../core/errors.ts";
-import { rawResponseHead } from "./headers.ts";
+import type { BodyScan, Tripwire } from "../core/tripwire.ts";
+import { hasRequestBody, rawResponseHead } from "./headers.ts";
 import type { Target, Upstream } from "./upstream.ts";
 
 /** What {@link ForwardContext.onInjection} reports (defined by the core egress pipeline). */
@@ -21,6 +22,8 @@ export interface ForwardContext {
   injector: Injector;
   upstream: Upstream;
   onInjection?: ((event: InjectionEvent) => void) | undefined;
+  /** The run's tripwires (placeholders and secrets bound for a host not theirs), if any. */
+  tripwire?: Tripwire | undefined;
 }
 
 /** A request ready to send: path and headers after injection. */
@@ -28,6 +31,8 @@ export interface Prepared {
   path: string;
   headers: string[];
   decision: InjectionDecision | null;
+  /** The body's tripwire scan (core/tripwire.ts), or null: send the body as it comes. */
+  bodyScan: BodyScan | null;
 }
 
 /** An error answer: status and one line of text for the agent. */
@@ -90,9 +95,10 @@ export async function prepareRequest(
   const url = new URL(target.origin + rawPath);
   const result = await decideEgress(ctx.injector, {
     method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
+    ...(ctx.tripwire === undefined ? {} : { tripwire: ctx.tripwire, hasBody: hasRequestBody(rawHeaders) }),
   });
   if (result.decision.action === "deny") throw new ProxyReply(result.decision.status, result.decision.reason);
-  return { path: result.path, headers: result.headers, decision: result.injection };
+  return { path: result.path, headers: result.headers, decision: result.injection, bodyScan: result.bodyScan };
 }
 
 /**

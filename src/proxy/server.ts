@@ -9,6 +9,7 @@ import type { Duplex } from "node:stream";
 import { hostPolicy } from "../core/egress.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import type { Injector } from "../core/injector.ts";
+import type { Tripwire } from "../core/tripwire.ts";
 import { parseAuthority, parseUrlAuthority } from "./address.ts";
 import type { CertificateAuthority } from "./ca.ts";
 import {
@@ -44,6 +45,8 @@ export interface ProxyOptions {
   upstream?: { resolve?: Map<string, string>; extraCaPem?: string };
   /** Called once per injected request (the audit log); carries no header values. */
   onInjection?(event: InjectionEvent): void;
+  /** Placeholders and secrets bound for a host not theirs are refused (core/tripwire.ts). */
+  tripwire?: Tripwire;
 }
 
 /** A running (or ready) proxy. */
@@ -66,7 +69,7 @@ const FIRST_BYTE_MS = 60_000;
 /** Builds the proxy. Nothing listens until {@link Proxy.listen}. */
 export function createProxy(options: ProxyOptions): Proxy {
   const upstream = createUpstream(options.upstream);
-  const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection };
+  const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection, tripwire: options.tripwire };
   // Intercepted tunnels go to the raw relay; node:http below serves only the proxy's own
   // requests (CONNECT, absolute-form http://).
   const terminator = createTerminator(options.ca, (socket, session, first) => relayTunnel(ctx, socket, session, first));

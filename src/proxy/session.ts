@@ -20,6 +20,8 @@ import { type CaStore, type CertificateAuthority, createCertificateAuthority } f
 import { createProxy } from "./server.ts";
 import { readUpstreamOverrides } from "../runtime/upstream.ts";
 import { injectionAuditEntry } from "../core/egress.ts";
+import { createTripwire } from "../core/tripwire.ts";
+import { runPlaceholders } from "./child.ts";
 
 /** Options for {@link startProxySession}. */
 export interface ProxySessionOptions {
@@ -117,7 +119,15 @@ export async function startProxySession(service: AuthService, options: ProxySess
   // Injections are audited in batches off the request path; close() flushes so none is lost.
   const audit = createAuditBatcher((events) => core.recordMany(events));
   const injector = createInjector(core, options.connections === undefined ? {} : { connections: options.connections });
+  const proxyUrl = (port: number) => `http://_:${token}@127.0.0.1:${port}`;
+  // The child's placeholders are derived from the run token (child.ts), so this proxy knows
+  // them whoever builds the child's environment; exfiltration attempts are audited with the rest.
+  const tripwire = createTripwire(core, {
+    placeholders: async () => runPlaceholders(proxyUrl(0), (await core.registry.list()).plugins),
+    onEvent: (event) => audit.add(event),
+  });
   const proxy = createProxy({
+    tripwire,
     injector,
     authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
@@ -127,13 +137,14 @@ export async function startProxySession(service: AuthService, options: ProxySess
   });
   const address = await proxy.listen(0, "127.0.0.1");
   return {
-    proxyUrl: `http://_:${token}@127.0.0.1:${address.port}`,
+    proxyUrl: proxyUrl(address.port),
     port: address.port,
     bundlePath: files.bundlePath,
     caPath: files.caPath,
     close: async () => {
       await proxy.close();
       injector.close?.();
+      tripwire.close();
       await audit.flush();
       await files.remove();
     },

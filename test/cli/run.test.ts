@@ -90,7 +90,7 @@ test("the child's environment and argv hold no secret, only placeholders and the
   const r = await run(["--", "sh", "-c", "tr '\\0' '\\n' < /proc/$$/environ; echo ARGV; tr '\\0' ' ' < /proc/$$/cmdline"]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(DEFAULT_KEY) && !r.stdout.includes(WORK_KEY));
-  assert.match(r.stdout, /^ACME_API_KEY=authsome-managed$/m);
+  assert.match(r.stdout, /^ACME_API_KEY=authsome-managed-[A-Za-z0-9]{24}$/m);
   assert.match(r.stdout, /^HTTPS_PROXY=http:\/\/_:[A-Za-z0-9_-]+@127\.0\.0\.1:\d+$/m);
   assert.match(r.stdout, /^https_proxy=/m);
   assert.match(r.stdout, /^SSL_CERT_FILE=.*ca-bundle\.pem$/m);

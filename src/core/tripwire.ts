@@ -1,0 +1,250 @@
+/**
+ * Tripwires (issue 10): a request that carries provider P's placeholder (this run's, see
+ * placeholder.ts) or one of P's stored secrets, to a host P does not declare, is an
+ * exfiltration attempt: the egress pipeline (egress.ts) answers it 403 and audits it as
+ * `egress.exfiltration`. Sent to P's own hosts, a placeholder is simply replaced by injection.
+ *
+ * Looked for in the agent's URL and header values (before injection, so what authsome adds is
+ * never mistaken for the agent's), and in request bodies as they stream ({@link BodyScan}: only
+ * a possible prefix is held back, nothing is buffered whole) up to {@link MAX_BODY_SCAN} bytes.
+ * Every form the response scrubber knows (raw, URL-encoded, base64 at any alignment so Basic
+ * credentials too, hex, JSON-escaped) trips. Secrets are read from the vault once and again
+ * whenever the store reports a change (or after a second, for stores that cannot report).
+ */
+import { Buffer } from "node:buffer";
+import type { AuditEvent } from "./audit.ts";
+import type { ProviderPlugin } from "./plugin.ts";
+import { hostMatchesAnyRule, normaliseHost } from "./rules.ts";
+import { secretForms } from "./scrub.ts";
+import type { ServiceCore } from "./service.ts";
+
+/** Body bytes scanned per request; beyond them a body passes unscanned (a stated limit). */
+export const MAX_BODY_SCAN = 1024 * 1024;
+/** Without a change feed from the store, secrets are re-read at most this often. */
+const REREAD_MS = 1000;
+const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password"] as const;
+
+/** What tripped: whose value, which kind, and where in the request. */
+export interface TripwireHit {
+  provider: string;
+  kind: "placeholder" | "secret";
+  where: "url" | "header" | "body";
+}
+
+/** The run's tripwires, shared by every request of a proxy or interceptor. */
+export interface Tripwire {
+  /** The first exfiltration in the agent's URL or header values, or null. */
+  check(url: URL, rawHeaders: readonly string[]): Promise<TripwireHit | null>;
+  /** A scanner for the body of a request to `url` (before injection). */
+  body(url: URL): Promise<BodyScan>;
+  /** The 403 text for a hit (names the provider and the host, never the value). */
+  reason(hit: TripwireHit, host: string): string;
+  /** Audits a hit (`egress.exfiltration`); never a value. */
+  report(hit: TripwireHit, host: string, method: string): void;
+  close(): void;
+}
+
+/** Options for {@link createTripwire}. */
+export interface TripwireOptions {
+  /** This run's placeholders (provider -> value), asked for when the needles are first read. */
+  placeholders?: () => Promise<Record<string, string>>;
+  /** Where exfiltration events go (the audit batcher). */
+  onEvent?(event: AuditEvent): void;
+}
+
+interface Needle {
+  provider: string;
+  kind: TripwireHit["kind"];
+}
+
+/** The needles of one moment: every form of every value, one regex over them. */
+class Matcher {
+  readonly regex: RegExp | null;
+  readonly longest: number;
+  private readonly owners: Map<string, Needle>;
+
+  constructor(owners: Map<string, Needle>) {
+    this.owners = owners;
+    const forms = [...owners.keys()].sort((a, b) => b.length - a.length);
+    this.longest = forms[0]?.length ?? 0;
+    this.regex = forms.length === 0 ? null : new RegExp(forms.map((f) => f.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "g");
+  }
+
+  /** The first needle in `text` (latin1) whose provider is not allowed here; `end` stops matches starting later. */
+  find(text: string, allowed: (provider: string) => boolean, end = text.length): { needle: Needle; index: number } | null {
+    const regex = this.regex;
+    if (regex === null) return null;
+    regex.lastIndex = 0;
+    for (let match = regex.exec(text); match !== null && match.index < end; match = regex.exec(text)) {
+      const needle = this.owners.get(match[0]);
+      if (needle !== undefined && !allowed(needle.provider)) return { needle, index: match.index };
+    }
+    return null;
+  }
+}
+
+/** Builds the tripwires of one run (or interceptor) over a service's registry and vault. */
+export function createTripwire(core: ServiceCore, options: TripwireOptions = {}): Tripwire {
+  const placeholders = options.placeholders ?? (async () => ({}));
+  let plugins: Promise<Map<string, ProviderPlugin>> | undefined;
+  const allPlugins = () => (plugins ??= core.registry.list().then((list) => new Map(list.plugins.map((p) => [p.name, p]))));
+  const declares = new Map<string, boolean>();
+  let current: Matcher | null = null;
+  let builtAt = 0;
+  let building: Promise<Matcher> | null = null;
+  let watch: "no" | "yes" | "lost" = "no";
+  let unwatch: (() => void) | undefined;
+
+  async function matcher(): Promise<Matcher> {
+    if (watch === "no") {
+      const store = await core.store();
+      if (store.watchChanges !== undefined && watch === "no") {
+        watch = "yes";
+        unwatch = store.watchChanges(() => void (current = null), () => ((watch = "lost"), (current = null)));
+      }
+    }
+    if (current !== null && (watch === "yes" || Date.now() - builtAt < REREAD_MS)) return current;
+    building ??= _readNeedles(core, placeholders).then((owners) => {
+      building = null;
+      builtAt = Date.now();
+      return (current = new Matcher(owners));
+    }, (error: unknown) => ((building = null), Promise.reject(error)));
+    return building;
+  }
+
+  async function allowedAt(url: URL): Promise<(provider: string) => boolean> {
+    const byName = await allPlugins();
+    const host = normaliseHost(url.hostname);
+    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+    return (provider) => {
+      const key = `${provider}\u0000${host}:${port}`;
+      let yes = declares.get(key);
+      if (yes === undefined) {
+        const plugin = byName.get(provider);
+        yes = plugin !== undefined && (hostMatchesAnyRule(plugin, host, port) || _oauthHosts(plugin).has(host));
+        if (declares.size > 4096) declares.clear();
+        declares.set(key, yes);
+      }
+      return yes;
+    };
+  }
+
+  return {
+    async check(url, rawHeaders) {
+      const [m, allowed] = await Promise.all([matcher(), allowedAt(url)]);
+      const inUrl = m.find(url.href, allowed);
+      if (inUrl !== null) return { ...inUrl.needle, where: "url" };
+      for (let i = 1; i < rawHeaders.length; i += 2) {
+        const found = m.find(rawHeaders[i] ?? "", allowed);
+        if (found !== null) return { ...found.needle, where: "header" };
+      }
+      return null;
+    },
+    async body(url) {
+      const [m, allowed] = await Promise.all([matcher(), allowedAt(url)]);
+      return new BodyScan(m, allowed);
+    },
+    reason(hit, host) {
+      const what = hit.kind === "placeholder" ? `this run's ${hit.provider} placeholder` : `a stored ${hit.provider} credential`;
+      return `blocked: the request carries ${what} (in its ${hit.where}) to ${host}, a host ${hit.provider} does not declare; recorded as an exfiltration attempt`;
+    },
+    report(hit, host, method) {
+      try {
+        options.onEvent?.({ action: "egress.exfiltration", provider: hit.provider, host, method, status: 403, outcome: "denied" });
+      } catch {
+        // The sink reports its own failures; the request is refused either way.
+      }
+    },
+    close: () => unwatch?.(),
+  };
+}
+
+/**
+ * Scans one request body as it streams. {@link push} returns the bytes that may be sent now
+ * (a possible start of a needle at the end is held back), or null once a needle tripped.
+ */
+export class BodyScan {
+  /** What tripped, once {@link push} or {@link end} returned null. */
+  hit: TripwireHit | null = null;
+  private tail: Buffer | null = null;
+  private scanned = 0;
+  private readonly matcher: Matcher;
+  private readonly allowed: (provider: string) => boolean;
+
+  constructor(matcher: Matcher, allowed: (provider: string) => boolean) {
+    this.matcher = matcher;
+    this.allowed = allowed;
+  }
+
+  /** True when nothing is looked for (no needle): callers may skip the scan entirely. */
+  get idle(): boolean {
+    return this.matcher.regex === null;
+  }
+
+  push(chunk: Buffer): Buffer | null {
+    if (this.hit !== null) return null;
+    if (this.scanned >= MAX_BODY_SCAN || this.matcher.regex === null) return chunk;
+    const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
+    this.tail = null;
+    const text = data.toString("latin1");
+    const found = this.matcher.find(text, this.allowed);
+    if (found !== null) return this._trip(found.needle);
+    this.scanned += chunk.length;
+    // A needle could start in the last (longest - 1) bytes and end in the next chunk.
+    const keep = this.scanned >= MAX_BODY_SCAN ? data.length : Math.max(0, data.length - this.matcher.longest + 1);
+    if (keep < data.length) this.tail = Buffer.from(data.subarray(keep));
+    return data.subarray(0, keep);
+  }
+
+  /** The held-back bytes at the body's end (already scanned), or null if they tripped. */
+  end(): Buffer | null {
+    if (this.hit !== null) return null;
+    const rest = this.tail ?? Buffer.alloc(0);
+    this.tail = null;
+    return rest;
+  }
+
+  private _trip(needle: Needle): null {
+    this.hit = { ...needle, where: "body" };
+    return null;
+  }
+}
+
+/** Every secret value of every connection, and the run's placeholders, in all their forms. */
+async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Record<string, string>>): Promise<Map<string, Needle>> {
+  const owners = new Map<string, Needle>();
+  const add = (value: string | undefined, needle: Needle): void => {
+    if (value === undefined) return;
+    for (const form of secretForms(value)) if (!owners.has(form)) owners.set(form, needle);
+  };
+  for (const [provider, value] of Object.entries(await placeholders())) add(value, { provider, kind: "placeholder" });
+  const vault = await core.vault();
+  for (const provider of await vault.providerNames()) {
+    for (const name of await vault.connectionNames(provider)) {
+      // A damaged record is not readable here either; doctor reports it, the run goes on.
+      const found = await vault.read(provider, name).catch(() => null);
+      for (const field of SECRET_FIELDS) add(found?.secrets[field], { provider, kind: "secret" });
+    }
+  }
+  return owners;
+}
+
+const oauthHostCache = new WeakMap<ProviderPlugin, Set<string>>();
+
+/** The hosts of a plugin's fixed OAuth endpoints: its own, though no injection rule names them. */
+function _oauthHosts(plugin: ProviderPlugin): Set<string> {
+  let hosts = oauthHostCache.get(plugin);
+  if (hosts !== undefined) return hosts;
+  hosts = new Set();
+  const o = plugin.oauth;
+  for (const raw of o === undefined ? [] : [o.authorizationUrl, o.tokenUrl, o.revocationUrl, o.deviceAuthorizationUrl, o.registrationUrl, o.issuer]) {
+    if (raw === undefined || raw.includes("{")) continue;
+    try {
+      hosts.add(normaliseHost(new URL(raw).hostname));
+    } catch {
+      // Not a URL: no host to allow.
+    }
+  }
+  oauthHostCache.set(plugin, hosts);
+  return hosts;
+}
