@@ -131,14 +131,14 @@ export function createTripwire(core: ServiceCore, options: TripwireOptions = {})
 
   return {
     async check(url, rawHeaders) {
-      const [m, allowed] = await Promise.all([matcher(), allowedAt(url)]);
-      const inUrl = m.find(url.href, allowed);
-      if (inUrl !== null) return { ...inUrl.needle, where: "url" };
-      for (let i = 1; i < rawHeaders.length; i += 2) {
-        const found = m.find(rawHeaders[i] ?? "", allowed);
-        if (found !== null) return { ...found.needle, where: "header" };
-      }
-      return null;
+      const m = await matcher();
+      if (m.regex === null) return null;
+      // One scan over the URL and every header value, joined by NUL (no header value holds one).
+      const href = url.href;
+      let text = href;
+      for (let i = 1; i < rawHeaders.length; i += 2) text += `\u0000${rawHeaders[i] ?? ""}`;
+      const found = m.find(text, await allowedAt(url));
+      return found === null ? null : { ...found.needle, where: found.index < href.length ? "url" : "header" };
     },
     async body(url) {
       const [m, allowed] = await Promise.all([matcher(), allowedAt(url)]);

@@ -4,11 +4,13 @@
  * proxy. Redirects are followed here, hop by hop, each hop decided afresh: a credential never
  * rides a redirect to another host. `X-Authsome-*` headers never leave the process.
  */
+import { Buffer } from "node:buffer";
 import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import type { ServiceOptions } from "../core/context.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { type AuditBatcher, createAuditBatcher } from "../core/audit.ts";
-import { decideEgress, injectionAuditEntry, injectionEvent } from "../core/egress.ts";
+import { decideEgress, injectionAuditEntry, injectionEvent, tripwireDenial } from "../core/egress.ts";
+import { type BodyScan, createTripwire, type Tripwire } from "../core/tripwire.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
 import { startResolveRelay } from "../proxy/socks.ts";
@@ -60,21 +62,49 @@ function nextHop(request: Request, response: Response, url: URL, replay: Request
   return new Request(target, init);
 }
 
-function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, upstream: UpstreamFetch, audit: AuditBatcher): Fetch {
+/** A request body through its tripwire scan: cleared bytes go on; a needle errors the upload. */
+function scannedBody(body: ReadableStream<Uint8Array>, scan: BodyScan): ReadableStream<Uint8Array> {
+  return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      const out = scan.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      if (out === null) return controller.error(new TypeError("authsome: blocked by a tripwire"));
+      if (out.length > 0) controller.enqueue(out);
+    },
+    flush(controller) {
+      const rest = scan.end();
+      if (rest === null) return controller.error(new TypeError("authsome: blocked by a tripwire"));
+      if (rest.length > 0) controller.enqueue(rest);
+    },
+  }));
+}
+
+function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, upstream: UpstreamFetch, audit: AuditBatcher, tripwire: Tripwire): Fetch {
   async function send(request: Request, hops: number): Promise<Response> {
     // The core pipeline decides and rewrites; this only builds the Request and follows redirects.
     const result = await decideEgress(injector, {
       method: request.method, url: new URL(request.url), rawHeaders: flatHeaders(request.headers), form: "fetch", ...(connections === undefined ? {} : { connections }),
+      tripwire, hasBody: request.body !== null,
     });
     if (result.decision.action === "deny") return new Response(`authsome: ${result.decision.reason}\n`, { status: result.decision.status });
     const headers = toHeaders(result.headers);
     const url = result.url;
-    if (result.injection === null) return original(new Request(request, { headers }), upstream.init(url));
-    const follow = request.redirect === "follow";
+    const scan = result.bodyScan;
+    const follow = result.injection !== null && request.redirect === "follow";
+    // Cloned before the body is taken for the scan (a redirect may replay it).
     const replay = follow ? request.clone() : request;
+    const body = scan === null || request.body === null ? request.body : scannedBody(request.body, scan);
+    // A body that tripped rejects the upload: the agent gets the same 403 as a header would.
+    const sent = (promise: Promise<Response>): Promise<Response> => promise.catch((error: unknown) => {
+      if (scan === null || scan.hit === null) throw error;
+      const denial = tripwireDenial(tripwire, scan, url.hostname, request.method);
+      return new Response(`authsome: ${denial.action === "deny" ? denial.reason : "blocked"}\n`, { status: 403 });
+    });
+    if (result.injection === null) {
+      return sent(original(scan === null ? new Request(request, { headers }) : new Request(request, { headers, body, duplex: "half" } as RequestInit), upstream.init(url)));
+    }
     const init: RequestInit & { duplex?: string } = { method: request.method, headers, redirect: follow ? "manual" : request.redirect, signal: request.signal };
-    if (request.body !== null) Object.assign(init, { body: request.body, duplex: "half" });
-    const response = await original(new Request(url, init), upstream.init(url));
+    if (body !== null) Object.assign(init, { body, duplex: "half" });
+    const response = await sent(original(new Request(url, init), upstream.init(url)));
     const event = injectionEvent(result.injection, url.hostname, request.method, response.status);
     if (event !== null) audit.add(injectionAuditEntry(event));
     // Scrubbed before anything reads it: the agent, and the redirect below (a Location keeping
@@ -101,7 +131,10 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
   const original = globalThis.fetch;
   const audit = createAuditBatcher((events) => service.core.recordMany(events));
   const upstream = await upstreamFetch(await readUpstreamOverrides(), startResolveRelay);
-  const patched = createPatchedFetch(original, injector, options.connections, upstream, audit);
+  // No placeholders in-process (no child environment): a stored secret sent to a host its
+  // provider does not declare still trips.
+  const tripwire = createTripwire(service.core, { onEvent: (event) => audit.add(event) });
+  const patched = createPatchedFetch(original, injector, options.connections, upstream, audit, tripwire);
   globalThis.fetch = patched;
   state.__authsomeIntercepted = true;
   // Entries still queued when the program ends are written before it exits.
@@ -111,6 +144,7 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
     if (globalThis.fetch === patched) globalThis.fetch = original;
     state.__authsomeIntercepted = false;
     injector.close?.();
+    tripwire.close();
     upstream.close();
     process.off("beforeExit", flushAtExit);
     void audit.flush();
