@@ -9,7 +9,7 @@
  */
 import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
-import type { BodyScan, Tripwire } from "./tripwire.ts";
+import type { BodyScan, Tripwire, TripwireHit } from "./tripwire.ts";
 
 /** One outbound request as a transport knows it. */
 export interface EgressRequest {
@@ -116,7 +116,7 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
 }
 
 /** The 403 for a body that tripped (the scan's hit is audited here, once). */
-export function tripwireDenial(tripwire: Tripwire, scan: BodyScan, host: string, method: string): EgressDecision {
+export function tripwireDenial(tripwire: Tripwire, scan: { readonly hit: TripwireHit | null }, host: string, method: string): EgressDecision {
   const hit = scan.hit ?? { provider: "unknown", kind: "secret", where: "body" };
   tripwire.report(hit, host, method);
   return { action: "deny", status: 403, reason: tripwire.reason(hit, host) };

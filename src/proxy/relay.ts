@@ -14,6 +14,7 @@ import type { TunnelSession } from "./terminate.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 import { tripwireDenial } from "../core/egress.ts";
 import type { BodyScan } from "../core/tripwire.ts";
+import { ChunkedBodyScan } from "../core/tripwire-chunked.ts";
 import { FramedScrubber, scrubRequestHeaders, scrubResponseHead } from "./scrub-body.ts";
 import { WebSocketScrubber } from "./scrub-ws.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
@@ -68,6 +69,8 @@ class Relay implements ConnectionOwner {
   private responseBody: FramedScrubber | null = null;
   /** Scrubs the server's frames once a scrubbed exchange became a WebSocket. */
   private frames: WebSocketScrubber | null = null;
+  /** The tripwire scan of the request body in progress (its data alone when chunked), or null. */
+  private bodyScan: BodyScan | ChunkedBodyScan | null = null;
   /** The agent half-closed: it gets the answers to the requests it sent, then the connection ends. */
   private clientEnded = false;
 
@@ -156,6 +159,8 @@ class Relay implements ConnectionOwner {
     const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
     this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket, scrub };
     this.requestLeft = framing.kind === "chunked" ? new ChunkedScanner(400) : framing.kind === "length" ? framing.length : 0;
+    const scan = prepared.bodyScan;
+    this.bodyScan = scan === null ? null : framing.kind === "chunked" ? new ChunkedBodyScan(scan) : scan;
     const up = this.ctx.upstream.acquire(this.session.target, this);
     this.up = up;
     this.phase = hasBody ? "body" : "waiting";
@@ -172,7 +177,7 @@ class Relay implements ConnectionOwner {
     this.requestLeft = left;
     this.pending = taken === data.length ? null : data.subarray(taken);
     // A tripwire scan (core/tripwire.ts) holds back a possible needle start until it is known.
-    const scan = this.exchange?.prepared.bodyScan ?? null;
+    const scan = this.bodyScan;
     const part = taken === 0 ? null : taken === data.length ? data : data.subarray(0, taken);
     const out = scan === null || part === null ? part : scan.push(part);
     const rest = scan !== null && done && out !== null ? scan.end() : null;
@@ -186,7 +191,7 @@ class Relay implements ConnectionOwner {
   }
 
   /** A body carried a needle: the upstream connection is dropped (the rest never leaves) and the agent gets 403. */
-  private _tripped(scan: BodyScan): void {
+  private _tripped(scan: BodyScan | ChunkedBodyScan): void {
     const tripwire = this.ctx.tripwire;
     const denial = tripwire === undefined ? null : tripwireDenial(tripwire, scan, this.session.target.host, this.exchange?.method ?? "POST");
     this._fail(new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"));

