@@ -85,78 +85,95 @@ class Matcher {
 
 /** Builds the tripwires of one run (or interceptor) over a service's registry and vault. */
 export function createTripwire(core: ServiceCore, options: TripwireOptions = {}): Tripwire {
-  const placeholders = options.placeholders ?? (async () => ({}));
-  let plugins: Promise<Map<string, ProviderPlugin>> | undefined;
-  const allPlugins = () => (plugins ??= core.registry.list().then((list) => new Map(list.plugins.map((p) => [p.name, p]))));
-  const declares = new Map<string, boolean>();
-  let current: Matcher | null = null;
-  let builtAt = 0;
-  let building: Promise<Matcher> | null = null;
-  let watch: "no" | "yes" | "lost" = "no";
-  let unwatch: (() => void) | undefined;
+  return new RunTripwire(core, options);
+}
 
-  async function matcher(): Promise<Matcher> {
-    if (watch === "no") {
-      const store = await core.store();
-      if (store.watchChanges !== undefined && watch === "no") {
-        watch = "yes";
-        unwatch = store.watchChanges(() => void (current = null), () => ((watch = "lost"), (current = null)));
-      }
-    }
-    if (current !== null && (watch === "yes" || Date.now() - builtAt < REREAD_MS)) return current;
-    building ??= _readNeedles(core, placeholders).then((owners) => {
-      building = null;
-      builtAt = Date.now();
-      return (current = new Matcher(owners));
-    }, (error: unknown) => ((building = null), Promise.reject(error)));
-    return building;
+class RunTripwire implements Tripwire {
+  private readonly core: ServiceCore;
+  private readonly options: TripwireOptions;
+  private plugins: Promise<Map<string, ProviderPlugin>> | undefined;
+  /** provider, host:port -> declared (plugin definitions are fixed for a run). */
+  private readonly declares = new Map<string, boolean>();
+  private current: Matcher | null = null;
+  private builtAt = 0;
+  private building: Promise<Matcher> | null = null;
+  private watch: "no" | "yes" | "lost" = "no";
+  private unwatch: (() => void) | undefined;
+
+  constructor(core: ServiceCore, options: TripwireOptions) {
+    this.core = core;
+    this.options = options;
   }
 
-  async function allowedAt(url: URL): Promise<(provider: string) => boolean> {
-    const byName = await allPlugins();
+  async check(url: URL, rawHeaders: readonly string[]): Promise<TripwireHit | null> {
+    const m = await this._matcher();
+    if (m.regex === null) return null;
+    // One scan over the URL and every header value, joined by NUL (no header value holds one).
+    const href = url.href;
+    let text = href;
+    for (let i = 1; i < rawHeaders.length; i += 2) text += `\u0000${rawHeaders[i] ?? ""}`;
+    const found = m.find(text, await this._allowedAt(url));
+    return found === null ? null : { ...found.needle, where: found.index < href.length ? "url" : "header" };
+  }
+
+  async body(url: URL): Promise<BodyScan> {
+    const [m, allowed] = await Promise.all([this._matcher(), this._allowedAt(url)]);
+    return new BodyScan(m, allowed);
+  }
+
+  reason(hit: TripwireHit, host: string): string {
+    const what = hit.kind === "placeholder" ? `this run's ${hit.provider} placeholder` : `a stored ${hit.provider} credential`;
+    return `blocked: the request carries ${what} (in its ${hit.where}) to ${host}, a host ${hit.provider} does not declare; recorded as an exfiltration attempt`;
+  }
+
+  report(hit: TripwireHit, host: string, method: string): void {
+    try {
+      this.options.onEvent?.({ action: "egress.exfiltration", provider: hit.provider, host, method, status: 403, outcome: "denied" });
+    } catch {
+      // The sink reports its own failures; the request is refused either way.
+    }
+  }
+
+  close(): void {
+    this.unwatch?.();
+  }
+
+  /** The needles now: kept until the store reports a change (or for a second without a feed). */
+  private async _matcher(): Promise<Matcher> {
+    if (this.watch === "no") await this._startWatching();
+    if (this.current !== null && (this.watch === "yes" || Date.now() - this.builtAt < REREAD_MS)) return this.current;
+    this.building ??= _readNeedles(this.core, this.options.placeholders ?? (async () => ({}))).then((owners) => {
+      this.building = null;
+      this.builtAt = Date.now();
+      return (this.current = new Matcher(owners));
+    }, (error: unknown) => ((this.building = null), Promise.reject(error)));
+    return this.building;
+  }
+
+  private async _startWatching(): Promise<void> {
+    const store = await this.core.store();
+    if (store.watchChanges === undefined || this.watch !== "no") return;
+    this.watch = "yes";
+    this.unwatch = store.watchChanges(() => void (this.current = null), () => ((this.watch = "lost"), (this.current = null)));
+  }
+
+  /** Which providers may send their values to this URL's host and port. */
+  private async _allowedAt(url: URL): Promise<(provider: string) => boolean> {
+    const byName = await (this.plugins ??= this.core.registry.list().then((list) => new Map(list.plugins.map((p) => [p.name, p]))));
     const host = normaliseHost(url.hostname);
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
     return (provider) => {
       const key = `${provider}\u0000${host}:${port}`;
-      let yes = declares.get(key);
+      let yes = this.declares.get(key);
       if (yes === undefined) {
         const plugin = byName.get(provider);
         yes = plugin !== undefined && (hostMatchesAnyRule(plugin, host, port) || _oauthHosts(plugin).has(host));
-        if (declares.size > 4096) declares.clear();
-        declares.set(key, yes);
+        if (this.declares.size > 4096) this.declares.clear();
+        this.declares.set(key, yes);
       }
       return yes;
     };
   }
-
-  return {
-    async check(url, rawHeaders) {
-      const m = await matcher();
-      if (m.regex === null) return null;
-      // One scan over the URL and every header value, joined by NUL (no header value holds one).
-      const href = url.href;
-      let text = href;
-      for (let i = 1; i < rawHeaders.length; i += 2) text += `\u0000${rawHeaders[i] ?? ""}`;
-      const found = m.find(text, await allowedAt(url));
-      return found === null ? null : { ...found.needle, where: found.index < href.length ? "url" : "header" };
-    },
-    async body(url) {
-      const [m, allowed] = await Promise.all([matcher(), allowedAt(url)]);
-      return new BodyScan(m, allowed);
-    },
-    reason(hit, host) {
-      const what = hit.kind === "placeholder" ? `this run's ${hit.provider} placeholder` : `a stored ${hit.provider} credential`;
-      return `blocked: the request carries ${what} (in its ${hit.where}) to ${host}, a host ${hit.provider} does not declare; recorded as an exfiltration attempt`;
-    },
-    report(hit, host, method) {
-      try {
-        options.onEvent?.({ action: "egress.exfiltration", provider: hit.provider, host, method, status: 403, outcome: "denied" });
-      } catch {
-        // The sink reports its own failures; the request is refused either way.
-      }
-    },
-    close: () => unwatch?.(),
-  };
 }
 
 /**

@@ -19,6 +19,8 @@ import { FramedScrubber, scrubRequestHeaders, scrubResponseHead } from "./scrub-
 import { WebSocketScrubber } from "./scrub-ws.ts";
 import { describeUpstreamError, type ConnectionOwner, type UpstreamConnection } from "./upstream.ts";
 
+const EMPTY = Buffer.alloc(0);
+
 /** Idle time after which a tunnel with no request in progress is closed (as node:http's keep-alive). */
 const IDLE_MS = 5_000;
 
@@ -176,14 +178,18 @@ class Relay implements ConnectionOwner {
     const { taken, left, done } = _bodyPart(this.requestLeft, data);
     this.requestLeft = left;
     this.pending = taken === data.length ? null : data.subarray(taken);
-    // A tripwire scan (core/tripwire.ts) holds back a possible needle start until it is known.
+    const part = taken === data.length ? data : data.subarray(0, taken);
     const scan = this.bodyScan;
-    const part = taken === 0 ? null : taken === data.length ? data : data.subarray(0, taken);
-    const out = scan === null || part === null ? part : scan.push(part);
-    const rest = scan !== null && done && out !== null ? scan.end() : null;
-    if (scan !== null && ((part !== null && out === null) || (done && out !== null && rest === null))) return this._tripped(scan);
-    if (out !== null && out.length > 0) this._writeUp(out);
-    if (rest !== null && rest.length > 0) this._writeUp(rest);
+    if (scan === null) {
+      if (taken > 0) this._writeUp(part);
+    } else {
+      // The tripwire scan (core/tripwire.ts) holds back a possible start of a value until known.
+      const out = taken > 0 ? scan.push(part) : EMPTY;
+      const rest = out !== null && done ? scan.end() : EMPTY;
+      if (out === null || rest === null) return this._tripped(scan);
+      if (out.length > 0) this._writeUp(out);
+      if (rest.length > 0) this._writeUp(rest);
+    }
     if (!done) return;
     this.phase = "waiting";
     if (this.exchange !== null) this.exchange.bodyDone = true;
