@@ -62,9 +62,12 @@ class Matcher {
   readonly regex: RegExp | null;
   readonly longest: number;
   private readonly owners: Map<string, Needle>;
+  /** Hosts of a connection's `--base-url` (a self-hosted instance): its provider's too. */
+  readonly baseHosts: ReadonlyMap<string, ReadonlySet<string>>;
 
-  constructor(owners: Map<string, Needle>) {
+  constructor(owners: Map<string, Needle>, baseHosts: ReadonlyMap<string, ReadonlySet<string>>) {
     this.owners = owners;
+    this.baseHosts = baseHosts;
     const forms = [...owners.keys()].sort((a, b) => b.length - a.length);
     this.longest = forms[0]?.length ?? 0;
     this.regex = forms.length === 0 ? null : new RegExp(forms.map((f) => f.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "g");
@@ -112,13 +115,13 @@ class RunTripwire implements Tripwire {
     const href = url.href;
     let text = href;
     for (let i = 1; i < rawHeaders.length; i += 2) text += `\u0000${rawHeaders[i] ?? ""}`;
-    const found = m.find(text, await this._allowedAt(url));
+    const found = m.find(text, await this._allowedAt(url, m));
     return found === null ? null : { ...found.needle, where: found.index < href.length ? "url" : "header" };
   }
 
   async body(url: URL): Promise<BodyScan> {
-    const [m, allowed] = await Promise.all([this._matcher(), this._allowedAt(url)]);
-    return new BodyScan(m, allowed);
+    const m = await this._matcher();
+    return new BodyScan(m, await this._allowedAt(url, m));
   }
 
   reason(hit: TripwireHit, host: string): string {
@@ -142,10 +145,10 @@ class RunTripwire implements Tripwire {
   private async _matcher(): Promise<Matcher> {
     if (this.watch === "no") await this._startWatching();
     if (this.current !== null && (this.watch === "yes" || Date.now() - this.builtAt < REREAD_MS)) return this.current;
-    this.building ??= _readNeedles(this.core, this.options.placeholders ?? (async () => ({}))).then((owners) => {
+    this.building ??= _readNeedles(this.core, this.options.placeholders ?? (async () => ({}))).then(({ owners, baseHosts }) => {
       this.building = null;
       this.builtAt = Date.now();
-      return (this.current = new Matcher(owners));
+      return (this.current = new Matcher(owners, baseHosts));
     }, (error: unknown) => ((this.building = null), Promise.reject(error)));
     return this.building;
   }
@@ -158,7 +161,7 @@ class RunTripwire implements Tripwire {
   }
 
   /** Which providers may send their values to this URL's host and port. */
-  private async _allowedAt(url: URL): Promise<(provider: string) => boolean> {
+  private async _allowedAt(url: URL, m: Matcher): Promise<(provider: string) => boolean> {
     const byName = await (this.plugins ??= this.core.registry.list().then((list) => new Map(list.plugins.map((p) => [p.name, p]))));
     const host = normaliseHost(url.hostname);
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
@@ -171,7 +174,7 @@ class RunTripwire implements Tripwire {
         if (this.declares.size > 4096) this.declares.clear();
         this.declares.set(key, yes);
       }
-      return yes;
+      return yes || m.baseHosts.get(provider)?.has(host) === true;
     };
   }
 }
@@ -228,8 +231,9 @@ export class BodyScan {
 }
 
 /** Every secret value of every connection, and the run's placeholders, in all their forms. */
-async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Record<string, string>>): Promise<Map<string, Needle>> {
+async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Record<string, string>>): Promise<{ owners: Map<string, Needle>; baseHosts: Map<string, Set<string>> }> {
   const owners = new Map<string, Needle>();
+  const baseHosts = new Map<string, Set<string>>();
   const add = (value: string | undefined, needle: Needle): void => {
     if (value === undefined) return;
     for (const form of secretForms(value)) if (!owners.has(form)) owners.set(form, needle);
@@ -241,27 +245,38 @@ async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Recor
       // A damaged record is not readable here either; doctor reports it, the run goes on.
       const found = await vault.read(provider, name).catch(() => null);
       for (const field of SECRET_FIELDS) add(found?.secrets[field], { provider, kind: "secret" });
+      const base = _hostOf(found?.meta.baseUrl);
+      if (base !== null) baseHosts.set(provider, (baseHosts.get(provider) ?? new Set()).add(base));
     }
   }
-  return owners;
+  return { owners, baseHosts };
 }
 
 const oauthHostCache = new WeakMap<ProviderPlugin, Set<string>>();
 
-/** The hosts of a plugin's fixed OAuth endpoints: its own, though no injection rule names them. */
+/** The hosts of a plugin's OAuth endpoints and default base URL: its own, though no injection rule names them. */
 function _oauthHosts(plugin: ProviderPlugin): Set<string> {
   let hosts = oauthHostCache.get(plugin);
   if (hosts !== undefined) return hosts;
   hosts = new Set();
   const o = plugin.oauth;
+  const base = (plugin.baseUrl ?? "").replace(/\/+$/, "");
   for (const raw of o === undefined ? [] : [o.authorizationUrl, o.tokenUrl, o.revocationUrl, o.deviceAuthorizationUrl, o.registrationUrl, o.issuer]) {
-    if (raw === undefined || raw.includes("{")) continue;
-    try {
-      hosts.add(normaliseHost(new URL(raw).hostname));
-    } catch {
-      // Not a URL: no host to allow.
-    }
+    const host = _hostOf(raw?.replaceAll("{base_url}", base));
+    if (host !== null) hosts.add(host);
   }
+  const baseHost = _hostOf(plugin.baseUrl);
+  if (baseHost !== null) hosts.add(baseHost);
   oauthHostCache.set(plugin, hosts);
   return hosts;
+}
+
+/** The normalised host of a URL, or null (absent, or not a URL). */
+function _hostOf(raw: string | undefined): string | null {
+  if (raw === undefined || raw === "") return null;
+  try {
+    return normaliseHost(new URL(raw).hostname);
+  } catch {
+    return null;
+  }
 }

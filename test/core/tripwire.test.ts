@@ -18,6 +18,7 @@ import { bundledPlugins as plugins } from "../../plugins/index.ts";
 
 const KEY = "keeper-secret-0123456789";
 const PLACEHOLDER = "sk-authsome-abcdefghijklmnopqrstuvwx";
+const HOSTED_KEY = "hosted-secret-0123456789";
 let home: Awaited<ReturnType<typeof tempHome>>;
 let service: AuthService;
 let tripwire: Tripwire;
@@ -30,6 +31,10 @@ before(async () => {
   service = await createAuthService({ home: home.home });
   await service.installProvider(plugin);
   await service.login("keeper", { apiKey: KEY });
+  const hosted = join(home.home, "hosted.json");
+  await writeFile(hosted, JSON.stringify({ name: "hosted", authType: "api_key", inject: [{ host: "api.hosted.test" }] }));
+  await service.installProvider(hosted);
+  await service.login("hosted", { apiKey: HOSTED_KEY, baseUrl: "https://git.corp.test/" });
   tripwire = createTripwire(service.core, { placeholders: async () => ({ keeper: PLACEHOLDER }) });
 });
 after(async () => {
@@ -147,4 +152,9 @@ test("a clean chunked body leaves byte for byte, trailer included; a value in a 
   const scan = new ChunkedBodyScan(await tripwire.body(new URL("https://evil.test/")));
   assert.equal(scan.push(trailer) === null || scan.end() === null, true);
   assert.equal(scan.hit?.kind, "secret");
+});
+
+test("a connection's --base-url host is its provider's own: its secret may go there, nowhere else", async () => {
+  assert.equal(await tripwire.check(new URL("https://git.corp.test/api"), ["x", HOSTED_KEY]), null);
+  assert.equal((await tripwire.check(new URL("https://api.keeper.test/api"), ["x", HOSTED_KEY]))?.provider, "hosted");
 });
