@@ -94,15 +94,9 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
       ? undefined
       : { ...(connection === undefined ? {} : { connection }), ...(request.connections === undefined ? {} : { connections: request.connections }) };
   const url = request.url;
-  const tripwire = request.tripwire;
-  // Looked at before injection: what authsome adds is never taken for the agent's.
-  const hit = tripwire === undefined ? null : await tripwire.check(url, request.rawHeaders);
-  if (hit !== null && tripwire !== undefined) {
-    tripwire.report(hit, url.hostname, request.method);
-    const decision: EgressDecision = { action: "deny", status: 403, reason: tripwire.reason(hit, url.hostname) };
-    return { decision, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null };
-  }
-  const scan = tripwire !== undefined && request.hasBody === true ? await tripwire.body(url) : null;
+  const tripped = request.tripwire === undefined ? null : await _tripwireCheck(request.tripwire, request);
+  if (tripped !== null) return tripped;
+  const scan = request.tripwire !== undefined && request.hasBody === true ? await request.tripwire.body(url) : null;
   const bodyScan = scan === null || scan.idle ? null : scan;
   const injection = await injector.decide(url, options);
   let path = request.rawPath ?? url.pathname + url.search;
@@ -113,6 +107,19 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   const headers = buildRequestHeaders(request.rawHeaders, request.form === "wire" ? (request.authority ?? url.host) : null, injection, request.websocket === true);
   const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
   return { decision, injection, url, path, headers, bodyScan };
+}
+
+/**
+ * The tripwire on the agent's URL and headers, looked at before injection (what authsome adds is
+ * never taken for the agent's): a 403 result, audited, or null to go on.
+ */
+async function _tripwireCheck(tripwire: Tripwire, request: EgressRequest): Promise<EgressResult | null> {
+  const url = request.url;
+  const hit = await tripwire.check(url, request.rawHeaders);
+  if (hit === null) return null;
+  tripwire.report(hit, url.hostname, request.method);
+  const decision: EgressDecision = { action: "deny", status: 403, reason: tripwire.reason(hit, url.hostname) };
+  return { decision, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null };
 }
 
 /** The 403 for a body that tripped (the scan's hit is audited here, once). */
