@@ -102,7 +102,7 @@ await build({
   outExtension: { ".js": ".mjs" },
   chunkNames: "chunks/[name]-[hash]",
   sourcemap: debug ? "linked" : false,
-  // Whitespace and syntax only: identifiers stay readable in stack traces (AUTHSOME_DEBUG=1).
+  // Fully minified for the package; `--debug` keeps names and adds source maps for stack traces.
   minifyWhitespace: !debug,
   minifySyntax: !debug,
   minifyIdentifiers: !debug,
