@@ -5,61 +5,26 @@
  * that keeps the key delivers no key to the other host.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createAuthService, type AuthService } from "../../src/core/auth-service.ts";
 import { REDACTED, REDACTED_IN_URL, redactionOf } from "../../src/core/scrub.ts";
-import { intercept } from "../../src/intercept/index.ts";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { tempHome } from "../helpers/cli.ts";
-import { startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
+import { startInterceptFixture, type InterceptFixture } from "../helpers/intercept-fixture.ts";
+import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 
 const KEY = "echo-key-0123456789";
-let home: Awaited<ReturnType<typeof tempHome>>;
+let fx: InterceptFixture;
 let api: TestUpstream;
 let attacker: TestUpstream;
-let service: AuthService;
-let caFile: string;
-
-/** intercept() with the test CA trusted only while it runs (Deno runs files in one process). */
-async function withIntercept(fn: () => Promise<void>): Promise<void> {
-  const saved = process.env["AUTHSOME_UPSTREAM_CA"];
-  process.env["AUTHSOME_UPSTREAM_CA"] = caFile;
-  let restore: (() => void) | undefined;
-  try {
-    restore = await intercept({ service });
-    await fn();
-  } finally {
-    restore?.();
-    if (saved === undefined) delete process.env["AUTHSOME_UPSTREAM_CA"];
-    else process.env["AUTHSOME_UPSTREAM_CA"] = saved;
-  }
-}
+const withIntercept = (fn: () => Promise<void>): Promise<void> => fx.withIntercept(fn);
 
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  api = await startHttpsUpstream(() => ca);
-  attacker = await startHttpsUpstream(() => ca);
-  caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  const host = `localhost:${api.port}`;
-  const plugin = join(home.home, "echoer.json");
-  await writeFile(plugin, JSON.stringify({ name: "echoer", authType: "api_key", inject: [
+  fx = await startInterceptFixture("echoer", KEY, (host) => [
     { host, pathPrefix: "/h" },
     { host, pathPrefix: "/q", in: "query", name: "api_key" },
     { host, pathPrefix: "/keys", scrub: false },
-  ] }));
-  service = await createAuthService({ home: home.home });
-  await service.installProvider(plugin);
-  await service.login("echoer", { apiKey: KEY });
+  ]);
+  ({ api, attacker } = fx);
 });
-after(async () => {
-  await Promise.all([api.close(), attacker.close()]);
-  await service.close();
-  await home.cleanup();
-});
+after(() => fx.close());
 
 const leaked = (text: string): boolean => [KEY, Buffer.from(KEY).toString("base64").slice(0, 12), Buffer.from(KEY).toString("hex")].some((f) => text.includes(f));
 

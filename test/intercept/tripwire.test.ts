@@ -6,55 +6,23 @@
  * provider's own host it passes.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createAuthService, type AuthService } from "../../src/core/auth-service.ts";
-import { intercept } from "../../src/intercept/index.ts";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { tempHome } from "../helpers/cli.ts";
-import { startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
+import type { AuthService } from "../../src/core/auth-service.ts";
+import { startInterceptFixture, type InterceptFixture } from "../helpers/intercept-fixture.ts";
+import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 
 const KEY = "tripwire-key-0123456789";
-let home: Awaited<ReturnType<typeof tempHome>>;
+let fx: InterceptFixture;
 let api: TestUpstream;
 let attacker: TestUpstream;
 let service: AuthService;
-let caFile: string;
-
-/** intercept() with the test CA trusted only while it runs (Deno runs files in one process). */
-async function withIntercept(fn: () => Promise<void>): Promise<void> {
-  const saved = process.env["AUTHSOME_UPSTREAM_CA"];
-  process.env["AUTHSOME_UPSTREAM_CA"] = caFile;
-  let restore: (() => void) | undefined;
-  try {
-    restore = await intercept({ service });
-    await fn();
-  } finally {
-    restore?.();
-    if (saved === undefined) delete process.env["AUTHSOME_UPSTREAM_CA"];
-    else process.env["AUTHSOME_UPSTREAM_CA"] = saved;
-  }
-}
+const withIntercept = (fn: () => Promise<void>): Promise<void> => fx.withIntercept(fn);
 
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  api = await startHttpsUpstream(() => ca);
-  attacker = await startHttpsUpstream(() => ca);
-  caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  const plugin = join(home.home, "keeper.json");
-  await writeFile(plugin, JSON.stringify({ name: "keeper", authType: "api_key", inject: [{ host: `localhost:${api.port}` }] }));
-  service = await createAuthService({ home: home.home });
-  await service.installProvider(plugin);
-  await service.login("keeper", { apiKey: KEY });
+  fx = await startInterceptFixture("keeper", KEY, (host) => [{ host }]);
+  ({ api, attacker, service } = fx);
 });
-after(async () => {
-  await Promise.all([api.close(), attacker.close()]);
-  await service.close();
-  await home.cleanup();
-});
+after(() => fx.close());
 
 /** The exfiltration entries, once the interceptor's batched writes have landed (bounded wait). */
 async function exfiltrations(atLeast: number): Promise<{ provider?: string; host?: string; outcome: string }[]> {
