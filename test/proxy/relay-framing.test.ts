@@ -4,56 +4,23 @@
 // until its idle timeout (5 s) and closed without a word: every test here has a 2 s limit, so such
 // a regression fails instead of passing late.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { ForwardContext, InjectionEvent } from "../../src/proxy/forward.ts";
-import { relayTunnel } from "../../src/proxy/relay.ts";
-import { createUpstream, type Target } from "../../src/proxy/upstream.ts";
-import { createTestInjector } from "../helpers/proxy-fixture.ts";
-import { connectAgent, echo, startScriptedUpstream, take, writeAll, type ScriptedUpstream } from "../helpers/raw-peers.ts";
+import { connectAgent, take, writeAll, type ScriptedUpstream } from "../helpers/raw-peers.ts";
+import { createRelayHarness } from "../helpers/relay-harness.ts";
 
 const LIMIT = { timeout: 2_000 };
 
 describe("relayTunnel: bare LF and CR", () => {
+  const relay = createRelayHarness();
+  const { events } = relay;
   let up: ScriptedUpstream;
-  let relayServer: net.Server;
   let relayPort: number;
-  let target: Target;
-  const resolve = new Map<string, string>();
-  const events: InjectionEvent[] = [];
-  const ctx: ForwardContext = { injector: createTestInjector(), upstream: createUpstream(), onInjection: (event) => events.push(event) };
-  const sockets = new Set<net.Socket>();
 
   before(async () => {
-    up = await startScriptedUpstream();
-    resolve.set(`plain.example.test:${up.port}`, "127.0.0.1");
-    ctx.upstream = createUpstream({ resolve });
-    target = ctx.upstream.target("http", "plain.example.test", up.port);
-    relayServer = net.createServer({ allowHalfOpen: true }, (socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      relayTunnel(ctx, socket, { target, username: "_" });
-    });
-    await new Promise<void>((done) => relayServer.listen(0, "127.0.0.1", done));
-    relayPort = (relayServer.address() as net.AddressInfo).port;
+    ({ up, relayPort } = await relay.start());
   });
-
-  beforeEach(() => {
-    ctx.upstream.close();
-    ctx.upstream = createUpstream({ resolve });
-    for (const conn of up.conns) conn.socket.destroy();
-    up.conns.length = 0;
-    up.heads.length = 0;
-    up.behave = echo(up);
-    events.length = 0;
-  });
-
-  after(async () => {
-    ctx.upstream.close();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((done) => relayServer.close(() => done()));
-    await up.close();
-  });
+  beforeEach(() => relay.reset());
+  after(() => relay.close());
 
   /** The agent keeps its side open: only the relay's answer and close can end `ended`. */
   const answerTo = (request: string): Promise<string> => connectAgent(relayPort, request).ended;

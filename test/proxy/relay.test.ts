@@ -1,59 +1,23 @@
 // The raw HTTP/1.1 relay (src/proxy/relay.ts) over real sockets: an agent writing raw HTTP on one
 // side, a scripted upstream on the other that misbehaves the ways real servers do.
 import assert from "node:assert/strict";
-import net from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
-import type { ForwardContext, InjectionEvent } from "../../src/proxy/forward.ts";
-import { relayTunnel } from "../../src/proxy/relay.ts";
-import { createUpstream, type Target } from "../../src/proxy/upstream.ts";
-import { createTestInjector } from "../helpers/proxy-fixture.ts";
-import { answer, connectAgent, echo, startScriptedUpstream, take, writeAll, type ScriptedUpstream } from "../helpers/raw-peers.ts";
+import { answer, connectAgent, echo, take, writeAll, type ScriptedUpstream } from "../helpers/raw-peers.ts";
+import { createRelayHarness } from "../helpers/relay-harness.ts";
 
 describe("relayTunnel", () => {
+  const relay = createRelayHarness();
+  const { events, injector } = relay;
   let up: ScriptedUpstream;
-  let relayServer: net.Server;
   let relayPort: number;
-  let target: Target;
   let authority: string;
-  const resolve = new Map<string, string>();
-  const events: InjectionEvent[] = [];
-  const injector = createTestInjector();
-  const ctx: ForwardContext = { injector, upstream: createUpstream(), onInjection: (event) => events.push(event) };
-  const sockets = new Set<net.Socket>();
 
   before(async () => {
-    up = await startScriptedUpstream();
-    resolve.set(`plain.example.test:${up.port}`, "127.0.0.1");
-    ctx.upstream = createUpstream({ resolve });
-    target = ctx.upstream.target("http", "plain.example.test", up.port);
+    ({ up, relayPort } = await relay.start());
     authority = `plain.example.test:${up.port}`;
-    // As the proxy's own sockets (node:http's): an agent's half-close leaves our side open.
-    relayServer = net.createServer({ allowHalfOpen: true }, (socket) => {
-      sockets.add(socket);
-      socket.on("close", () => sockets.delete(socket));
-      relayTunnel(ctx, socket, { target, username: "_" });
-    });
-    await new Promise<void>((done) => relayServer.listen(0, "127.0.0.1", done));
-    relayPort = (relayServer.address() as net.AddressInfo).port;
   });
-
-  beforeEach(() => {
-    // A fresh pool and upstream state per test, so connection counts mean what they say.
-    ctx.upstream.close();
-    ctx.upstream = createUpstream({ resolve });
-    for (const conn of up.conns) conn.socket.destroy();
-    up.conns.length = 0;
-    up.heads.length = 0;
-    up.behave = echo(up);
-    events.length = 0;
-  });
-
-  after(async () => {
-    ctx.upstream.close();
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((done) => relayServer.close(() => done()));
-    await up.close();
-  });
+  beforeEach(() => relay.reset());
+  after(() => relay.close());
 
   it("injects the credential, drops proxy headers both ways, and audits the status", async () => {
     up.behave = (conn) => {
