@@ -8,9 +8,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { runCli, tempHome } from "../helpers/cli.ts";
-import { startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
+import { startHomeWithUpstream } from "../helpers/cli-upstream.ts";
+import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 
 const KEY = "acme-echo-key-0123456789";
 let home: Awaited<ReturnType<typeof tempHome>>;
@@ -20,14 +20,7 @@ let base: string;
 let query: string;
 
 before(async () => {
-  home = await tempHome();
-  const upstreamCa = await createCertificateAuthority(createMemoryCaStore());
-  upstream = await startHttpsUpstream(() => upstreamCa);
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, upstreamCa.caCertPem());
-  const resolve = ["api", "q", "other"].map((h) => `${h}.example.test:${upstream.port}:127.0.0.1`).join(",");
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
-  base = `https://api.example.test:${upstream.port}`;
+  ({ home, upstream, env, base } = await startHomeWithUpstream(["api", "q", "other"]));
   query = `https://q.example.test:${upstream.port}`;
   const plugin = join(home.home, "acme.json");
   await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }, { host: "q.example.test", in: "query", name: "api_key" }] }));

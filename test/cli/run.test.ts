@@ -10,9 +10,9 @@ import net from "node:net";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { cliCommand, runCli, tempHome } from "../helpers/cli.ts";
-import { startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
+import { startHomeWithUpstream } from "../helpers/cli-upstream.ts";
+import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
 const DEFAULT_KEY = "acme-key-default-0001";
@@ -23,14 +23,7 @@ let env: Record<string, string>;
 let base: string;
 
 before(async () => {
-  home = await tempHome();
-  const upstreamCa = await createCertificateAuthority(createMemoryCaStore());
-  upstream = await startHttpsUpstream(() => upstreamCa);
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, upstreamCa.caCertPem());
-  const resolve = ["api", "other"].map((h) => `${h}.example.test:${upstream.port}:127.0.0.1`).join(",");
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
-  base = `https://api.example.test:${upstream.port}`;
+  ({ home, upstream, env, base } = await startHomeWithUpstream(["api", "other"]));
   const plugin = join(home.home, "acme.json");
   await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }], env: { ACME_API_KEY: "api_key" } }));
   for (const args of [["providers", "add", plugin], ["login", "acme"], ["login", "acme", "--connection", "work"]]) {

@@ -11,10 +11,10 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { encodeBase64, encodeHexLowerCase } from "@oslojs/encoding";
 import { unprotectKey } from "../../src/core/passphrase.ts";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { runCliBounded } from "../helpers/bounded-cli.ts";
 import { cliCommand, runCli, tempHome } from "../helpers/cli.ts";
-import { startHttpsUpstream, type TestUpstream } from "../helpers/proxy-upstream.ts";
+import { startHomeWithUpstream } from "../helpers/cli-upstream.ts";
+import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 import { noBrowserEnv, ptySkip, runOnPty } from "../helpers/pty.ts";
 
 const PASSPHRASE = "daemon holds this one";
@@ -27,13 +27,9 @@ let env: Record<string, string | undefined>;
 let base: string;
 
 before(async () => {
-  home = await tempHome();
-  const upstreamCa = await createCertificateAuthority(createMemoryCaStore());
-  upstream = await startHttpsUpstream(() => upstreamCa);
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, upstreamCa.caCertPem());
-  env = { ...home.env, AUTHSOME_PASSPHRASE: undefined, AUTHSOME_UPSTREAM_RESOLVE: `api.example.test:${upstream.port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
-  base = `https://api.example.test:${upstream.port}`;
+  const started = await startHomeWithUpstream(["api"]);
+  ({ home, upstream, base } = started);
+  env = { ...started.env, AUTHSOME_PASSPHRASE: undefined };
   const plugin = join(home.home, "acme.json");
   await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }], env: { ACME_API_KEY: "api_key" } }));
   const steps = [["providers", "add", plugin], ["login", "acme"], ["profile", "create", "other"], ["login", "acme", "--profile", "other"]];
