@@ -3,6 +3,7 @@
  * the credential it received, in every place a response can carry it. The credential echoed is
  * the request's `Authorization` value after its scheme, or the query's `api_key`/`key`.
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import type http from "node:http";
 import type { Duplex } from "node:stream";
@@ -94,4 +95,15 @@ export function maskedFrame(byte0: number, text: string): Buffer {
   const mask = Buffer.from([0x11, 0x22, 0x33, 0x44]);
   const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i & 3] ?? 0)));
   return Buffer.concat([Buffer.from([byte0, 0x80 | payload.length]), mask, masked]);
+}
+
+/** Reads a `/sse` response until its first event has ended; the stream must not end before. */
+export async function readFirstEvent(reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> }): Promise<string> {
+  let text = "";
+  while (!text.endsWith("\n\n")) {
+    const { value, done } = await reader.read();
+    assert.equal(done, false);
+    text += Buffer.from(value ?? new Uint8Array()).toString();
+  }
+  return text;
 }

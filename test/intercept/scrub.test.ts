@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { REDACTED, REDACTED_IN_URL, redactionOf } from "../../src/core/scrub.ts";
 import { startInterceptFixture, type InterceptFixture } from "../helpers/intercept-fixture.ts";
+import { readFirstEvent } from "../helpers/proxy-echo.ts";
 import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 
 const KEY = "echo-key-0123456789";
@@ -56,12 +57,7 @@ test("an SSE event is scrubbed as it streams", async () => {
     const res = await fetch(`https://localhost:${api.port}/h/echo?in=sse`);
     const reader = res.body?.getReader();
     assert.ok(reader !== undefined);
-    let text = "";
-    while (!text.endsWith("\n\n")) {
-      const { value, done } = await reader.read();
-      assert.equal(done, false);
-      text += Buffer.from(value ?? new Uint8Array()).toString();
-    }
+    let text = await readFirstEvent(reader);
     assert.equal(text, `data: ${redactionOf(KEY.length)}\n\n`, "the first event, before the upstream sends the second");
     api.releaseSse();
     for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += Buffer.from(chunk.value).toString();

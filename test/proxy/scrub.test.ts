@@ -10,7 +10,7 @@ import { ProxyAgent, fetch as undiciFetch } from "undici";
 import { REDACTED, REDACTED_IN_URL, redactionOf } from "../../src/core/scrub.ts";
 import { curl, proxyAuth, readUntil, run, tlsThroughProxy } from "../helpers/proxy-clients.ts";
 import { startProxyFixture, type ProxyFixture } from "../helpers/proxy-fixture.ts";
-import { readFrames } from "../helpers/proxy-echo.ts";
+import { readFirstEvent, readFrames } from "../helpers/proxy-echo.ts";
 
 /** Every form the echo route can send, of every secret the fixture injects. */
 const SECRETS = ["test-secret", "query-secret", "plain-secret"];
@@ -96,12 +96,7 @@ describe("response scrubbing", () => {
       assert.equal(response.headers.get("content-type"), "text/event-stream");
       const reader = response.body?.getReader();
       assert.ok(reader !== undefined);
-      let text = "";
-      while (!text.endsWith("\n\n")) {
-        const { value, done } = await reader.read();
-        assert.equal(done, false);
-        text += Buffer.from(value ?? new Uint8Array()).toString();
-      }
+      let text = await readFirstEvent(reader);
       const event = `data: ${redactedForm("test-secret", "base64")}\n\n`;
       assert.equal(text, event, "the first event, before the upstream sends the second");
       fx.api.releaseSse();
