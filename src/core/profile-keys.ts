@@ -93,14 +93,7 @@ export class ProfileKeys {
 
   /** Opens a wrapped data key with the master key, or a rotation's other key (src/core/key-fallbacks.ts). */
   async #unwrap(box: SealedBox, aad: string, what: string, keys = [this.#masterKey, ...fallbackKeys(this.#masterKey)]): Promise<unknown> {
-    for (const [index, key] of keys.entries()) {
-      try {
-        return await unsealJson(key, box, aad, what);
-      } catch (error) {
-        if (index === keys.length - 1) throw error;
-      }
-    }
-    throw new AuthsomeError("internal", "no master key to open the key record with");
+    return _unsealWithAny(keys, box, aad, what, "no master key to open the key record with");
   }
 
   /**
@@ -203,15 +196,7 @@ export class ProfileKeys {
 
   /** Opens a record's box with the data key, or a re-encryption's new one. */
   async open(box: SealedBox, aad: string, what: string): Promise<unknown> {
-    const keys = await this.openKeys();
-    for (const [index, key] of keys.entries()) {
-      try {
-        return await unsealJson(key, box, aad, what);
-      } catch (error) {
-        if (index === keys.length - 1) throw error;
-      }
-    }
-    throw new AuthsomeError("internal", "no data key");
+    return _unsealWithAny(await this.openKeys(), box, aad, what, "no data key");
   }
 
   /** The key new records are sealed with: a re-encryption's new one when under way (none is sealed under a key about to be retired). */
@@ -233,4 +218,19 @@ export class ProfileKeys {
     this.#stamp = stamp;
     return dropped;
   }
+}
+
+/**
+ * Opens `box` with the first of `keys` that fits (during a rotation a record may be under either
+ * key); the last key's error is the one reported.
+ */
+async function _unsealWithAny(keys: CryptoKey[], box: SealedBox, aad: string, what: string, none: string): Promise<unknown> {
+  for (const [index, key] of keys.entries()) {
+    try {
+      return await unsealJson(key, box, aad, what);
+    } catch (error) {
+      if (index === keys.length - 1) throw error;
+    }
+  }
+  throw new AuthsomeError("internal", none);
 }
