@@ -10,7 +10,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createAuthService } from "../../src/index.ts";
-import { cliCommand, tempHome } from "../helpers/cli.ts";
+import { cliCommand, collectOutput, tempHome } from "../helpers/cli.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
 const COUNT = 1000;
@@ -29,15 +29,7 @@ function env(extra: Record<string, string> = {}): Record<string, string> {
 /** Runs a shell command line (the CLI is `"$@"`), as a user's pipeline would; returns stdout. */
 function shell(line: string, extra: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const { command, args } = cliCommand();
-  return new Promise((resolve, reject) => {
-    const child = spawn("sh", ["-c", line, "sh", command, ...args], { cwd: repoRoot, env: env(extra), stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return collectOutput(spawn("sh", ["-c", line, "sh", command, ...args], { cwd: repoRoot, env: env(extra), stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 /** Runs the CLI with `which` stream on a pty and the other on a pipe. */

@@ -5,7 +5,7 @@
  * on Deno (Deno running the npm package). Without it (a test file run by hand), Node runs the
  * repository's bin/authsome.mjs and Deno src/cli/main.ts.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -44,15 +44,20 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   const { command, args: prefix } = cliCommand();
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", BROWSER: "false", ...options.env })) if (v !== undefined) env[k] = v;
+  const child = spawn(command, [...prefix, ...args], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
+  child.stdin.end(options.input ?? "");
+  return collectOutput(child);
+}
+
+/** Collects a spawned child's stdout and stderr until it closes. */
+export function collectOutput(child: ChildProcess): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...prefix, ...args], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
+    child.stdout?.on("data", (d) => (stdout += d));
+    child.stderr?.on("data", (d) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
   });
 }
 
