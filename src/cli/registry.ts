@@ -23,6 +23,7 @@ export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; 
   serve: { summary: "run the local API daemon in the foreground", load: () => import("./commands/serve.ts") },
   profile: { summary: "create, list and remove profiles", load: () => import("./commands/profile.ts") },
   providers: { summary: "list, install and remove provider plugins", load: () => import("./commands/providers.ts") },
+  explain: { summary: "say which provider, connection and rule a URL would get (sends nothing)", load: () => import("./commands/explain.ts") },
   audit: { summary: "read and verify the audit log", load: () => import("./commands/audit.ts") },
   whoami: { summary: "show home, profile, storage and key source", load: () => import("./commands/whoami.ts") },
   doctor: { summary: "check the installation and say how to fix problems", load: () => import("./commands/doctor.ts") },

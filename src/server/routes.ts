@@ -152,6 +152,11 @@ export const operations = {
     handler: async (i, c) => ({ entries: await c.service.auditEntries(i.since === undefined ? {} : { since: parseSince(i.since) }) }),
   }),
   verifyAudit: defineOperation({ method: "GET", path: "/v1/audit/verify", input: Empty, handler: (_, c) => c.service.verifyAudit() }),
+  explain: defineOperation({
+    method: "GET", path: "/v1/explain", input: v.strictObject({ url: Name, connection: v.optional(v.string()) }),
+    // Loaded on use: no other command needs it. Reads metadata only and sends nothing.
+    handler: async (i, c) => (await import("../core/explain.ts")).explain(c.service.core, i.url, conn(i.connection)),
+  }),
 };
 
 /** The table's type: what the typed client is built from. */
