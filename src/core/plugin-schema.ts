@@ -116,6 +116,12 @@ const ApiKeySchema = v.strictObject({
   keyUrl: v.optional(Url),
 });
 
+// SigV4 scope names are lower-case words (`s3`, `bedrock`, `us-east-1`, R2's `auto`).
+const SigV4Name = v.pipe(v.string(), v.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "must be a lower-case AWS name such as s3 or us-east-1"));
+const SigV4Schema = v.strictObject({ service: v.optional(SigV4Name), region: v.optional(SigV4Name) });
+// A TypeScript plugin's sign hook as its source text (plugin-sign.ts runs it in a sandbox).
+const SignSchema = v.strictObject({ source: v.pipe(v.string(), v.nonEmpty("must not be empty"), v.maxLength(65536, "must be at most 64 KiB")) });
+
 const EnvSchema = v.pipe(
   objectOnly(v.record(v.pipe(v.string(), v.regex(ENV_NAME, "invalid env variable name")), Field)),
   v.check((env) => !Object.values(env).includes("refresh_token"), "refresh tokens are never exported"),
@@ -136,6 +142,8 @@ const BaseSchema = v.strictObject({
   inject: v.array(RuleSchema),
   env: v.optional(EnvSchema),
   docsUrl: v.optional(Url),
+  sigv4: v.optional(objectOnly(SigV4Schema)),
+  sign: v.optional(objectOnly(SignSchema)),
 });
 
 type BaseOutput = v.InferOutput<typeof BaseSchema>;
@@ -151,6 +159,8 @@ const FLOW_ENDPOINTS: Record<FlowName, ("authorizationUrl" | "tokenUrl" | "devic
 
 /** Cross-field rules: flows fit the auth type, and each flow has the endpoints it uses. */
 function flowIssues(p: BaseOutput): { path: string; message: string } | null {
+  if (p.sigv4 !== undefined && p.authType !== "aws_sigv4") return { path: "sigv4", message: "needs authType \"aws_sigv4\"" };
+  if (p.sign !== undefined && (p.authType === "aws_sigv4" || p.authType === "oauth2")) return { path: "sign", message: "a sign hook needs authType \"api_key\" or \"basic\"" };
   const flows = p.flows ?? [p.authType === "oauth2" ? "pkce" : "api_key"];
   if (p.authType !== "oauth2") {
     const bad = flows.find((f) => f !== "api_key");
@@ -217,6 +227,7 @@ function knownKeysAt(issue: v.BaseIssue<unknown>): string[] {
   if (section === "oauth") return Object.keys(OAuthSchema.entries);
   if (section === "apiKey") return Object.keys(ApiKeySchema.entries);
   if (section === "inject") return Object.keys(RuleObject.entries);
+  if (section === "sigv4") return Object.keys(SigV4Schema.entries);
   return Object.keys(BaseSchema.entries);
 }
 

@@ -5,9 +5,13 @@
  */
 
 /** Every auth type, at runtime (the schema and the v1 loader check against it). */
-export const AUTH_TYPES = ["oauth2", "api_key", "basic"] as const;
+export const AUTH_TYPES = ["oauth2", "api_key", "basic", "aws_sigv4"] as const;
 
-/** How a provider authenticates. */
+/**
+ * How a provider authenticates. `aws_sigv4`: each request to the declared hosts is signed with
+ * AWS Signature Version 4 (src/core/sigv4.ts) from an access key id, a secret access key and an
+ * optional session token; the inject rules name the hosts, their `in`/`name`/`format` are unused.
+ */
 export type AuthType = (typeof AUTH_TYPES)[number];
 
 /** Every login flow, at runtime. */
@@ -26,6 +30,9 @@ export const CREDENTIAL_FIELDS = [
   "password",
   "client_id",
   "base_url",
+  "access_key_id",
+  "secret_access_key",
+  "session_token",
 ] as const;
 
 /** Fields of a stored credential that injection formats and env mappings may name. */
@@ -98,6 +105,47 @@ export interface ApiKeyConfig {
   keyUrl?: string;
 }
 
+/**
+ * SigV4 signing scope for `authType: "aws_sigv4"`. Each is read from the request's host when
+ * absent (`s3.us-east-1.amazonaws.com`: s3, us-east-1; `bedrock-runtime.us-west-2...`: bedrock).
+ */
+export interface SigV4Config {
+  /** Signing name, e.g. `s3`, `bedrock`, `execute-api`. */
+  service?: string;
+  /** Region, e.g. `us-east-1`; `auto` for Cloudflare R2. Default: from the host, else us-east-1. */
+  region?: string;
+}
+
+/** One request as a {@link SignHook} sees it (after authsome's and hop-by-hop headers are gone). */
+export interface SignRequest {
+  method: string;
+  /** The full URL that will be sent (`https://host/path?query`). */
+  url: string;
+  /** Header names lower-case; `host` included. */
+  headers: Record<string, string>;
+  /** The whole body (read before signing), or null for none. */
+  body: Uint8Array | null;
+}
+
+/** What a {@link SignHook} sets: headers and query parameters, replacing the agent's. */
+export interface SignResult {
+  headers?: Record<string, string>;
+  query?: Record<string, string>;
+}
+
+/**
+ * A request signer in a TypeScript plugin (HMAC-style APIs). It must be self-contained: it is
+ * stored as its source text and runs, per request, in a sandbox child with only Web Crypto,
+ * `TextEncoder`/`TextDecoder`, `URL`, `btoa`/`atob` (no network, files, env or imports), bounded
+ * in time (docs/security.md). It computes; it never performs I/O.
+ */
+export type SignHook = (request: SignRequest, credential: Partial<Record<CredentialField, string>>) => SignResult | Promise<SignResult>;
+
+/** A sign hook as stored once installed: the function's source text. */
+export interface SignSource {
+  source: string;
+}
+
 /** A provider plugin. Only `name`, `authType` and `inject` are required. */
 export interface ProviderPlugin {
   name: string;
@@ -113,6 +161,14 @@ export interface ProviderPlugin {
   /** Env variables `export` prints, name -> credential field (never `refresh_token`). */
   env?: Record<string, CredentialField>;
   docsUrl?: string;
+  /** SigV4 scope for `authType: "aws_sigv4"`. */
+  sigv4?: SigV4Config;
+  /**
+   * Signs each request to the declared hosts instead of rendering the rules' `format` (the
+   * rules then only select hosts and paths). A function in a TypeScript plugin; stored as
+   * `{ source }` at `providers add`.
+   */
+  sign?: SignHook | SignSource;
 }
 
 /** Declares a provider plugin with full type inference. Returns its argument unchanged. */

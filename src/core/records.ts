@@ -17,7 +17,7 @@ export const ConnectionStatusSchema: v.GenericSchema<ConnectionStatus> = v.pickl
 export interface ConnectionMeta {
   provider: string;
   connection: string;
-  authType: "oauth2" | "api_key" | "basic";
+  authType: "oauth2" | "api_key" | "basic" | "aws_sigv4";
   flow: string;
   status: ConnectionStatus;
   scopes?: string[] | undefined;
@@ -34,7 +34,7 @@ export interface ConnectionMeta {
 export const ConnectionMetaSchema: v.GenericSchema<ConnectionMeta> = v.object({
   provider: v.string(),
   connection: v.string(),
-  authType: v.picklist(["oauth2", "api_key", "basic"]),
+  authType: v.picklist(["oauth2", "api_key", "basic", "aws_sigv4"]),
   flow: v.string(),
   status: ConnectionStatusSchema,
   scopes: v.optional(v.array(v.string())),
@@ -55,6 +55,10 @@ export interface Secrets {
   id_token?: string | undefined;
   username?: string | undefined;
   password?: string | undefined;
+  /** AWS-style signing credentials (`authType: "aws_sigv4"`). */
+  access_key_id?: string | undefined;
+  secret_access_key?: string | undefined;
+  session_token?: string | undefined;
 }
 
 /** Secret fields of a connection; only ever held decrypted in memory. */
@@ -65,10 +69,13 @@ export const SecretsSchema: v.GenericSchema<Secrets> = v.object({
   id_token: v.optional(v.string()),
   username: v.optional(v.string()),
   password: v.optional(v.string()),
+  access_key_id: v.optional(v.string()),
+  secret_access_key: v.optional(v.string()),
+  session_token: v.optional(v.string()),
 });
 
 /** Names of secret fields (redacted unless asked for). */
-export const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password"] as const;
+export const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password", "secret_access_key", "session_token"] as const;
 
 /** An encrypted value as stored. */
 export const SealedBoxSchema = v.object({

@@ -22,7 +22,7 @@ import type { ServiceCore } from "./service.ts";
 export const MAX_BODY_SCAN = 1024 * 1024;
 /** Without a change feed from the store, secrets are re-read at most this often. */
 const REREAD_MS = 1000;
-const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password"] as const;
+const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password", "secret_access_key", "session_token"] as const;
 
 /** What tripped: whose value, which kind, and where in the request. */
 export interface TripwireHit {
