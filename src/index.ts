@@ -2,6 +2,8 @@
  * The `authsome-broker` library (JSR: `@authsome/broker`): `createAuthService()` for credentials
  * in code, `AuthsomeError` for failures with stable codes, and the plugin types.
  */
+import "./register.ts";
+
 export { AuthService, createAuthService } from "./core/auth-service.ts";
 export { AuthsomeError, ERROR_CODES, type ErrorCode } from "./core/errors.ts";
 export type { ServiceOptions } from "./core/context.ts";

@@ -2,6 +2,7 @@
  * The CLI entry: the only place that reads argv and decides the exit code. Commands live in
  * src/cli/registry.ts, loaded lazily; `help`, `-v` and did-you-mean are answered here.
  */
+import "../register.ts";
 import { getEnv } from "../runtime/index.ts";
 import { createInProcessClient, prefetchApi } from "./client.ts";
 import { type AnyCommand, commandHelp } from "./command.ts";

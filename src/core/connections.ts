@@ -20,9 +20,7 @@ import { ensureFresh } from "./tokens.ts";
 import { credentialToken } from "./token.ts";
 import { isDamage, type Vault } from "./vault.ts";
 import { connectionView, defaultFlows, providerView, type ConnectionView, type ProviderView } from "./views.ts";
-import { runFlow } from "../flows/index.ts";
-import type { TokenRevocation } from "../flows/revocation.ts";
-import type { FlowResult } from "../flows/types.ts";
+import { type FlowResult, loadFlow, loadTokenOperations, type TokenRevocation } from "./flow-registry.ts";
 
 function pickFlow(plugin: ProviderPlugin, requested: FlowName | undefined): FlowName {
   const flows = defaultFlows(plugin) as FlowName[];
@@ -38,7 +36,7 @@ function pickFlow(plugin: ProviderPlugin, requested: FlowName | undefined): Flow
 async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName, connection: string, options: LoginOptions): Promise<FlowResult> {
   if (options.apiKey !== undefined) {
     if (flow !== "api_key") throw new AuthsomeError("usage", "an API key was given for a flow that does not take one");
-    const { checkApiKey } = await import("../flows/api-key.ts");
+    const { checkApiKey } = await import("./api-key.ts");
     const problem = checkApiKey(plugin, options.apiKey.trim());
     if (problem !== null) throw new AuthsomeError("usage", `key refused: ${problem}`);
     return { secrets: { api_key: options.apiKey.trim() } };
@@ -51,7 +49,8 @@ async function acquire(core: ServiceCore, plugin: ProviderPlugin, flow: FlowName
   const vault = await core.vault();
   // The flow picks the secret: the saved one when the ids match, else stdin or the form.
   const saved = await vault.getClient(plugin.name);
-  return runFlow(flow, {
+  const run = await loadFlow(flow);
+  return run({
     plugin,
     connection,
     interaction: options.interaction,
@@ -207,12 +206,13 @@ export async function revoke(core: ServiceCore, provider: string, options: Conne
   if (named && (await vault.getMeta(provider, names[0] ?? "")) === null) {
     throw new AuthsomeError("connection_not_found", `no connection "${names[0]}" for ${provider}`, { hint: `see: authsome inspect ${provider}` });
   }
-  const { revokeAtProvider } = await import("../flows/revocation.ts");
   const saved = await vault.getClient(provider);
+  // Only OAuth connections hold tokens a provider can revoke.
+  const operations = plugin.authType === "oauth2" && names.length > 0 ? await loadTokenOperations() : undefined;
   const tokens: TokenRevocation[] = [];
   for (const name of names) {
     const found = await vault.read(provider, name).catch(() => null);
-    const reports = found === null ? [] : await revokeAtProvider(plugin, found, saved);
+    const reports = found === null || operations === undefined ? [] : await operations.revoke(plugin, found, saved);
     for (const report of reports.filter((r) => r.outcome !== "unsupported")) {
       await core.record({ action: "revoke_token", provider, connection: name, outcome: report.outcome === "revoked" ? "ok" : "error", ...(report.outcome === "failed" ? { error: "provider_error" } : {}) });
     }

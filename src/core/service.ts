@@ -8,11 +8,11 @@ import { checkName, resolveContext, type ServiceContext, type ServiceOptions } f
 import { AuthsomeError } from "./errors.ts";
 import { loadCustodyKey, type CustodyKey } from "./key-custody.ts";
 import type { FlowName, ProviderPlugin } from "./plugin.ts";
+import type { LoginInteraction } from "./flow-registry.ts";
 import { createRegistry, type Registry } from "./registry.ts";
 import { createStore, type Store } from "./storage/index.ts";
 import { Vault, type Connection, type ProviderSnapshot } from "./vault.ts";
 import { connectionView, type ConnectionView } from "./views.ts";
-import type { LoginInteraction } from "../flows/types.ts";
 
 /** Options for {@link AuthService.login}. */
 export interface LoginOptions {

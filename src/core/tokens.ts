@@ -1,7 +1,8 @@
 /**
  * Keeping tokens fresh: a connection whose access token expires within the refresh margin is
  * refreshed before use. The refresh itself (single-flight in a process, a cross-process lock per
- * connection, re-read after the lock) lives in src/flows/refresh.ts, loaded only when needed.
+ * connection, re-read after the lock) lives in src/core/refresh.ts and the protocol request in
+ * the registered token operations (src/flows/refresh.ts), both loaded only when needed.
  */
 import type { ProviderPlugin } from "./plugin.ts";
 import type { ServiceCore } from "./service.ts";
@@ -16,6 +17,6 @@ export function needsRefresh(found: Connection, marginSeconds: number, now = Dat
 /** Returns the connection, refreshed first when its token is about to expire. */
 export async function ensureFresh(core: ServiceCore, plugin: ProviderPlugin, found: Connection): Promise<Connection> {
   if (!needsRefresh(found, core.context.refreshMarginSeconds)) return found;
-  const { refreshConnection } = await import("../flows/refresh.ts");
+  const { refreshConnection } = await import("./refresh.ts");
   return refreshConnection(core, plugin, found);
 }

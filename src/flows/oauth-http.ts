@@ -6,6 +6,9 @@
 import { encodeBase64 } from "@oslojs/encoding";
 import * as v from "valibot";
 import { AuthsomeError, type ErrorCode } from "../core/errors.ts";
+import { OAuthError, type TokenSet } from "../core/flow-registry.ts";
+
+export { OAuthError, type TokenSet };
 
 /** How long one request to a provider may take. */
 export const REQUEST_TIMEOUT_MS = 30_000;
@@ -17,30 +20,6 @@ export interface ClientAuth {
   clientSecret?: string;
   /** RFC 6749 2.3.1; default `client_secret_basic`. */
   method?: "client_secret_basic" | "client_secret_post";
-}
-
-/** A parsed token response. */
-export interface TokenSet {
-  accessToken: string;
-  refreshToken?: string;
-  idToken?: string;
-  tokenType?: string;
-  /** ISO time, when the provider said `expires_in`. */
-  expiresAt?: string;
-  /** Granted scopes, when the provider said `scope`. */
-  scopes?: string[];
-}
-
-/** An OAuth error response (RFC 6749 5.2, RFC 8628 3.5, RFC 7591 3.2.2); `oauthCode` is what callers branch on. */
-export class OAuthError extends AuthsomeError {
-  readonly oauthCode: string;
-  readonly description: string | undefined;
-
-  constructor(code: ErrorCode, message: string, oauthCode: string, description?: string) {
-    super(code, message);
-    this.oauthCode = oauthCode;
-    this.description = description;
-  }
 }
 
 // Some providers send numbers as strings (`"expires_in": "3600"`).

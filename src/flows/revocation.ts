@@ -10,16 +10,9 @@ import type { Connection } from "../core/vault.ts";
 import { clientForConnection } from "./app-client.ts";
 import { resolveEndpoints } from "./discovery.ts";
 import { revokeToken } from "./token-client.ts";
+import type { TokenRevocation } from "../core/flow-registry.ts";
 
-/** What happened to one token. */
-export interface TokenRevocation {
-  connection: string;
-  token: "refresh_token" | "access_token";
-  /** `unsupported`: the provider has no RFC 7009 endpoint; the token stays valid until it expires. */
-  outcome: "revoked" | "failed" | "unsupported";
-  /** Why it failed (the provider's error, without secrets). */
-  message?: string;
-}
+export type { TokenRevocation };
 
 /** Revokes a connection's tokens where the provider allows it; reports each token. @internal */
 export async function revokeAtProvider(plugin: ProviderPlugin, found: Connection, saved: ClientSecrets | null): Promise<TokenRevocation[]> {

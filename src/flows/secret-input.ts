@@ -2,9 +2,11 @@
  * Where a secret the person logging in types comes from (API keys, OAuth client secrets):
  * stdin when stdin is not a terminal; a hidden prompt at the terminal when no browser is at
  * hand (SSH, no display, `--no-browser`), since a form on this machine's 127.0.0.1 would be
- * out of the user's reach; else a one-time local form. Never argv.
+ * out of the user's reach; else the one-time local form registered into core (src/register.ts).
+ * Never argv.
  */
 import { AuthsomeError } from "../core/errors.ts";
+import { loadSecretForm } from "../core/flow-registry.ts";
 import type { FlowContext, LoginInteraction } from "./types.ts";
 
 /** What to ask for. */
@@ -54,7 +56,10 @@ export async function collectSecret(context: FlowContext, request: SecretRequest
     return value;
   }
   if (interaction.prompt !== undefined && interaction.browserAtHand?.() === false) return promptSecret(context, request, interaction.prompt);
-  const { collectSecretWithForm } = await import("../server/api-key-form.ts");
+  const collectSecretWithForm = await loadSecretForm();
+  if (collectSecretWithForm === undefined) {
+    throw new AuthsomeError("usage", `no way to ask for the ${request.label} here: no terminal and no local form`, { hint: "pipe it on stdin, e.g. `authsome login ... < secret.txt`" });
+  }
   return collectSecretWithForm({
     plugin: context.plugin,
     connection: context.connection,

@@ -4,6 +4,7 @@
  * proxy. Redirects are followed here, hop by hop, each hop decided afresh: a credential never
  * rides a redirect to another host. `X-Authsome-*` headers never leave the process.
  */
+import "../register.ts";
 import { Buffer } from "node:buffer";
 import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import type { ServiceOptions } from "../core/context.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createAuthService } from "../../src/core/auth-service.ts";
+import { createAuthService } from "../../src/index.ts";
 import { runCli, tempHome } from "../helpers/cli.ts";
 import { browserEnv, freePort, startOidcServer, type TestOidcServer, writeTestPlugin } from "../helpers/oidc-server.ts";
 import { TEST_CLIENTS } from "../helpers/oidc-provider-app.ts";
