@@ -148,7 +148,7 @@ const BaseSchema = v.strictObject({
 
 type BaseOutput = v.InferOutput<typeof BaseSchema>;
 
-/** The endpoints each OAuth flow needs; `dcr_pkce` is handled apart (registration or issuer). */
+/** The endpoints each OAuth flow needs; `dcr_pkce` is handled apart (registration, issuer or discovery). */
 const FLOW_ENDPOINTS: Record<FlowName, ("authorizationUrl" | "tokenUrl" | "deviceAuthorizationUrl")[]> = {
   pkce: ["authorizationUrl", "tokenUrl"],
   device_code: ["deviceAuthorizationUrl", "tokenUrl"],
@@ -169,8 +169,11 @@ function flowIssues(p: BaseOutput): { path: string; message: string } | null {
   if (p.oauth === undefined) return { path: "oauth", message: "required for authType \"oauth2\"" };
   for (const flow of flows) {
     if (flow === "api_key") return { path: "flows", message: "flow \"api_key\" needs authType \"api_key\" or \"basic\"" };
-    if (flow === "dcr_pkce" && p.oauth.registrationUrl === undefined && p.oauth.issuer === undefined) {
-      return { path: "oauth.registrationUrl", message: "required by flow \"dcr_pkce\" (or oauth.issuer)" };
+    // Without either, the endpoint is discovered at login from the authorization URL's origin
+    // (RFC 8414, then OpenID discovery), as the Python authsome does for Linear.
+    const discoverable = p.oauth.registrationUrl ?? p.oauth.issuer ?? p.oauth.authorizationUrl;
+    if (flow === "dcr_pkce" && discoverable === undefined) {
+      return { path: "oauth.registrationUrl", message: "required by flow \"dcr_pkce\" (or oauth.issuer, or oauth.authorizationUrl to discover it from)" };
     }
     const missing = FLOW_ENDPOINTS[flow].find((key) => p.oauth?.[key] === undefined);
     if (missing !== undefined) return { path: `oauth.${missing}`, message: `required by flow "${flow}"` };

@@ -15,15 +15,17 @@
  * - `host_url` (newer files: `api_url`): a host, a URL (host + path prefix), `regex:<pattern>`
  *   (full match, case-insensitive), or a list of those. No scheme = https only; `http://` also
  *   allows plain HTTP (design.md).
- * - `export`: `{"env": {"<field>": "ENV_NAME"}}`, or the newer flat `{"ENV_NAME": "ACCESS_TOKEN"}`.
+ * - `export`: `{"env": {"<field>": "ENV_NAME"}}`, or the newer flat `{"ENV_NAME": "ACCESS_TOKEN"}`
+ *   (plugin-v1-export.ts: what each means, and the default name the token always gets).
+ * - `.jsonc` files (the newer dialect, with comments) are parsed by plugin-jsonc.ts.
  * - Ignored: `client` (secrets never come from plugin files), `logo`, `description`, `type`,
  *   `metadata`, and any other unknown key, as the v1 spec requires, unless it looks like a typo
  *   of a known key.
  */
 import * as v from "valibot";
-import type { CredentialField, FlowName, InjectionRule, OAuthConfig, ProviderPlugin } from "./plugin.ts";
-import { isCredentialField } from "./plugin.ts";
+import type { FlowName, InjectionRule, OAuthConfig, ProviderPlugin } from "./plugin.ts";
 import { editDistance, objectOnly, pluginError, validatePlugin } from "./plugin-schema.ts";
+import { envOfV1, ExportV1Schema } from "./plugin-v1-export.ts";
 
 const Str = v.string();
 const NullableStr = v.nullish(Str);
@@ -32,23 +34,6 @@ const Hosts = v.nullish(v.union(
   [Str, v.pipe(v.array(Str), v.nonEmpty("must list at least one host (omit the field for none)"))],
   "expected a host or a list of hosts (strings)",
 ));
-// `export`: the nested `{"env": {"<field>": "NAME"}}` or the flat `{"NAME": "FIELD"}`, never both.
-const ExportV1 = v.pipe(
-  objectOnly(v.record(Str, v.unknown())),
-  v.rawCheck(({ dataset, addIssue }) => {
-    const problem = dataset.typed ? exportProblem(dataset.value) : null;
-    if (problem !== null) addIssue({ message: problem });
-  }),
-);
-
-function exportProblem(value: Record<string, unknown>): string | null {
-  const strings = (o: unknown): boolean =>
-    typeof o === "object" && o !== null && !Array.isArray(o) && Object.values(o).every((x) => typeof x === "string");
-  if (!Object.hasOwn(value, "env")) return strings(value) ? null : "expected {\"NAME\": \"FIELD\"} with string values";
-  if (Object.keys(value).length > 1) return "use either {\"env\": {...}} or flat {\"NAME\": \"FIELD\"} pairs, not both";
-  return strings(value["env"]) ? null : "expected {\"env\": {\"<field>\": \"NAME\"}} with string values";
-}
-
 const OAuthV1 = v.looseObject({
   authorization_url: NullableStr,
   token_url: NullableStr,
@@ -81,7 +66,7 @@ const V1Schema = v.looseObject({
   oauth: v.nullish(objectOnly(OAuthV1)),
   registration: v.nullish(objectOnly(v.looseObject({ registration_endpoint: NullableStr }))),
   api_key: v.nullish(objectOnly(ApiKeyV1)),
-  export: v.nullish(ExportV1),
+  export: v.nullish(ExportV1Schema),
   host_url: Hosts,
   api_url: Hosts,
   docs: NullableStr,
@@ -187,7 +172,7 @@ function convert(v1: V1, source: string): ProviderPlugin {
     if (keyConfig.key_pattern) plugin.apiKey.pattern = `^(?:${keyConfig.key_pattern})$`;
     if (keyConfig.key_pattern_hint) plugin.apiKey.hint = keyConfig.key_pattern_hint;
   }
-  const env = envOf(v1, source);
+  const env = envOfV1(v1, source);
   if (Object.keys(env).length > 0) plugin.env = env;
   const docs = v1.docs_url ?? v1.docs;
   if (docs) plugin.docsUrl = docs;
@@ -200,7 +185,8 @@ function flowsOf(v1: V1): FlowName[] {
   const o = v1.oauth;
   if (v1.auth_type !== "oauth2" || !o) return flows;
   if ((o.supports_device_code || o.supports_device_flow) && o.device_authorization_url) flows.push("device_code");
-  if (o.supports_dcr && registrationOf(v1)) flows.push("dcr_pkce");
+  // No registration endpoint: discovered at login from the authorization URL (flows/dcr-discovery.ts).
+  if (o.supports_dcr && (registrationOf(v1) ?? o.authorization_url)) flows.push("dcr_pkce");
   return [...new Set(flows)];
 }
 
@@ -265,35 +251,6 @@ function hostRuleOf(entry: string, baseUrl: string | undefined, source: string, 
   return rule;
 }
 
-const FLAT_FIELDS: Record<string, CredentialField | null> = {
-  ACCESS_TOKEN: "access_token",
-  API_TOKEN: "api_key",
-  API_KEY: "api_key",
-  ID_TOKEN: "id_token",
-  REFRESH_TOKEN: null,
-};
-
-function envOf(v1: V1, source: string): Record<string, CredentialField> {
-  const env: Record<string, CredentialField> = {};
-  const exported = v1.export ?? {};
-  const nested = exported["env"];
-  // exportProblem has checked every value is a string: String() only narrows the type.
-  const pairs: [string, string, string][] = typeof nested === "object" && nested !== null
-    ? Object.entries(nested).map(([field, name]) => [String(name), field, `export.env.${field}`])
-    : Object.entries(exported).map(([name, field]) => [name, String(field), `export.${name}`]);
-  for (const [name, rawField, path] of pairs) {
-    const upper = rawField.toUpperCase();
-    const field = Object.hasOwn(FLAT_FIELDS, upper) ? (FLAT_FIELDS[upper] ?? null) : rawField.toLowerCase();
-    // v1 docs: refresh tokens are never exported; older files still list them.
-    if (field === null || field === "refresh_token") continue;
-    if (!isCredentialField(field)) throw pluginError(source, path, `unknown credential field "${rawField}"`);
-    env[name] = field;
-  }
-  const envVar = v1.api_key?.env_var;
-  if (envVar && !(envVar in env)) env[envVar] = "api_key";
-  return env;
-}
-
 /**
  * Parses plugin JSON text, native or authsome-v1 (detected by `schema_version`). Top-level keys
  * starting with `$` (`$schema`, the registry's `$source` note) are ignored.
@@ -305,6 +262,11 @@ export function loadPluginJson(text: string, source: string): ProviderPlugin {
   } catch (error) {
     throw pluginError(source, "", "invalid JSON", error);
   }
+  return loadPluginObject(json, source);
+}
+
+/** Validates parsed plugin JSON (native or v1); top-level `$` keys are ignored. */
+export function loadPluginObject(json: unknown, source: string): ProviderPlugin {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw pluginError(source, "", "expected a JSON object");
   }

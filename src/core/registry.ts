@@ -2,7 +2,7 @@
  * The provider registry: bundled plugins (plugins/, imported lazily) plus installed ones
  * (`<home>/plugins/<name>.json`).
  *
- * `install` loads a source once (JSON, authsome-v1 JSON, a .ts/.js module compiled by
+ * `install` loads a source once (JSON or JSONC, authsome-v1 JSON, a .ts/.js module compiled by
  * plugin-module.ts, or an npm package), validates it, and stores the validated plugin as JSON.
  * So no third-party code and no compiler run at CLI start, and a module's `authsome/plugin`
  * import never has to resolve again. A bad installed
@@ -53,7 +53,7 @@ export interface Registry {
   list(): Promise<PluginList>;
   /** One plugin; imports only that one. Throws provider_not_found or plugin_invalid. */
   get(name: string): Promise<ProviderPlugin>;
-  /** Installs from a .json file, a .ts/.mts/.js/.mjs/.cjs module, or an npm package spec. */
+  /** Installs from a .json/.jsonc file, a .ts/.mts/.js/.mjs/.cjs module, or an npm package spec. */
   install(source: string, options?: InstallOptions): Promise<ProviderPlugin>;
   /** Removes an installed plugin (bundled ones cannot be removed). */
   remove(name: string): Promise<void>;
@@ -141,7 +141,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
-    const { plugin, origin } = await loadSource(source, options.home);
+    const { plugin, origin } = await loadPluginSource(source, options.home);
     const installed = (await installedNames()).includes(plugin.name);
     const existing = installed ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
     if (existing !== null && installOptions.force !== true) {
@@ -182,12 +182,16 @@ async function _validated(input: unknown, source: string): Promise<ProviderPlugi
   return validatePlugin(input, source);
 }
 
-/** Loads and validates a plugin from a file or npm spec; `origin` is recorded as `$source`. */
-async function loadSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+/**
+ * Loads and validates a plugin from a file or npm spec without installing it (`providers add`
+ * stores the result; `providers test` checks it); `origin` is recorded as `$source`.
+ * `home` is the directory a module plugin may not read. @internal
+ */
+export async function loadPluginSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
   // Installing is rare: RE2 checks the API-key pattern too, not only `regex:` rules.
   await loadRegexEngine();
   const ext = extname(source).toLowerCase();
-  if (ext === ".json") {
+  if (ext === ".json" || ext === ".jsonc") {
     const path = resolve(source);
     let text: string;
     try {
@@ -195,7 +199,10 @@ async function loadSource(source: string, home: string): Promise<{ plugin: Provi
     } catch (error) {
       throw new AuthsomeError("usage", `cannot read plugin file ${source}`, { cause: error });
     }
-    return { plugin: await _fromJson(text, source), origin: path };
+    // jsonc-parser is loaded here only: installed plugins are stored as plain JSON.
+    const { loadPluginText } = await import("./plugin-jsonc.ts");
+    await prepareRegexEngine(text);
+    return { plugin: loadPluginText(text, source, ext === ".jsonc" ? "jsonc" : "json"), origin: path };
   }
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);

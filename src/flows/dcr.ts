@@ -8,7 +8,8 @@ import * as v from "valibot";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ClientSecrets } from "../core/records.ts";
 import { clientAuthMethod } from "./app-client.ts";
-import { requireEndpoint, resolveEndpoints } from "./discovery.ts";
+import { registrationEndpoint } from "./dcr-discovery.ts";
+import { resolveEndpoints } from "./discovery.ts";
 import { ErrorResponseSchema, oauthError, send } from "./oauth-http.ts";
 import { authorizeInBrowser, requestedScopes, resolveRedirectUri } from "./pkce.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
@@ -59,7 +60,7 @@ async function _register(context: FlowContext, registrationUrl: string, redirect
 /** Runs dynamic registration (first time) and the authorization-code + PKCE flow. */
 export async function runDcrFlow(context: FlowContext): Promise<FlowResult> {
   const endpoints = await resolveEndpoints(context.plugin, context.baseUrl);
-  const registrationUrl = requireEndpoint(endpoints, "registrationUrl", context.plugin, "dcr_pkce");
+  const registrationUrl = await registrationEndpoint(context.plugin, endpoints);
   const redirectUri = resolveRedirectUri(context.plugin, context.redirectPort);
   const key = `${registrationUrl} ${redirectUri}`;
   const saved = context.savedClient;

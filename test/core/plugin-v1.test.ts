@@ -61,7 +61,7 @@ describe("authsome-v1 files", () => {
       pkce: true,
     });
     assert.deepEqual(plugin.inject, [{ host: "api.forge.example" }, { host: "regex:^(?:.*\\.forgeusercontent\\.example)$" }]);
-    assert.deepEqual(plugin.env, { FORGE_TOKEN: "access_token" }, "refresh tokens are never exported");
+    assert.deepEqual(plugin.env, { FORGE_TOKEN: "access_token", FORGE_ACCESS_TOKEN: "access_token" }, "flat map: the default name too, never the refresh token");
     assert.equal(plugin.docsUrl, "https://docs.forge.example/oauth");
     assert.ok(findMatchingRule(plugin, new URL("https://raw.FORGEusercontent.example/x")));
     assert.equal(findMatchingRule(plugin, new URL("https://raw.forgeusercontent.example.evil.net/x")), null);
