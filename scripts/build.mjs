@@ -115,7 +115,8 @@ await build({
   external: ["ioredis", "@napi-rs/keyring"],
   // hash-wasm's "main" is a UMD build of every algorithm (~218 KB); its ES build lets the
   // bundler keep only argon2 (src/core/argon2.ts), ~29 KB.
-  alias: { "hash-wasm": "hash-wasm/dist/index.esm.js" },
+  // jsonc-parser's "main" is UMD whose require() calls the bundler cannot see: its ES build.
+  alias: { "hash-wasm": "hash-wasm/dist/index.esm.js", "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
 });
 await emitTypes(outdir);
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });
