@@ -14,6 +14,7 @@ export default definePlugin({
     scopes: ["repo", "read:org", "read:user"],
   },
   inject: [{ host: "api.github.com" }, { host: "uploads.github.com" }],
-  env: { GITHUB_TOKEN: "access_token", GH_TOKEN: "access_token" },
+  // GITHUB_ACCESS_TOKEN: the Python authsome's name, kept so its scripts keep working.
+  env: { GITHUB_TOKEN: "access_token", GH_TOKEN: "access_token", GITHUB_ACCESS_TOKEN: "access_token" },
   docsUrl: "https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps",
 });

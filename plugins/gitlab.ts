@@ -17,6 +17,7 @@ export default definePlugin({
     scopes: ["api", "read_user"],
   },
   inject: [{ host: "gitlab.com", pathPrefix: "/api" }],
-  env: { GITLAB_TOKEN: "access_token", GITLAB_OAUTH_TOKEN: "access_token" },
+  // GITLAB_ACCESS_TOKEN: the Python authsome's name, kept as an alias.
+  env: { GITLAB_TOKEN: "access_token", GITLAB_OAUTH_TOKEN: "access_token", GITLAB_ACCESS_TOKEN: "access_token" },
   docsUrl: "https://docs.gitlab.com/api/oauth2/",
 });

@@ -4,7 +4,8 @@ export default definePlugin({
   name: "hunter",
   displayName: "Hunter",
   authType: "api_key",
-  inject: [{ host: "api.hunter.io", in: "query", name: "api_key" }],
+  // Hunter takes the key as `api_key`, `X-API-KEY` or Bearer: a header keeps it out of URLs.
+  inject: [{ host: "api.hunter.io" }],
   apiKey: {
     hint: "copy the key from Hunter's API page",
     keyUrl: "https://hunter.io/api-keys",

@@ -13,6 +13,7 @@ export default definePlugin({
   },
   // Requests also need a `Notion-Version` header, which the agent's SDK sends.
   inject: [{ host: "api.notion.com" }],
-  env: { NOTION_TOKEN: "access_token", NOTION_API_KEY: "access_token" },
+  // NOTION_ACCESS_TOKEN: the Python authsome's name, kept as an alias.
+  env: { NOTION_TOKEN: "access_token", NOTION_API_KEY: "access_token", NOTION_ACCESS_TOKEN: "access_token" },
   docsUrl: "https://developers.notion.com/docs/authorization",
 });

@@ -11,6 +11,7 @@ export default definePlugin({
     hint: "a Postmark Server API token is a UUID (server > API Tokens)",
     keyUrl: "https://account.postmarkapp.com/servers",
   },
-  env: { POSTMARK_SERVER_TOKEN: "api_key" },
+  // POSTMARK_API_KEY: the Python authsome's name, kept as an alias.
+  env: { POSTMARK_SERVER_TOKEN: "api_key", POSTMARK_API_KEY: "api_key" },
   docsUrl: "https://postmarkapp.com/developer/api/overview#authentication",
 });

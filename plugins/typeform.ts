@@ -11,6 +11,7 @@ export default definePlugin({
     hint: "Typeform personal access tokens start with \"tfp_\"",
     keyUrl: "https://admin.typeform.com/user/tokens",
   },
-  env: { TYPEFORM_API_TOKEN: "api_key" },
+  // TYPEFORM_API_KEY: the Python authsome's name, kept as an alias.
+  env: { TYPEFORM_API_TOKEN: "api_key", TYPEFORM_API_KEY: "api_key" },
   docsUrl: "https://www.typeform.com/developers/get-started/personal-access-token/",
 });
