@@ -92,6 +92,8 @@ const RuleSchema = v.pipe(
   v.forward(v.check((r) => r.in !== "query" || r.name !== undefined, "required for in: \"query\""), ["name"]),
 );
 
+const ResourceUri = v.pipe(UrlTemplate, v.check((u) => !u.includes("#"), "a resource indicator has no fragment (RFC 8707 2)"));
+
 const OAuthSchema = v.strictObject({
   authorizationUrl: v.optional(UrlTemplate),
   tokenUrl: v.optional(UrlTemplate),
@@ -105,6 +107,8 @@ const OAuthSchema = v.strictObject({
   redirectUri: v.optional(Url),
   authorizationParams: v.optional(objectOnly(v.record(Text, v.string()))),
   scopeSeparator: v.optional(v.pipe(v.string(), v.nonEmpty("must not be empty"))),
+  // RFC 8707 2: absolute URIs without a fragment.
+  resource: v.optional(v.union([ResourceUri, v.pipe(v.array(ResourceUri), v.nonEmpty("must not be empty"))])),
 });
 
 const ApiKeySchema = v.strictObject({

@@ -93,6 +93,11 @@ export interface OAuthConfig {
   authorizationParams?: Record<string, string>;
   /** Separator between scopes; default a space. */
   scopeSeparator?: string;
+  /**
+   * RFC 8707 resource indicator(s): absolute URIs sent as `resource` on the authorization,
+   * token and refresh requests (MCP servers require it); `{base_url}` templates allowed.
+   */
+  resource?: string | string[];
 }
 
 /** API-key collection hints. */
