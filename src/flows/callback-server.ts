@@ -20,8 +20,14 @@ export interface CallbackOptions<T> {
   state: string;
   /** Provider name for the browser page and messages. */
   providerName: string;
-  /** Exchanges the code; runs while the browser waits for the page. */
-  complete(code: string): Promise<T>;
+  /**
+   * Checks the authorization response after its state matched and before anything else is read
+   * (the `iss` check of RFC 9207 2.4); returns the checked parameters `complete` gets. A throw
+   * ends the login with that error.
+   */
+  checkResponse?(params: URLSearchParams): URLSearchParams;
+  /** Exchanges the code (`params` is the whole authorization response); runs while the browser waits for the page. */
+  complete(code: string, params: URLSearchParams): Promise<T>;
 }
 
 /** A listening callback server. */
@@ -76,13 +82,20 @@ export async function startCallbackServer<T>(options: CallbackOptions<T>): Promi
       settle.reject(new AuthsomeError("auth_failed", "the callback's state did not match this login, so it was refused and the login stopped", { hint: "run the login again and finish it in the tab it opens" }));
       return c.html(_page("Login refused", "The request did not belong to the login that is waiting (state mismatch).", false), 400);
     }
+    let params = new URL(c.req.url).searchParams;
+    try {
+      params = options.checkResponse?.(params) ?? params;
+    } catch (error) {
+      settle.reject(error);
+      return c.html(_page("Login refused", toAuthsomeError(error).message, false), 400);
+    }
     if (query["error"] !== undefined || query["code"] === undefined || query["code"] === "") {
       const failure = query["error"] === undefined ? new AuthsomeError("auth_failed", `${options.providerName} sent no authorization code`) : _callbackError(query, options.providerName);
       settle.reject(failure);
       return c.html(_page("Login failed", failure.message, false), 400);
     }
     try {
-      settle.resolve(await options.complete(query["code"]));
+      settle.resolve(await options.complete(query["code"], params));
       return c.html(_page("Logged in", `authsome is connected to ${options.providerName}.`, true));
     } catch (error) {
       settle.reject(error);

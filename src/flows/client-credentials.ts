@@ -5,16 +5,17 @@
 import type { ProviderPlugin } from "../core/plugin.ts";
 import { rememberClient, resolveAppClient } from "./app-client.ts";
 import { requireEndpoint, resolveEndpoints } from "./discovery.ts";
-import { type ClientAuth, requestToken, type TokenSet } from "./oauth-http.ts";
-import { requestedScopes, toFlowResult } from "./pkce.ts";
+import type { ClientAuth, TokenSet } from "./oauth-http.ts";
+import { pluginResources, requestedScopes, toFlowResult } from "./pkce.ts";
+import { clientCredentialsToken } from "./token-client.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
-/** Requests a token with the client's own credentials. */
+/** Requests a token with the client's own credentials (and the plugin's `resource`, RFC 8707). */
 export async function acquireClientToken(plugin: ProviderPlugin, baseUrl: string | undefined, client: ClientAuth, scopes: string[]): Promise<TokenSet> {
-  const tokenUrl = requireEndpoint(await resolveEndpoints(plugin, baseUrl), "tokenUrl", plugin, "client_credentials");
-  const fields: Record<string, string> = { grant_type: "client_credentials" };
-  if (scopes.length > 0) fields["scope"] = scopes.join(plugin.oauth?.scopeSeparator ?? " ");
-  return requestToken(tokenUrl, fields, client, `${plugin.displayName ?? plugin.name} refused the client credentials`);
+  const endpoints = await resolveEndpoints(plugin, baseUrl);
+  const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "client_credentials");
+  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources: pluginResources(plugin, baseUrl), what: `${plugin.displayName ?? plugin.name} refused the client credentials` };
+  return clientCredentialsToken(grant, scopes.length > 0 ? scopes.join(plugin.oauth?.scopeSeparator ?? " ") : undefined);
 }
 
 /** Runs the client credentials flow. */

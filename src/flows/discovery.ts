@@ -4,10 +4,10 @@
  * (RFC 8414 `/.well-known/oauth-authorization-server`, then OpenID Connect Discovery), which
  * is how MCP servers and other DCR providers are reached.
  */
-import * as v from "valibot";
+import * as oauth from "oauth4webapi";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
-import { send } from "./oauth-http.ts";
+import { mapError, requestOptions } from "./oauth-client.ts";
 
 /** A provider's resolved endpoints. */
 export interface OAuthEndpoints {
@@ -17,23 +17,12 @@ export interface OAuthEndpoints {
   revocationUrl?: string;
   deviceAuthorizationUrl?: string;
   registrationUrl?: string;
+  /** The server advertises `authorization_response_iss_parameter_supported` (RFC 9207): `iss` must then come back. */
+  issParameterSupported?: boolean;
 }
 
-const HttpUrl = v.pipe(v.string(), v.url(), v.check((u) => /^https?:\/\//i.test(u), "must be an http(s) URL"));
-
-/** RFC 8414 section 2 (only the members authsome uses). */
-export const ServerMetadataSchema = v.object({
-  issuer: HttpUrl,
-  authorization_endpoint: v.optional(HttpUrl),
-  token_endpoint: v.optional(HttpUrl),
-  revocation_endpoint: v.optional(HttpUrl),
-  device_authorization_endpoint: v.optional(HttpUrl),
-  registration_endpoint: v.optional(HttpUrl),
-  code_challenge_methods_supported: v.optional(v.array(v.string())),
-});
-
-/** Parsed authorization-server metadata. */
-export type ServerMetadata = v.InferOutput<typeof ServerMetadataSchema>;
+/** Authorization-server metadata (RFC 8414 2), checked by oauth4webapi. */
+export type ServerMetadata = oauth.AuthorizationServer;
 
 /** Replaces `{base_url}` (without a trailing slash) in a plugin URL. */
 export function fillTemplate(url: string, baseUrl: string | undefined, provider: string): string {
@@ -70,53 +59,64 @@ export function discoverMetadata(issuer: string): Promise<ServerMetadata> {
 }
 
 async function _discover(issuer: string): Promise<ServerMetadata> {
-  const want = issuer.replace(/\/+$/, "");
+  const expected = new URL(issuer);
+  const call = { what: "metadata discovery", secrets: [] };
   for (const url of metadataUrls(issuer)) {
-    const { status, body } = await send(url, { headers: { Accept: "application/json" } }, "metadata discovery");
-    if (status === 404 || status === 405) continue;
-    const parsed = v.safeParse(ServerMetadataSchema, body);
-    if (status !== 200 || !parsed.success) {
-      throw new AuthsomeError("provider_error", `metadata discovery: ${url} answered HTTP ${status} without valid metadata`);
+    const options = requestOptions(call, url);
+    const response = await options[oauth.customFetch](url, { headers: { accept: "application/json" }, signal: options.signal() });
+    if (response.status === 404 || response.status === 405) continue;
+    try {
+      // Checks the status, the JSON and that the metadata names this issuer (RFC 8414 3.3).
+      return await oauth.processDiscoveryResponse(expected, response);
+    } catch (error) {
+      throw new AuthsomeError("provider_error", `metadata discovery: ${url} answered without valid metadata for ${issuer} (${mapError(error, call, url).message})`, { cause: error });
     }
-    // RFC 8414 3.3: metadata naming another issuer must not be used.
-    if (parsed.output.issuer.replace(/\/+$/, "") !== want) {
-      throw new AuthsomeError("provider_error", `metadata discovery: ${url} names issuer ${parsed.output.issuer}, expected ${issuer}`);
-    }
-    return parsed.output;
   }
   throw new AuthsomeError("provider_error", `metadata discovery: ${issuer} publishes no authorization-server metadata`, {
     hint: "set the endpoints in the provider plugin instead (oauth.authorizationUrl, tokenUrl, registrationUrl)",
   });
 }
 
-/** The plugin's endpoints with `{base_url}` filled, completed from discovery when it names an issuer. */
-export async function resolveEndpoints(plugin: ProviderPlugin, baseUrl: string | undefined): Promise<OAuthEndpoints> {
+/**
+ * The plugin's endpoints with `{base_url}` filled, completed from discovery when it names an
+ * issuer. With `authorize`, a named issuer is always looked up (even when the plugin lists every
+ * endpoint), so `authorization_response_iss_parameter_supported` is known before the browser step.
+ */
+export async function resolveEndpoints(plugin: ProviderPlugin, baseUrl: string | undefined, options: { authorize?: boolean } = {}): Promise<OAuthEndpoints> {
   const oauth = plugin.oauth ?? {};
   const base = baseUrl ?? plugin.baseUrl;
   const fill = (url: string | undefined) => (url === undefined ? undefined : fillTemplate(url, base, plugin.name));
   const own: OAuthEndpoints = {};
-  const set = (key: keyof OAuthEndpoints, value: string | undefined) => {
+  const set = (key: Exclude<keyof OAuthEndpoints, "issParameterSupported">, value: string | undefined) => {
     if (value !== undefined) own[key] = value;
   };
-  set("issuer", fill(oauth.issuer));
+  if (oauth.issuer !== undefined) own.issuer = fill(oauth.issuer);
   set("authorizationUrl", fill(oauth.authorizationUrl));
   set("tokenUrl", fill(oauth.tokenUrl));
   set("revocationUrl", fill(oauth.revocationUrl));
   set("deviceAuthorizationUrl", fill(oauth.deviceAuthorizationUrl));
   set("registrationUrl", fill(oauth.registrationUrl));
   const complete = own.authorizationUrl && own.tokenUrl && own.registrationUrl && own.revocationUrl;
-  if (own.issuer === undefined || complete) return own;
-  const meta = await discoverMetadata(own.issuer);
+  if (own.issuer === undefined || (complete && options.authorize !== true)) return own;
+  // Complete endpoints need no metadata; its iss flag is then learnt when the server answers.
+  const meta = await discoverMetadata(own.issuer).catch((error: unknown) => {
+    if (complete) return null;
+    throw error;
+  });
+  if (meta === null) return own;
   set("authorizationUrl", own.authorizationUrl ?? meta.authorization_endpoint);
   set("tokenUrl", own.tokenUrl ?? meta.token_endpoint);
   set("revocationUrl", own.revocationUrl ?? meta.revocation_endpoint);
   set("deviceAuthorizationUrl", own.deviceAuthorizationUrl ?? meta.device_authorization_endpoint);
   set("registrationUrl", own.registrationUrl ?? meta.registration_endpoint);
+  // The discovered issuer string is the one `iss` is compared with, byte for byte (RFC 9207 2.4).
+  own.issuer = meta.issuer;
+  if (meta.authorization_response_iss_parameter_supported === true) own.issParameterSupported = true;
   return own;
 }
 
 /** Returns an endpoint or throws naming the missing plugin field. */
-export function requireEndpoint(endpoints: OAuthEndpoints, key: Exclude<keyof OAuthEndpoints, "issuer">, plugin: ProviderPlugin, flow: string): string {
+export function requireEndpoint(endpoints: OAuthEndpoints, key: Exclude<keyof OAuthEndpoints, "issuer" | "issParameterSupported">, plugin: ProviderPlugin, flow: string): string {
   const url = endpoints[key];
   if (url !== undefined) return url;
   throw new AuthsomeError("usage", `${plugin.name} has no ${key.replace(/Url$/, " endpoint")}, which the ${flow} flow needs`, {

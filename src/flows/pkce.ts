@@ -1,13 +1,15 @@
 /**
- * Authorization code + PKCE (RFC 6749 4.1, RFC 7636 S256, RFC 8252 loopback redirect):
- * open the authorization URL, wait on the loopback callback, exchange the code.
+ * Authorization code + PKCE (RFC 6749 4.1, RFC 7636 S256, RFC 8252 loopback redirect) on
+ * oauth4webapi: open the authorization URL (with the plugin's RFC 8707 `resource`), wait on the
+ * loopback callback, check the response's `state` and `iss` (RFC 9207), exchange the code.
  */
-import { CodeChallengeMethod, generateCodeVerifier, generateState, OAuth2Client } from "arctic";
+import * as oauth from "oauth4webapi";
 import { AuthsomeError } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
 import { rememberClient, resolveAppClient } from "./app-client.ts";
 import { startCallbackServer } from "./callback-server.ts";
-import { type OAuthEndpoints, requireEndpoint, resolveEndpoints } from "./discovery.ts";
+import { fillTemplate, type OAuthEndpoints, requireEndpoint, resolveEndpoints } from "./discovery.ts";
+import { authorizationServer, clientOf, issuerKnown, resourcesOf } from "./oauth-client.ts";
 import type { ClientAuth, TokenSet } from "./oauth-http.ts";
 import { exchangeCode } from "./token-client.ts";
 import { resolveRedirectUri } from "./redirect.ts";
@@ -36,16 +38,60 @@ export function toFlowResult(tokens: TokenSet, clientId: string, requested: stri
   };
 }
 
-/** Builds the authorization URL with arctic (S256 challenge unless the plugin turns PKCE off). */
-export function authorizationUrl(plugin: ProviderPlugin, endpoint: string, client: ClientAuth, redirectUri: string, state: string, verifier: string | null, scopes: string[]): URL {
-  const arctic = new OAuth2Client(client.clientId, null, redirectUri);
-  const url = verifier === null
-    ? arctic.createAuthorizationURL(endpoint, state, scopes)
-    : arctic.createAuthorizationURLWithPKCE(endpoint, state, CodeChallengeMethod.S256, verifier, scopes);
-  const separator = plugin.oauth?.scopeSeparator;
-  if (separator !== undefined && scopes.length > 0) url.searchParams.set("scope", scopes.join(separator));
-  for (const [name, value] of Object.entries(plugin.oauth?.authorizationParams ?? {})) url.searchParams.set(name, value);
+/** The plugin's resource indicators for a connection's base URL. */
+export function pluginResources(plugin: ProviderPlugin, baseUrl: string | undefined): string[] {
+  return resourcesOf(plugin, (url) => fillTemplate(url, baseUrl ?? plugin.baseUrl, plugin.name));
+}
+
+/** What an authorization request carries besides the endpoint and client. */
+export interface AuthorizationRequest {
+  redirectUri: string;
+  state: string;
+  /** The PKCE verifier; null when the plugin turns PKCE off. */
+  verifier: string | null;
+  scopes: string[];
+  /** RFC 8707 resource indicators. */
+  resources?: readonly string[];
+}
+
+/** Builds the authorization URL (S256 challenge from oauth4webapi unless the plugin turns PKCE off). */
+export async function authorizationUrl(plugin: ProviderPlugin, endpoint: string, client: ClientAuth, request: AuthorizationRequest): Promise<URL> {
+  const url = new URL(endpoint);
+  const params = url.searchParams;
+  params.set("response_type", "code");
+  params.set("client_id", client.clientId);
+  params.set("redirect_uri", request.redirectUri);
+  params.set("state", request.state);
+  if (request.scopes.length > 0) params.set("scope", request.scopes.join(plugin.oauth?.scopeSeparator ?? " "));
+  if (request.verifier !== null) {
+    params.set("code_challenge", await oauth.calculatePKCECodeChallenge(request.verifier));
+    params.set("code_challenge_method", "S256");
+  }
+  for (const resource of request.resources ?? []) params.append("resource", resource);
+  for (const [name, value] of Object.entries(plugin.oauth?.authorizationParams ?? {})) params.set(name, value);
   return url;
+}
+
+/**
+ * Checks the authorization response with oauth4webapi: `state`, and `iss` against the issuer
+ * (required when the server advertises it, refused when it names another server: RFC 9207 2.4).
+ * Without a known issuer there is nothing to compare `iss` with, so it is not looked at.
+ */
+export function checkAuthorizationResponse(endpoints: OAuthEndpoints, client: ClientAuth, params: URLSearchParams, state: string, providerName: string): URLSearchParams {
+  const as = authorizationServer(endpoints);
+  const checked = new URLSearchParams(params);
+  if (!issuerKnown(as)) checked.delete("iss");
+  // Provider errors are reported by the callback server with the provider's own words.
+  checked.delete("error");
+  try {
+    return oauth.validateAuthResponse(as, clientOf(client).client, checked, state);
+  } catch (cause) {
+    const why = cause instanceof Error ? cause.message : String(cause);
+    throw new AuthsomeError("auth_failed", `the authorization response does not come from ${providerName}'s authorization server (${why}), so the login stopped`, {
+      cause,
+      hint: "run the login again; if it repeats, the plugin's issuer or endpoints may be wrong",
+    });
+  }
 }
 
 function _deadline(ms: number, signal: AbortSignal | undefined): { promise: Promise<never>; clear(): void } {
@@ -79,14 +125,17 @@ export async function authorizeInBrowser(context: FlowContext, endpoints: OAuthE
   const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "pkce");
   const redirectUri = resolveRedirectUri(plugin, context.redirectPort);
   const scopes = requestedScopes(context);
-  const state = generateState();
-  const verifier = plugin.oauth?.pkce === false ? null : generateCodeVerifier();
-  const url = authorizationUrl(plugin, requireEndpoint(endpoints, "authorizationUrl", plugin, "pkce"), client, redirectUri, state, verifier, scopes);
+  const state = oauth.generateRandomState();
+  const verifier = plugin.oauth?.pkce === false ? null : oauth.generateRandomCodeVerifier();
+  const resources = pluginResources(plugin, context.baseUrl);
+  const url = await authorizationUrl(plugin, requireEndpoint(endpoints, "authorizationUrl", plugin, "pkce"), client, { redirectUri, state, verifier, scopes, resources });
+  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources, what: `${name} refused the code exchange` };
   const server = await startCallbackServer({
     redirectUri,
     state,
     providerName: name,
-    complete: async (code) => toFlowResult(await exchangeCode(tokenUrl, client, redirectUri, code, verifier, `${name} refused the code exchange`), client.clientId, scopes),
+    checkResponse: (params) => checkAuthorizationResponse(endpoints, client, params, state, name),
+    complete: async (_code, params) => toFlowResult(await exchangeCode(grant, params, redirectUri, verifier), client.clientId, scopes),
   });
   const deadline = _deadline(context.timeoutMs, interaction.signal);
   try {
@@ -103,7 +152,7 @@ export async function authorizeInBrowser(context: FlowContext, endpoints: OAuthE
 
 /** Runs the authorization-code + PKCE flow. */
 export async function runPkceFlow(context: FlowContext): Promise<FlowResult> {
-  const endpoints = await resolveEndpoints(context.plugin, context.baseUrl);
+  const endpoints = await resolveEndpoints(context.plugin, context.baseUrl, { authorize: true });
   const client = await resolveAppClient(context, { requireSecret: false });
   const result = await authorizeInBrowser(context, endpoints, client);
   await rememberClient(context, client);

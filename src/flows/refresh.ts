@@ -12,6 +12,7 @@ import type { Connection } from "../core/vault.ts";
 import { clientForConnection } from "./app-client.ts";
 import { acquireClientToken } from "./client-credentials.ts";
 import { requireEndpoint, resolveEndpoints } from "./discovery.ts";
+import { pluginResources } from "./pkce.ts";
 import { revokeAtProvider } from "./revocation.ts";
 import { refreshTokens } from "./token-client.ts";
 
@@ -27,8 +28,11 @@ export async function renewTokens(plugin: ProviderPlugin, current: Connection, s
     return acquireClientToken(plugin, meta.baseUrl, client, meta.scopes ?? plugin.oauth?.scopes ?? []);
   }
   if (secrets.refresh_token === undefined) throw needsLoginError(meta, `its token expired and ${name} gave no refresh token`);
-  const tokenUrl = requireEndpoint(await resolveEndpoints(plugin, meta.baseUrl), "tokenUrl", plugin, "refresh");
-  return refreshTokens(tokenUrl, client, secrets.refresh_token, `${name} refused the token refresh`);
+  const endpoints = await resolveEndpoints(plugin, meta.baseUrl);
+  const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "refresh");
+  // RFC 8707 2.2: the refresh asks for the same resource(s), so the new token has the same audience.
+  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources: pluginResources(plugin, meta.baseUrl), what: `${name} refused the token refresh` };
+  return refreshTokens(grant, secrets.refresh_token);
 }
 
 /** What core calls on stored connections. */

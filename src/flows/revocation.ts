@@ -8,7 +8,7 @@ import type { ProviderPlugin } from "../core/plugin.ts";
 import type { ClientSecrets } from "../core/records.ts";
 import type { Connection } from "../core/vault.ts";
 import { clientForConnection } from "./app-client.ts";
-import { resolveEndpoints } from "./discovery.ts";
+import { type OAuthEndpoints, resolveEndpoints } from "./discovery.ts";
 import { revokeToken } from "./token-client.ts";
 import type { TokenRevocation } from "../core/flow-registry.ts";
 
@@ -19,19 +19,19 @@ export async function revokeAtProvider(plugin: ProviderPlugin, found: Connection
   const connection = found.meta.connection;
   const present = (["refresh_token", "access_token"] as const).filter((token) => found.secrets[token] !== undefined);
   if (plugin.authType !== "oauth2" || present.length === 0) return [];
-  let revocationUrl: string | undefined;
+  let endpoints: OAuthEndpoints;
   try {
-    revocationUrl = (await resolveEndpoints(plugin, found.meta.baseUrl)).revocationUrl;
+    endpoints = await resolveEndpoints(plugin, found.meta.baseUrl);
   } catch (error) {
     return present.map((token) => ({ connection, token, outcome: "failed", message: toAuthsomeError(error).message }));
   }
-  if (revocationUrl === undefined) return present.map((token) => ({ connection, token, outcome: "unsupported" }));
+  if (endpoints.revocationUrl === undefined) return present.map((token) => ({ connection, token, outcome: "unsupported" }));
   const name = plugin.displayName ?? plugin.name;
   const reports: TokenRevocation[] = [];
   for (const token of present) {
     try {
       const client = clientForConnection(plugin, found.meta.clientId, saved);
-      await revokeToken(revocationUrl, client, found.secrets[token] ?? "", token, `${name} refused to revoke the ${token.replace("_", " ")}`);
+      await revokeToken({ endpoints, client, resources: [], what: `${name} refused to revoke the ${token.replace("_", " ")}` }, found.secrets[token] ?? "", token);
       reports.push({ connection, token, outcome: "revoked" });
     } catch (error) {
       reports.push({ connection, token, outcome: "failed", message: toAuthsomeError(error).message });

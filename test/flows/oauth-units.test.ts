@@ -104,9 +104,13 @@ test("bundled OAuth plugins: at least 10, endpoints resolve to https, the author
     const plugin = (await load()).default;
     if (plugin.authType !== "oauth2") continue;
     count += 1;
-    const endpoints = await resolveEndpoints(plugin, undefined);
+    // Self-hosted providers without a default base URL get one, as `--base-url` would give.
+    const needsBase = plugin.baseUrl === undefined && JSON.stringify(plugin.oauth ?? {}).includes("{base_url}");
+    const endpoints = await resolveEndpoints(plugin, needsBase ? "https://tenant.example" : undefined);
     for (const url of Object.values(endpoints)) assert.match(url ?? "", /^https:\/\/[^{}]+$/, `${plugin.name}: ${url}`);
-    const url = authorizationUrl(plugin, endpoints.authorizationUrl ?? "", { clientId: "id" }, DEFAULT_REDIRECT_URI, "st", plugin.oauth?.pkce === false ? null : "v".repeat(43), plugin.oauth?.scopes ?? []);
+    // Machine-to-machine providers (client credentials only) have no authorization endpoint.
+    if (endpoints.authorizationUrl === undefined) continue;
+    const url = await authorizationUrl(plugin, endpoints.authorizationUrl, { clientId: "id" }, { redirectUri: DEFAULT_REDIRECT_URI, state: "st", verifier: plugin.oauth?.pkce === false ? null : "v".repeat(43), scopes: plugin.oauth?.scopes ?? [] });
     assert.equal(url.searchParams.get("redirect_uri"), "http://127.0.0.1:7999/callback");
     assert.equal(url.searchParams.get("code_challenge_method"), plugin.oauth?.pkce === false ? null : "S256", plugin.name);
     for (const [name, value] of Object.entries(plugin.oauth?.authorizationParams ?? {})) assert.equal(url.searchParams.get(name), value);
@@ -114,4 +118,30 @@ test("bundled OAuth plugins: at least 10, endpoints resolve to https, the author
   assert.ok(count >= 10, `${count} OAuth plugins`);
   const microsoft = (await bundledPlugins["microsoft"]!()).default;
   assert.equal((await resolveEndpoints(microsoft, "https://login.microsoftonline.com/contoso.onmicrosoft.com/")).tokenUrl, "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token");
+});
+
+test("authorization URL: S256 challenge of the verifier (RFC 7636 appendix B), every resource indicator repeated", async () => {
+  const { authorizationUrl } = await import("../../src/flows/pkce.ts");
+  const plugin = { name: "t", authType: "oauth2" as const, inject: [] };
+  const url = await authorizationUrl(plugin, "https://as.example/auth?x=1", { clientId: "id" }, {
+    redirectUri: "http://127.0.0.1:7999/callback", state: "st", verifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", scopes: ["a", "b"], resources: ["https://api.example/", "https://mcp.example/mcp"],
+  });
+  assert.equal(url.searchParams.get("code_challenge"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+  assert.equal(url.searchParams.get("code_challenge_method"), "S256");
+  assert.deepEqual(url.searchParams.getAll("resource"), ["https://api.example/", "https://mcp.example/mcp"]);
+  assert.equal(url.searchParams.get("scope"), "a b");
+  assert.equal(url.searchParams.get("x"), "1", "the endpoint's own query is kept");
+});
+
+test("authorization response iss (RFC 9207): a wrong iss is refused, a missing one too when advertised; without a known issuer it is not compared", async () => {
+  const { checkAuthorizationResponse } = await import("../../src/flows/pkce.ts");
+  const client = { clientId: "id" };
+  const issuer = "https://as.example";
+  const params = (extra: Record<string, string>) => new URLSearchParams({ code: "c", state: "st", ...extra });
+  assert.doesNotThrow(() => checkAuthorizationResponse({ issuer }, client, params({ iss: issuer }), "st", "T"));
+  assert.doesNotThrow(() => checkAuthorizationResponse({ issuer }, client, params({}), "st", "T"), "not advertised: may be absent");
+  assert.throws(() => checkAuthorizationResponse({ issuer }, client, params({ iss: "https://evil.example" }), "st", "T"), (e: AuthsomeError) => e.code === "auth_failed" && /issuer/.test(e.message));
+  assert.throws(() => checkAuthorizationResponse({ issuer, issParameterSupported: true }, client, params({}), "st", "T"), (e: AuthsomeError) => e.code === "auth_failed");
+  assert.doesNotThrow(() => checkAuthorizationResponse({}, client, params({ iss: "https://anything.example" }), "st", "T"), "no issuer known: nothing to compare");
+  assert.throws(() => checkAuthorizationResponse({ issuer }, client, params({ iss: issuer, state: "other" }), "st", "T"), (e: AuthsomeError) => e.code === "auth_failed");
 });
