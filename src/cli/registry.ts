@@ -19,6 +19,7 @@ export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; 
   logout: { summary: "remove local connection records (the provider is not contacted)", load: () => import("./commands/logout.ts") },
   revoke: { summary: "revoke tokens at the provider, then remove local records and the saved client", load: () => import("./commands/revoke.ts") },
   default: { summary: "make a connection the provider's default", load: () => import("./commands/default.ts") },
+  mcp: { summary: "MCP servers by URL: list, stdio bridge (a drop-in for mcp-remote), import", load: () => import("./commands/mcp.ts") },
   run: { summary: "run a command behind a proxy that injects credentials", load: () => import("./commands/run.ts") },
   serve: { summary: "run the local API daemon in the foreground", load: () => import("./commands/serve.ts") },
   profile: { summary: "create, list and remove profiles", load: () => import("./commands/profile.ts") },

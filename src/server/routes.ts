@@ -138,6 +138,26 @@ export const operations = {
     method: "POST", path: "/v1/providers/:provider/revoke", input: ProviderConnection,
     handler: (i, c) => c.service.revoke(i.provider, conn(i.connection)),
   }),
+  mcpLogin: defineOperation({
+    method: "POST", path: "/v1/mcp/login", status: 201,
+    input: v.strictObject({
+      url: Name, name: v.optional(v.string()), connection: v.optional(v.string()), force: v.optional(v.boolean()), scopes: v.optional(v.array(v.string())),
+      client_id: v.optional(v.string()), client_metadata_url: v.optional(v.string()),
+      timeout_ms: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1000))), redirect_port: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535))),
+    }),
+    handler: async (i, c) => {
+      if (c.interaction === undefined) throw new AuthsomeError("usage", "an MCP login needs an interactive session", { hint: `run \`authsome login ${i.url}\` in a terminal` });
+      const { client_id, client_metadata_url, timeout_ms, redirect_port, ...rest } = i;
+      const options = defined({ ...rest, clientId: client_id, clientMetadataUrl: client_metadata_url, timeoutMs: timeout_ms, redirectPort: redirect_port });
+      return (await import("../mcp/login.ts")).mcpLogin(c.service, { ...options, url: i.url, interaction: c.interaction });
+    },
+  }),
+  mcpImport: defineOperation({
+    method: "POST", path: "/v1/mcp/import",
+    input: v.strictObject({ dir: v.optional(v.string()), urls: v.optional(v.array(v.string())), connection: v.optional(v.string()) }),
+    handler: async (i, c) => (await import("../mcp/import-mcp-remote.ts")).importMcpRemote(c.service, defined(i)),
+  }),
+  mcpList: defineOperation({ method: "GET", path: "/v1/mcp/servers", input: Empty, handler: async (_, c) => ({ servers: await (await import("../mcp/list.ts")).listMcpServers(c.service) }) }),
   listProfiles: defineOperation({ method: "GET", path: "/v1/profiles", input: Empty, handler: async (_, c) => ({ profiles: await c.service.listProfiles() }) }),
   createProfile: defineOperation({
     method: "POST", path: "/v1/profiles", status: 201, input: v.strictObject({ name: v.string(), description: v.optional(v.string()) }),

@@ -18,6 +18,8 @@ export default defineCommand({
     "no-browser": { type: "boolean", description: "do not open a browser: print the URL, and ask for keys and secrets at the terminal" },
     timeout: { type: "string", value: "SECONDS", description: "how long to wait for the browser, form or prompt (default 300)" },
     "redirect-port": { type: "string", value: "PORT", description: "port of the OAuth callback on 127.0.0.1 (default 7999; must match the app's redirect URI)" },
+    name: { type: "string", value: "NAME", description: "MCP login (a URL): the provider name to store the server under (default: from its host)" },
+    "client-metadata-url": { type: "string", value: "URL", description: "MCP login: your own client metadata document (https) instead of authsome's" },
   },
   examples: [
     "printf '%s' \"$OPENAI_KEY\" | authsome login openai      # key from stdin",
@@ -26,6 +28,7 @@ export default defineCommand({
     "authsome login github --flow device_code --client-id Iv1.abc123   # SSH / no browser: a code to enter elsewhere",
     "printf '%s' \"$SECRET\" | authsome login my-api --client-id svc   # client credentials",
     "authsome login gitlab --base-url https://gitlab.example.com",
+    "authsome login https://mcp.example.com/mcp            # an MCP server by URL: discovery, client identity, PKCE (docs/mcp.md)",
     "Redirect URI to register: http://127.0.0.1:7999/callback (--redirect-port or AUTHSOME_REDIRECT_PORT changes the port)",
   ],
   async run({ args, options, api, out }) {
@@ -44,6 +47,10 @@ export default defineCommand({
       throw new AuthsomeError("usage", "--redirect-port takes a port number (1-65535)");
     }
     const scopes = options.scopes === undefined ? undefined : options.scopes.split(/[\s,]+/).filter(Boolean);
+    if (/^https?:\/\//i.test(args[0])) {
+      const { loginByUrl } = await import("./mcp.ts");
+      return loginByUrl({ api, out, url: args[0], options, scopes, timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000, redirectPort });
+    }
     const view = await api.call("login", {
       provider: args[0],
       connection: options.connection,

@@ -1,0 +1,39 @@
+/**
+ * The MCP CLI tests' setup: a temporary home whose environment reaches the test MCP servers
+ * (`<host>:PORT` resolved to 127.0.0.1, their CA trusted as an upstream CA), the scripted
+ * browser for the OAuth step, and a free redirect port.
+ */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { runCli, tempHome, type CliResult } from "./cli.ts";
+import type { TestMcpServer } from "./mcp-server.ts";
+import { browserEnv, freePort } from "./oidc-server.ts";
+
+/** A home ready for MCP logins. */
+export interface McpHome {
+  home: Awaited<ReturnType<typeof tempHome>>;
+  env: Record<string, string>;
+  browserLog: string;
+  /** `authsome <args>` in this home. */
+  cli(args: string[], extra?: { env?: Record<string, string>; input?: string }): Promise<CliResult>;
+  /** `authsome login <url> --redirect-port P` in this home (one port per home, as a user's is stable). */
+  login(url: string, args?: string[]): Promise<CliResult>;
+  cleanup(): Promise<void>;
+}
+
+/** Makes a home that trusts and resolves `servers`. */
+export async function startMcpHome(servers: TestMcpServer[]): Promise<McpHome> {
+  const home = await tempHome("authsome-mcp-");
+  const caFile = join(home.home, "mcp-ca.pem");
+  await writeFile(caFile, servers.map((s) => s.caPem).join("\n"));
+  const resolve = servers.map((s) => `${new URL(s.origin).hostname}:${s.port}:127.0.0.1`).join(",");
+  const browserLog = join(home.home, "browser.log");
+  const env = { ...home.env, ...browserEnv(browserLog), AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
+  const port = await freePort();
+  const cli = (args: string[], extra: { env?: Record<string, string>; input?: string } = {}) => runCli(args, { env: { ...env, ...extra.env }, ...(extra.input === undefined ? {} : { input: extra.input }) });
+  return {
+    home, env, browserLog, cli,
+    login: (url, args = []) => cli(["login", url, "--redirect-port", String(port), "--timeout", "60", ...args]),
+    cleanup: () => home.cleanup(),
+  };
+}
