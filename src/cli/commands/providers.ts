@@ -13,10 +13,10 @@ const list = defineCommand({
 
 const add = defineCommand({
   name: "providers add",
-  summary: "Install a provider plugin from a .json file, a .ts/.js module, or an npm package.",
+  summary: "Install a provider plugin from a .json/.jsonc file, a .ts/.js module, or an npm package.",
   args: ["<source>"],
   options: { force: { type: "boolean", short: "f", description: "replace a provider of the same name" } },
-  examples: ["authsome providers add ./my-provider.json", "authsome providers add authsome-plugin-acme"],
+  examples: ["authsome providers add ./my-provider.json", "authsome providers add ./github.jsonc", "authsome providers add authsome-plugin-acme", "authsome providers add ./authsome-plugin-acme-1.0.0.tgz"],
   async run({ args, options, api, out }) {
     const result = await api.call("installProvider", { source: args[0], force: options.force });
     out.data(result, () => "");
@@ -35,8 +35,40 @@ const remove = defineCommand({
   },
 });
 
+const init = defineCommand({
+  name: "providers init",
+  summary: "Write NAME.ts (a TypeScript plugin to edit) and NAME.test.ts (runs the conformance suite on it).",
+  args: ["<name>"],
+  options: {
+    dir: { type: "string", value: "DIR", description: "where to write the files (default: the current directory)" },
+    force: { type: "boolean", short: "f", description: "overwrite existing files" },
+  },
+  examples: ["authsome providers init acme && authsome providers test ./acme.ts"],
+  async run({ args, options, out }) {
+    const { initPlugin } = await import("../../kit/templates.ts");
+    const files = await initPlugin(args[0], options.dir ?? ".", options.force);
+    out.data(files, () => `${files.plugin}\n${files.test}`);
+    out.info(`Edit ${files.plugin}, then check it with: authsome providers test ${files.plugin}`);
+  },
+});
+
+const test = defineCommand({
+  name: "providers test",
+  summary: "Run the conformance suite (schema, rule safety, placeholders, env names, login, injection) on a plugin file or npm package.",
+  args: ["<source>"],
+  options: { static: { type: "boolean", description: "only the checks that run nothing (no login, no request)" } },
+  examples: ["authsome providers test ./acme.ts", "authsome providers test authsome-plugin-acme --json"],
+  async run({ args, options, out }) {
+    // The suite runs here, in a throw-away home: it never touches this home or its daemon.
+    const { formatReport, testPluginSource } = await import("../../kit/conformance.ts");
+    const report = await testPluginSource(args[0], { live: !options.static });
+    out.data(report, () => formatReport(report));
+    return report.ok ? 0 : 1;
+  },
+});
+
 export default defineCommand({
   name: "providers",
-  summary: "Provider plugins: bundled ones, and third-party ones installed into this home.",
-  subcommands: { list, add, remove },
+  summary: "Provider plugins: bundled ones, third-party ones installed into this home, and the kit to write one.",
+  subcommands: { list, add, remove, init, test },
 });

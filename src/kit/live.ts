@@ -1,0 +1,193 @@
+/**
+ * The live half of the conformance suite: a real login and a real injected request, in a
+ * throw-away home, against the local stand-in (stand-in.ts). The plugin's OAuth endpoints are
+ * pointed at the stand-in; its declared API hosts are kept, and a request to each goes through
+ * the real egress pipeline (core/egress.ts, the injector the proxy and interceptor use) before
+ * it is sent to the stand-in, which checks the credential arrived where the rule says.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createAuthService, type AuthService } from "../core/auth-service.ts";
+import { decideEgress } from "../core/egress.ts";
+import { createInjector } from "../core/inject.ts";
+import { createPlaceholder } from "../core/placeholder.ts";
+import type { FlowName, InjectionRule, ProviderPlugin } from "../core/plugin.ts";
+import { findMatchingRule, parseHostRule } from "../core/rules.ts";
+import type { LoginInteraction } from "../core/flow-registry.ts";
+import { result, type CheckResult } from "./checks.ts";
+import { startStandIn, type StandIn } from "./stand-in.ts";
+
+const LOGIN_TIMEOUT_MS = 15_000;
+
+/** Runs `login` then `injection` for a validated plugin; always cleans up its home and server. */
+export async function liveChecks(plugin: ProviderPlugin): Promise<CheckResult[]> {
+  if (plugin.authType === "aws_sigv4") {
+    const why = "not run for aws_sigv4 (signed requests are checked by the SigV4 tests, not this suite)";
+    return [result("login", true, why, true), result("injection", true, why, true)];
+  }
+  const standIn = await startStandIn();
+  const home = await mkdtemp(join(tmpdir(), "authsome-conformance-"));
+  let service: AuthService | undefined;
+  try {
+    const local = _pointedAt(plugin, standIn.origin);
+    await mkdir(join(home, "plugins"), { recursive: true, mode: 0o700 });
+    await writeFile(join(home, "plugins", `${plugin.name}.json`), JSON.stringify(local), { mode: 0o600 });
+    service = await createAuthService({ home, storage: "memory", masterKey: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64"), actor: "conformance" });
+    const login = await _login(service, local, standIn);
+    if (!login.check.ok) return [login.check, result("injection", false, "not checked: the login failed", true)];
+    return [login.check, await _injection(service, local, standIn, login.secret)];
+  } finally {
+    await service?.close().catch(() => {});
+    await standIn.close();
+    await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** The plugin with every OAuth endpoint on the stand-in and the default loopback redirect. */
+function _pointedAt(plugin: ProviderPlugin, origin: string): ProviderPlugin {
+  if (plugin.oauth === undefined) return plugin;
+  const { issuer: _issuer, redirectUri: _redirect, ...oauth } = plugin.oauth;
+  const at = (path: string, present: unknown) => (present === undefined ? {} : { [path]: `${origin}/__authsome/${ENDPOINT_PATHS[path] ?? path}` });
+  return {
+    ...plugin,
+    oauth: {
+      ...oauth,
+      authorizationUrl: `${origin}/__authsome/authorize`,
+      tokenUrl: `${origin}/__authsome/token`,
+      ...at("deviceAuthorizationUrl", plugin.oauth.deviceAuthorizationUrl),
+      ...at("revocationUrl", plugin.oauth.revocationUrl),
+      registrationUrl: `${origin}/__authsome/register`,
+    },
+  };
+}
+
+const ENDPOINT_PATHS: Record<string, string> = { deviceAuthorizationUrl: "device", revocationUrl: "revoke" };
+
+async function _login(service: AuthService, plugin: ProviderPlugin, standIn: StandIn): Promise<{ check: CheckResult; secret: string }> {
+  const flow: FlowName = plugin.flows?.[0] ?? (plugin.authType === "oauth2" ? "pkce" : "api_key");
+  try {
+    if (flow === "api_key") {
+      // The run placeholder is shaped by apiKey.pattern: a key of that shape must be accepted.
+      const key = createPlaceholder(plugin);
+      await service.login(plugin.name, { apiKey: key, force: true });
+      return { check: result("login", true, `api_key: a key shaped by apiKey.pattern accepted and stored`), secret: key };
+    }
+    await service.login(plugin.name, {
+      flow,
+      force: true,
+      clientId: "conformance-client",
+      interaction: _interaction(flow),
+      timeoutMs: LOGIN_TIMEOUT_MS,
+      redirectPort: await freePort(),
+    });
+    return { check: result("login", true, `${flow}: logged in against the stand-in authorization server`), secret: standIn.accessToken };
+  } catch (error) {
+    return { check: result("login", false, `${flow}: ${error instanceof Error ? error.message : String(error)}`), secret: "" };
+  }
+}
+
+/** A user who approves at once: the "browser" follows the authorization URL to the callback. */
+function _interaction(flow: FlowName): LoginInteraction {
+  return {
+    notify: () => {},
+    instruct: () => {},
+    browserAtHand: () => true,
+    // A public client, except client_credentials, which needs a secret.
+    readPipedSecret: async () => (flow === "client_credentials" ? "conformance-secret" : ""),
+    openUrl: async (url) => {
+      if (flow === "device_code") return;
+      const approved = await fetch(url, { redirect: "manual" });
+      const callback = approved.headers.get("location");
+      await approved.body?.cancel();
+      if (callback !== null) await (await fetch(callback)).text();
+    },
+  };
+}
+
+async function _injection(service: AuthService, plugin: ProviderPlugin, standIn: StandIn, secret: string): Promise<CheckResult> {
+  const injector = createInjector(service.core);
+  try {
+    const undeclared = await decideEgress(injector, { method: "GET", url: new URL("https://authsome-conformance.invalid/"), rawHeaders: [], form: "fetch" });
+    if (undeclared.injection !== null) return result("injection", false, "a credential was put on a request to a host the plugin does not declare");
+    let tried = 0;
+    for (const [i, rule] of plugin.inject.entries()) {
+      const url = _sampleUrl(plugin, rule);
+      if (url === null || findMatchingRule(plugin, url) !== rule) continue;
+      tried += 1;
+      const problem = await _oneRequest(injector, url, rule, standIn, secret);
+      if (problem !== null) return result("injection", false, `field "inject[${i}]": ${url.host}: ${problem}`);
+    }
+    if (tried === 0) return result("injection", true, "no rule with a host to try (regex rules without a sample host)", true);
+    return result("injection", true, `${tried} declared host(s): the credential went where each rule says, and nowhere else`);
+  } finally {
+    injector.close?.();
+  }
+}
+
+async function _oneRequest(injector: ReturnType<typeof createInjector>, url: URL, rule: InjectionRule, standIn: StandIn, secret: string): Promise<string | null> {
+  const decided = await decideEgress(injector, { method: "GET", url, rawHeaders: ["accept", "application/json"], form: "fetch" });
+  if (decided.injection === null) return "nothing was injected";
+  const headers = new Headers();
+  for (let j = 0; j + 1 < decided.headers.length; j += 2) headers.append(decided.headers[j] ?? "", decided.headers[j + 1] ?? "");
+  const before = standIn.requests.length;
+  await (await fetch(`${standIn.origin}${decided.path}`, { headers })).text();
+  const seen = standIn.requests[before];
+  if (seen === undefined) return "the stand-in received nothing";
+  return _credentialProblem(seen, rule, secret);
+}
+
+/** Where the rule says the secret goes, checked on what the stand-in received. */
+function _credentialProblem(seen: { path: string; headers: Record<string, string> }, rule: InjectionRule, secret: string): string | null {
+  const where = rule.in ?? "header";
+  const name = (rule.name ?? "Authorization").toLowerCase();
+  if (where === "query") {
+    const value = new URL(seen.path, "http://x.invalid").searchParams.get(rule.name ?? "") ?? "";
+    return value.includes(secret) ? null : `query parameter "${rule.name ?? ""}" does not carry the credential`;
+  }
+  const value = seen.headers[name] ?? "";
+  if (where === "basic") {
+    const decoded = /^Basic (.+)$/i.test(value) ? Buffer.from(value.slice(6), "base64").toString("utf8") : "";
+    return decoded.includes(secret) ? null : `header "${name}" carries no Basic credential with the secret`;
+  }
+  return value.includes(secret) ? null : `header "${name}" does not carry the credential`;
+}
+
+/** A URL the rule covers: its host (a subdomain for `*.`; for a regex, a candidate it matches). */
+function _sampleUrl(plugin: ProviderPlugin, rule: InjectionRule): URL | null {
+  const parsed = parseHostRule(rule.host);
+  const path = `${rule.pathPrefix ?? ""}/authsome-conformance`.replace(/^\/\//, "/");
+  const port = parsed.port === undefined ? "" : `:${parsed.port}`;
+  if (parsed.kind === "exact") return new URL(`https://${parsed.host.includes(":") ? `[${parsed.host}]` : parsed.host}${port}${path}`);
+  if (parsed.kind === "wildcard") return new URL(`https://conformance.${parsed.host}${port}${path}`);
+  const host = _regexCandidates(plugin, rule.host).find((h) => parsed.regex?.test(h) === true);
+  return host === undefined ? null : new URL(`https://${host}${path}`);
+}
+
+/** Hosts a regex rule may mean: the plugin's other hosts and the literal words of the pattern. */
+function _regexCandidates(plugin: ProviderPlugin, pattern: string): string[] {
+  const out: string[] = [];
+  for (const rule of plugin.inject) if (!rule.host.startsWith("regex:")) out.push(rule.host.replace(/^https?:\/\/|^\*\.|:\d+$/g, ""));
+  for (const url of [plugin.docsUrl, plugin.baseUrl, ...Object.values(plugin.oauth ?? {})]) {
+    if (typeof url === "string" && /^https?:\/\//.test(url)) out.push(new URL(url.replaceAll("{base_url}", "https://x.invalid")).hostname);
+  }
+  const words = pattern.slice("regex:".length).replaceAll("\\.", "\u0000").match(/[a-z0-9\u0000-]+/gi) ?? [];
+  for (const word of words) {
+    const host = word.replaceAll("\u0000", ".").replace(/^[.-]+|[.-]+$/g, "");
+    if (host.includes(".")) out.push(host, `api.${host}`, `conformance.${host}`, `www.${host}`);
+  }
+  return out;
+}
+
+/** A free loopback port for the OAuth callback (released before the flow binds it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+    });
+  });
+}
