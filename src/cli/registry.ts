@@ -25,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; 
   profile: { summary: "create, list and remove profiles", load: () => import("./commands/profile.ts") },
   providers: { summary: "list, install and remove provider plugins", load: () => import("./commands/providers.ts") },
   explain: { summary: "say which provider, connection and rule a URL would get (sends nothing)", load: () => import("./commands/explain.ts") },
+  ui: { summary: "open the local dashboard in the browser (Ctrl-C ends it)", load: () => import("./commands/ui.ts") },
   audit: { summary: "read and verify the audit log", load: () => import("./commands/audit.ts") },
   whoami: { summary: "show home, profile, storage and key source", load: () => import("./commands/whoami.ts") },
   doctor: { summary: "check the installation and say how to fix problems", load: () => import("./commands/doctor.ts") },

@@ -47,6 +47,18 @@ export interface ProxyOptions {
   onInjection?(event: InjectionEvent): void;
   /** Placeholders and secrets bound for a host not theirs are refused (core/tripwire.ts). */
   tripwire?: Tripwire;
+  /** Called when the allowlist (`denyUnmatched`) refuses a host (the dashboard's live view of runs). */
+  onDenied?(host: string, port: number): void;
+}
+
+/** Whether the allowlist is on, and who hears of a refused host. */
+type DenyCheck = (() => boolean) & { report?: ((host: string, port: number) => void) | undefined };
+
+/** The allowlist's answer for a target (core/egress.ts decides), reported when it refuses. */
+async function _allowlist(injector: Injector, host: string, port: number, deny: DenyCheck) {
+  const denied = await hostPolicy(injector, host, port, deny());
+  if (denied?.action === "deny") deny.report?.(host, port);
+  return denied;
 }
 
 /** A running (or ready) proxy. */
@@ -74,7 +86,8 @@ export function createProxy(options: ProxyOptions): Proxy {
   // requests (CONNECT, absolute-form http://).
   const terminator = createTerminator(options.ca, (socket, session, first) => relayTunnel(ctx, socket, session, first));
   const tunnels: InterceptContext = { ca: options.ca, upstream, terminator };
-  const deny = typeof options.denyUnmatched === "function" ? options.denyUnmatched : () => options.denyUnmatched === true;
+  const denyOption = options.denyUnmatched;
+  const deny: DenyCheck = Object.assign(typeof denyOption === "function" ? () => denyOption() : () => denyOption === true, { report: options.onDenied });
   const username = (req: http.IncomingMessage): string | null => _username(req, options.authenticate);
 
   const outer = http.createServer(SERVER_OPTIONS);
@@ -124,7 +137,7 @@ async function _onAbsoluteForm(
   req: http.IncomingMessage,
   res: http.ServerResponse,
   username: string | null,
-  deny: () => boolean,
+  deny: DenyCheck,
 ): Promise<void> {
   if (username === null) return sendReply(res, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
   try {
@@ -141,7 +154,7 @@ async function _onAbsoluteUpgrade(
   socket: Duplex,
   head: Buffer,
   username: string | null,
-  deny: () => boolean,
+  deny: DenyCheck,
 ): Promise<void> {
   socket.on("error", () => socket.destroy());
   if (username === null) return replyOnSocket(socket, NOT_AUTHENTICATED, PROXY_AUTHENTICATE);
@@ -154,13 +167,13 @@ async function _onAbsoluteUpgrade(
 }
 
 /** The target of an absolute-form request (`GET http://host:port/path`), after the allowlist. */
-async function _absoluteTarget(ctx: ForwardContext, url: string, deny: () => boolean): Promise<Target> {
+async function _absoluteTarget(ctx: ForwardContext, url: string, deny: DenyCheck): Promise<Target> {
   const match = /^http:\/\/([^/?#]*)/i.exec(url);
   const hostPort = match === null ? null : parseUrlAuthority(match[1] ?? "", 80);
   if (hostPort === null) {
     throw new ProxyReply(400, "this is a forward proxy: send absolute http:// URLs, or CONNECT for https");
   }
-  const denied = await hostPolicy(ctx.injector, hostPort.host, hostPort.port, deny());
+  const denied = await _allowlist(ctx.injector, hostPort.host, hostPort.port, deny);
   if (denied?.action === "deny") throw new ProxyReply(denied.status, denied.reason);
   return ctx.upstream.target("http", hostPort.host, hostPort.port);
 }
@@ -199,7 +212,7 @@ async function _openTunnel(
   head: Buffer,
   target: { host: string; port: number },
   username: string,
-  deny: () => boolean,
+  deny: DenyCheck,
   replies: TunnelReplies,
 ): Promise<void> {
   let intercept: boolean;
@@ -209,7 +222,7 @@ async function _openTunnel(
     return replies.fail(socket, error);
   }
   if (intercept) return interceptTunnel(tunnels, socket, head, target, username, replies);
-  const denied = await hostPolicy(injector, target.host, target.port, deny());
+  const denied = await _allowlist(injector, target.host, target.port, deny);
   if (denied?.action === "deny") return replies.fail(socket, new ProxyReply(denied.status, denied.reason));
   blindTunnel(tunnels, socket, head, target, username, replies);
 }
@@ -223,7 +236,7 @@ const SOCKS_REPLIES: TunnelReplies = {
   },
 };
 
-async function _onSocks(tunnels: InterceptContext, options: ProxyOptions, socket: net.Socket, first: Buffer, deny: () => boolean): Promise<void> {
+async function _onSocks(tunnels: InterceptContext, options: ProxyOptions, socket: net.Socket, first: Buffer, deny: DenyCheck): Promise<void> {
   const done = await socksHandshake(socket, first, options.authenticate);
   if (done === null) return;
   await _openTunnel(tunnels, options.injector, socket, done.rest, done.request, done.request.username, deny, SOCKS_REPLIES);

@@ -12,8 +12,9 @@ import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import type { AuthService } from "../core/auth-service.ts";
 import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../core/files.ts";
-import { createAuditBatcher } from "../core/audit.ts";
+import { type AuditEvent, createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
+import type { Injector } from "../core/injector.ts";
 import { limitYoungGeneration } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { type CaStore, type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
@@ -31,6 +32,32 @@ export interface ProxySessionOptions {
   denyUnmatched?: boolean;
   /** A CA shared by several sessions (the daemon's), so leaves are minted once per host. */
   ca?: CertificateAuthority;
+  /** Hears what the run does as it happens (the dashboard's live view); never a header value. */
+  observer?: ProxyObserver;
+}
+
+/** What a session reports besides the audit log: hosts contacted, injections, refusals. */
+export interface ProxyObserver {
+  /** Every audit event of the session (injections, tripwire refusals), as it is queued. */
+  audit?(event: AuditEvent): void;
+  /** A host the agent asked for (CONNECT, SOCKS or an http:// URL) and whether it is intercepted. */
+  host?(host: string, port: number, intercepted: boolean): void;
+  /** A host refused by `denyUnmatched`. */
+  denied?(host: string, port: number): void;
+}
+
+/** The injector, reporting each host it is asked about (the proxy asks once per tunnel or target). */
+function _observed(injector: Injector, observer: ProxyObserver | undefined): Injector {
+  const host = observer?.host;
+  if (host === undefined) return injector;
+  return {
+    ...injector,
+    async shouldIntercept(name, port) {
+      const intercepted = await injector.shouldIntercept(name, port);
+      host(name, port, intercepted);
+      return intercepted;
+    },
+  };
 }
 
 /** A running proxy session. */
@@ -124,16 +151,24 @@ export async function startProxySession(service: AuthService, options: ProxySess
   // them whoever builds the child's environment; exfiltration attempts are audited with the rest.
   const tripwire = createTripwire(core, {
     placeholders: async () => runPlaceholders(proxyUrl(0), (await core.registry.list()).plugins),
-    onEvent: (event) => audit.add(event),
+    onEvent: (event) => {
+      audit.add(event);
+      options.observer?.audit?.(event);
+    },
   });
   const proxy = createProxy({
     tripwire,
-    injector,
+    injector: _observed(injector, options.observer),
     authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
     denyUnmatched: options.denyUnmatched === true,
     upstream: await readUpstreamOverrides(),
-    onInjection: (event) => audit.add(injectionAuditEntry(event)),
+    onInjection: (event) => {
+      const entry = injectionAuditEntry(event);
+      audit.add(entry);
+      options.observer?.audit?.(entry);
+    },
+    ...(options.observer?.denied === undefined ? {} : { onDenied: options.observer.denied }),
   });
   const address = await proxy.listen(0, "127.0.0.1");
   return {

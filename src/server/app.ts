@@ -58,7 +58,8 @@ export function createApp(options: AppOptions): Hono {
   const listenPort = options.listenPort;
   if (listenPort !== undefined) {
     app.use("*", async (c, next) => {
-      checkLocalRequest(c.req, listenPort(), { json: true });
+      // The dashboard's forms post url-encoded bodies; they carry a CSRF token instead (src/server/ui).
+      checkLocalRequest(c.req, listenPort(), { json: !c.req.path.startsWith("/ui/") });
       return next();
     });
   }

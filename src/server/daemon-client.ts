@@ -42,7 +42,7 @@ async function readDaemon(home: string): Promise<{ url: string; token: string } 
 }
 
 /** Asks the home's daemon for a proxy session; null when no daemon is running. */
-export async function openDaemonRun(home: string, body: { profile?: string; connections?: Record<string, string>; deny_unmatched?: boolean }): Promise<DaemonRun | null> {
+export async function openDaemonRun(home: string, body: { profile?: string; connections?: Record<string, string>; deny_unmatched?: boolean; command?: string }): Promise<DaemonRun | null> {
   const daemon = await readDaemon(home);
   if (daemon === null) return null;
   const headers = { authorization: `Bearer ${daemon.token}`, "content-type": "application/json" };
@@ -69,4 +69,16 @@ export async function openDaemonRun(home: string, body: { profile?: string; conn
       await closed?.body?.cancel();
     },
   };
+}
+
+const LinkAnswer = v.object({ url: v.pipe(v.string(), v.url()) });
+
+/** A one-time dashboard link from the home's running daemon; null when no daemon is running. */
+export async function dashboardLinkFromDaemon(home: string): Promise<{ url: string; daemonUrl: string } | null> {
+  const daemon = await readDaemon(home);
+  if (daemon === null) return null;
+  const response = await fetch(`${daemon.url}/v1/ui/link`, { method: "POST", headers: { authorization: `Bearer ${daemon.token}`, "content-type": "application/json" }, body: "{}", signal: AbortSignal.timeout(10_000) });
+  const answer = v.safeParse(LinkAnswer, await response.json().catch(() => undefined));
+  if (!response.ok || !answer.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} gave no dashboard link (HTTP ${response.status})`, { hint: "it may be an older authsome: restart it with authsome serve" });
+  return { url: answer.output.url, daemonUrl: daemon.url };
 }

@@ -12,13 +12,17 @@ import { AuthsomeError } from "../core/errors.ts";
 import { createFileExclusive, writeFileAtomic } from "../core/files.ts";
 import { serveFetch, stdinIsTty } from "../runtime/index.ts";
 import { createApp } from "./app.ts";
+import { createRunRegistry } from "./run-registry.ts";
 import { mountRuns } from "./runs.ts";
+import { mountDashboard } from "./ui/index.ts";
 
 /** A running daemon. */
 export interface Daemon {
   url: string;
   port: number;
   home: string;
+  /** A fresh one-time sign-in URL for the dashboard (`/ui/`). */
+  dashboardLink(): string;
   close(): Promise<void>;
 }
 
@@ -48,7 +52,11 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   // Until the listener reports its port (port 0), every request is refused as misaddressed.
   let port = options.port;
   const app = createApp({ getService, token, listenPort: () => port });
-  const closeRuns = mountRuns(app, getService);
+  const runs = createRunRegistry();
+  const closeRuns = mountRuns(app, getService, runs);
+  const dashboard = mountDashboard(app, { getService, port: () => port, runs });
+  // `authsome ui` with a daemon already running asks it for a link (bearer token, like all of /v1).
+  app.post("/v1/ui/link", (c) => c.json({ url: dashboard.link() }, 201));
   let listener;
   try {
     listener = await serveFetch(app.fetch, { hostname: "127.0.0.1", port: options.port });
@@ -62,7 +70,9 @@ export async function startDaemon(options: { port: number; profile?: string }): 
     url,
     port: listener.port,
     home,
+    dashboardLink: () => dashboard.link(),
     close: async () => {
+      dashboard.close();
       await closeRuns();
       await listener.close();
     },

@@ -11,6 +11,7 @@ import { randomToken } from "../core/crypto.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import type { CertificateAuthority } from "../proxy/ca.ts";
 import type { ProxySession } from "../proxy/session.ts";
+import type { RunRegistry } from "./run-registry.ts";
 import { parseBody } from "./routes.ts";
 
 const RunBody = v.strictObject({
@@ -19,6 +20,8 @@ const RunBody = v.strictObject({
   deny_unmatched: v.optional(v.boolean()),
   /** The `authsome run` process; the run is closed when it is gone. */
   pid: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  /** The command's name (no arguments), shown in the dashboard's live view. */
+  command: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 
 interface HostedRun {
@@ -35,8 +38,11 @@ function alive(pid: number): boolean {
   }
 }
 
-/** Adds `POST /v1/runs` and `DELETE /v1/runs/:id` to the daemon's app; returns a closer. */
-export function mountRuns(app: Hono, getService: (profile: string | undefined) => Promise<AuthService>): () => Promise<void> {
+/**
+ * Adds `POST /v1/runs` and `DELETE /v1/runs/:id` to the daemon's app; returns a closer. Each
+ * run is registered in `registry` (the dashboard's live view) while it lasts.
+ */
+export function mountRuns(app: Hono, getService: (profile: string | undefined) => Promise<AuthService>, registry?: RunRegistry): () => Promise<void> {
   const runs = new Map<string, HostedRun>();
   const cas = new Map<string, Promise<CertificateAuthority>>();
   const sharedCa = async (service: AuthService) => {
@@ -53,6 +59,7 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
     const run = runs.get(id);
     runs.delete(id);
     await run?.session.close();
+    registry?.end(id);
   };
   const reaper = setInterval(() => {
     for (const [id, run] of runs) if (run.pid !== undefined && !alive(run.pid)) void close(id);
@@ -63,12 +70,17 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
     const body = parseBody(RunBody, await c.req.json().catch(() => undefined));
     const service = await getService(body.profile);
     const { startProxySession } = await import("../proxy/session.ts");
+    const id = randomToken(12);
+    const observer = registry?.start(id, { pid: body.pid, command: body.command, profile: service.context.profile, denyUnmatched: body.deny_unmatched === true });
     const session = await startProxySession(service, {
       ...(body.connections === undefined ? {} : { connections: body.connections }),
       denyUnmatched: body.deny_unmatched === true,
       ca: await sharedCa(service),
+      ...(observer === undefined ? {} : { observer }),
+    }).catch((error: unknown) => {
+      registry?.end(id);
+      throw error;
     });
-    const id = randomToken(12);
     runs.set(id, { session, pid: body.pid });
     return c.json({ id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath }, 201);
   });

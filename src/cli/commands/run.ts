@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { AuthsomeError } from "../../core/errors.ts";
 import { defineCommand } from "../command.ts";
 import { checkNameValue, shown } from "../parse.ts";
@@ -39,7 +40,7 @@ export default defineCommand({
     const denyUnmatched = options["deny-unmatched"];
     const service = await createAuthService({ actor: "cli:run", askPassphrase: true, ...(profile === undefined ? {} : { profile }) });
     // The home's daemon hosts the proxy when one runs (`authsome serve`); else this process does.
-    const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched });
+    const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched, command: basename(command) });
     const session = hosted ?? (await startProxySession(service, { connections, denyUnmatched }));
     try {
       // Asked of the daemon when it hosts the run: it holds the key (passphrase mode), this process may not.
