@@ -1,57 +1,85 @@
 /**
- * Dynamic client registration (RFC 7591) + PKCE: on the first login, register a public native
- * client for our loopback redirect URI at the provider's registration endpoint (found through
- * metadata discovery when only an issuer is known, as with MCP servers), keep it encrypted in
- * the vault, and reuse it on later logins as long as the endpoint and redirect URI are the same.
+ * Dynamic client registration (RFC 7591) + PKCE, on oauth4webapi: on the first login, register a
+ * public native client for our loopback redirect URI at the provider's registration endpoint
+ * (found through metadata discovery when only an issuer is known, as with MCP servers), keep it
+ * encrypted in the vault, and reuse it on later logins with the same authorization server
+ * (issuer, else registration endpoint) and redirect URI.
+ *
+ * Only the metadata a native public client needs is sent (RFC 7591 2, RFC 8252 8.4): redirect
+ * URIs, grant and response types, `token_endpoint_auth_method: none`, plus the optional
+ * `client_name` and `application_type`. No `scope`: servers that limit registration scopes
+ * (oidc-provider with resource-server scopes) refuse it, and scopes are asked for at
+ * authorization anyway. A server that still refuses the metadata (`invalid_client_metadata`,
+ * `invalid_redirect_uri` is not retried) gets one retry without the optional members.
  */
-import * as v from "valibot";
-import { AuthsomeError } from "../core/errors.ts";
+import * as oauth from "oauth4webapi";
 import type { ClientSecrets } from "../core/records.ts";
 import { clientAuthMethod } from "./app-client.ts";
 import { registrationEndpoint } from "./dcr-discovery.ts";
-import { resolveEndpoints } from "./discovery.ts";
-import { ErrorResponseSchema, oauthError, send } from "./oauth-http.ts";
-import { authorizeInBrowser, requestedScopes, resolveRedirectUri } from "./pkce.ts";
+import { type OAuthEndpoints, resolveEndpoints } from "./discovery.ts";
+import { authorizationServer, mapError, requestOptions } from "./oauth-client.ts";
+import { OAuthError } from "./oauth-http.ts";
+import { authorizeInBrowser, resolveRedirectUri } from "./pkce.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
-/** RFC 7591 3.2.1 (the members authsome keeps). */
-export const RegistrationResponseSchema = v.object({
-  client_id: v.pipe(v.string(), v.nonEmpty()),
-  client_secret: v.optional(v.nullable(v.string())),
-  registration_access_token: v.optional(v.nullable(v.string())),
-  registration_client_uri: v.optional(v.nullable(v.string())),
-});
+/** The members a registration must carry. */
+type RequiredMetadata = { redirect_uris: string[]; grant_types: string[]; response_types: string[]; token_endpoint_auth_method: string };
 
-/** The client metadata authsome registers (RFC 7591 2; RFC 8252 for native apps). */
-export function registrationRequest(redirectUri: string, scopes: string[]): Record<string, unknown> {
+/** The client metadata authsome registers: the required members, then the optional ones. */
+export function registrationRequest(redirectUri: string): { required: RequiredMetadata; optional: Record<string, string> } {
   return {
-    client_name: "authsome",
-    application_type: "native",
-    redirect_uris: [redirectUri],
-    grant_types: ["authorization_code", "refresh_token"],
-    response_types: ["code"],
-    token_endpoint_auth_method: "none",
-    ...(scopes.length > 0 ? { scope: scopes.join(" ") } : {}),
+    required: {
+      redirect_uris: [redirectUri],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "none",
+    },
+    optional: { client_name: "authsome", application_type: "native" },
   };
 }
 
-async function _register(context: FlowContext, registrationUrl: string, redirectUri: string, key: string): Promise<ClientSecrets> {
+/** Where a registration is valid: the authorization server (issuer, else its registration endpoint) and the redirect URI. */
+export function registrationKey(endpoints: OAuthEndpoints, registrationUrl: string, redirectUri: string): string {
+  return `${endpoints.issuer ?? registrationUrl} ${redirectUri}`;
+}
+
+async function _post(as: oauth.AuthorizationServer, metadata: Partial<oauth.OmitSymbolProperties<oauth.Client>>, what: string, url: string): Promise<oauth.OmitSymbolProperties<oauth.Client>> {
+  const call = { what, secrets: [], errorCode: "auth_failed" as const };
+  try {
+    const response = await oauth.dynamicClientRegistrationRequest(as, metadata, requestOptions(call, url));
+    return await oauth.processDynamicClientRegistrationResponse(response);
+  } catch (error) {
+    throw mapError(error, call, url);
+  }
+}
+
+/** Registers, retrying once without the optional members when the server refuses the metadata. */
+async function _registerAt(context: FlowContext, endpoints: OAuthEndpoints, registrationUrl: string, redirectUri: string): Promise<oauth.OmitSymbolProperties<oauth.Client>> {
+  const name = context.plugin.displayName ?? context.plugin.name;
+  const as = { ...authorizationServer(endpoints), registration_endpoint: registrationUrl };
+  const { required, optional } = registrationRequest(redirectUri);
+  const what = `${name} refused the client registration`;
+  try {
+    return await _post(as, { ...required, ...optional }, what, registrationUrl);
+  } catch (error) {
+    if (!(error instanceof OAuthError) || error.oauthCode !== "invalid_client_metadata") throw error;
+    context.interaction.notify(`${name} refused part of the registration (${error.description ?? error.oauthCode}); retrying with the required metadata only…`);
+    return _post(as, required, what, registrationUrl);
+  }
+}
+
+async function _register(context: FlowContext, endpoints: OAuthEndpoints, registrationUrl: string, redirectUri: string, key: string): Promise<ClientSecrets> {
   const name = context.plugin.displayName ?? context.plugin.name;
   context.interaction.notify(`Registering authsome as a client of ${name}…`);
-  const { status, body } = await send(registrationUrl, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Accept: "application/json", "User-Agent": "authsome" },
-    body: JSON.stringify(registrationRequest(redirectUri, requestedScopes(context))),
-  }, `${name} client registration`);
-  const failure = v.safeParse(ErrorResponseSchema, body);
-  if (failure.success) throw oauthError(failure.output, `${name} refused the client registration`, [], "auth_failed");
-  const parsed = v.safeParse(RegistrationResponseSchema, body);
-  if (status < 200 || status > 299 || !parsed.success) throw new AuthsomeError("provider_error", `${name} client registration: unexpected HTTP ${status} response`);
-  const registered = parsed.output;
+  const registered = await _registerAt(context, endpoints, registrationUrl, redirectUri);
   const client: ClientSecrets = { client_id: registered.client_id, registered_for: key };
-  if (registered.client_secret) client.client_secret = registered.client_secret;
-  if (registered.registration_access_token) client.registration_access_token = registered.registration_access_token;
-  if (registered.registration_client_uri) client.registration_client_uri = registered.registration_client_uri;
+  const text = (member: string) => (typeof registered[member] === "string" && registered[member] !== "" ? registered[member] : undefined);
+  const secret = text("client_secret");
+  const accessToken = text("registration_access_token");
+  const clientUri = text("registration_client_uri");
+  if (secret !== undefined) client.client_secret = secret;
+  if (accessToken !== undefined) client.registration_access_token = accessToken;
+  if (clientUri !== undefined) client.registration_client_uri = clientUri;
   // Saved before the browser step, so an abandoned login does not register a second client.
   await context.saveClient?.(client);
   return client;
@@ -59,13 +87,15 @@ async function _register(context: FlowContext, registrationUrl: string, redirect
 
 /** Runs dynamic registration (first time) and the authorization-code + PKCE flow. */
 export async function runDcrFlow(context: FlowContext): Promise<FlowResult> {
-  const endpoints = await resolveEndpoints(context.plugin, context.baseUrl);
+  const endpoints = await resolveEndpoints(context.plugin, context.baseUrl, { authorize: true });
   const registrationUrl = await registrationEndpoint(context.plugin, endpoints);
   const redirectUri = resolveRedirectUri(context.plugin, context.redirectPort);
-  const key = `${registrationUrl} ${redirectUri}`;
+  const key = registrationKey(endpoints, registrationUrl, redirectUri);
   const saved = context.savedClient;
-  const client = saved?.registered_for === key ? saved : await _register(context, registrationUrl, redirectUri, key);
-  if (client === saved) context.interaction.notify(`Using the client registered earlier (${client.client_id}).`);
+  // Registrations saved before the issuer keyed them were keyed by their registration endpoint.
+  const reusable = saved !== undefined && (saved.registered_for === key || saved.registered_for === `${registrationUrl} ${redirectUri}`);
+  const client = reusable ? saved : await _register(context, endpoints, registrationUrl, redirectUri, key);
+  if (reusable) context.interaction.notify(`Using the client registered earlier (${client.client_id}).`);
   return authorizeInBrowser(context, endpoints, {
     clientId: client.client_id,
     method: clientAuthMethod(context.plugin),

@@ -3,31 +3,19 @@
  * show the verification URI and user code, open `verification_uri_complete` when there is a
  * browser, then poll the token endpoint at the server's interval, slowing down when told.
  */
-import * as v from "valibot";
+import * as oauth from "oauth4webapi";
 import { AuthsomeError } from "../core/errors.ts";
-import { rememberClient, resolveAppClient } from "./app-client.ts";
-import { requireEndpoint, resolveEndpoints } from "./discovery.ts";
-import { ErrorResponseSchema, OAuthError, oauthError, postForm, requestToken, type TokenSet } from "./oauth-http.ts";
-import { requestedScopes, toFlowResult } from "./pkce.ts";
+import { type AppClient, rememberClient, resolveAppClient } from "./app-client.ts";
+import { type OAuthEndpoints, requireEndpoint, resolveEndpoints } from "./discovery.ts";
+import { authorizationServer, clientOf, mapError, requestOptions, withResources } from "./oauth-client.ts";
+import { OAuthError, type TokenSet } from "./oauth-http.ts";
+import { pluginResources, requestedScopes, toFlowResult } from "./pkce.ts";
 import { showInstructions } from "./secret-input.ts";
+import { pollDeviceCode } from "./token-client.ts";
 import type { FlowContext, FlowResult } from "./types.ts";
 
 /** The RFC 8628 grant type. */
 export const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
-
-const Seconds = v.union([v.number(), v.pipe(v.string(), v.toNumber())]);
-const HttpUrl = v.pipe(v.string(), v.url());
-
-/** RFC 8628 3.2 (`verification_url` is Google's spelling). */
-export const DeviceAuthorizationSchema = v.object({
-  device_code: v.pipe(v.string(), v.nonEmpty()),
-  user_code: v.pipe(v.string(), v.nonEmpty()),
-  verification_uri: v.optional(HttpUrl),
-  verification_url: v.optional(HttpUrl),
-  verification_uri_complete: v.optional(HttpUrl),
-  expires_in: Seconds,
-  interval: v.optional(Seconds),
-});
 
 /** What {@link pollForToken} needs; time and sleep are injected so tests need not wait. */
 export interface PollOptions {
@@ -76,16 +64,28 @@ function _sleeper(signal: AbortSignal | undefined, stopAt: number, timeoutMs: nu
   });
 }
 
-async function _authorize(url: string, fields: Record<string, string>, context: FlowContext, client: Parameters<typeof postForm>[2]) {
+async function _authorize(endpoints: OAuthEndpoints, params: URLSearchParams, context: FlowContext, client: AppClient): Promise<oauth.DeviceAuthorizationResponse> {
   const name = context.plugin.displayName ?? context.plugin.name;
-  const { status, body } = await postForm(url, fields, client, `${name} device authorization`);
-  const failure = v.safeParse(ErrorResponseSchema, body);
-  if (failure.success) throw oauthError(failure.output, `${name} refused the device authorization`, [client.clientSecret], "auth_failed");
-  const parsed = v.safeParse(DeviceAuthorizationSchema, body);
-  if (status !== 200 || !parsed.success) throw new AuthsomeError("provider_error", `${name} device authorization: unexpected HTTP ${status} response`);
-  const verification = parsed.output.verification_uri ?? parsed.output.verification_url;
-  if (verification === undefined) throw new AuthsomeError("provider_error", `${name} device authorization: no verification_uri in the response`);
-  return { ...parsed.output, verification };
+  const as = authorizationServer(endpoints);
+  const { client: who, auth } = clientOf(client);
+  const call = {
+    what: `${name} refused the device authorization`,
+    secrets: [client.clientSecret],
+    errorCode: "auth_failed" as const,
+    // RFC 8628 3.2 says verification_uri; Google spells it verification_url.
+    patch: (body: Record<string, unknown>) => {
+      if (body["verification_uri"] === undefined && typeof body["verification_url"] === "string") body["verification_uri"] = body["verification_url"];
+      // Some send the numbers as strings ("expires_in": "1800").
+      for (const member of ["expires_in", "interval"]) if (typeof body[member] === "string") body[member] = Number(body[member]);
+    },
+  };
+  const url = endpoints.deviceAuthorizationUrl ?? "";
+  try {
+    const response = await oauth.deviceAuthorizationRequest(as, who, auth, params, requestOptions(call, url));
+    return await oauth.processDeviceAuthorizationResponse(as, who, response);
+  } catch (error) {
+    throw mapError(error, call, url);
+  }
 }
 
 /** Runs the device authorization flow. */
@@ -93,13 +93,15 @@ export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResul
   const { plugin, interaction } = context;
   const name = plugin.displayName ?? plugin.name;
   const endpoints = await resolveEndpoints(plugin, context.baseUrl);
-  const deviceUrl = requireEndpoint(endpoints, "deviceAuthorizationUrl", plugin, "device_code");
+  const deviceAuthorizationUrl = requireEndpoint(endpoints, "deviceAuthorizationUrl", plugin, "device_code");
   const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "device_code");
   const client = await resolveAppClient(context, { requireSecret: false });
   const scopes = requestedScopes(context);
-  const fields: Record<string, string> = scopes.length > 0 ? { scope: scopes.join(plugin.oauth?.scopeSeparator ?? " ") } : {};
-  const device = await _authorize(deviceUrl, fields, context, client);
-  showInstructions(interaction, `To log in to ${name}, open ${device.verification}\nand enter the code: ${device.user_code}`);
+  const resources = pluginResources(plugin, context.baseUrl);
+  const params = withResources(resources, scopes.length > 0 ? { scope: scopes.join(plugin.oauth?.scopeSeparator ?? " ") } : {});
+  const device = await _authorize({ ...endpoints, deviceAuthorizationUrl }, params, context, client);
+  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources, what: `${name} device login` };
+  showInstructions(interaction, `To log in to ${name}, open ${device.verification_uri}\nand enter the code: ${device.user_code}`);
   // Without a browser at hand openUrl only prints it: a link with the code filled in, to copy.
   if (device.verification_uri_complete !== undefined) await interaction.openUrl(device.verification_uri_complete);
   const started = Date.now();
@@ -107,7 +109,7 @@ export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResul
   interaction.notify(`Waiting for approval (the code expires in ${Math.round(device.expires_in / 60)} min; Ctrl-C to cancel)…`);
   let lastNote = started;
   const tokens = await pollForToken({
-    poll: () => requestToken(tokenUrl, { grant_type: DEVICE_GRANT, device_code: device.device_code }, client, `${name} device login`),
+    poll: () => pollDeviceCode(grant, device.device_code),
     intervalSeconds: interval,
     expiresAt: started + device.expires_in * 1000,
     sleep: _sleeper(interaction.signal, started + context.timeoutMs, context.timeoutMs),

@@ -7,7 +7,7 @@
  * with the known departures from the spec evened out (see `_normalize`).
  */
 import * as oauth from "oauth4webapi";
-import { AuthsomeError } from "../core/errors.ts";
+import { AuthsomeError, type ErrorCode } from "../core/errors.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
 import type { OAuthEndpoints } from "./discovery.ts";
 import { type ClientAuth, ErrorResponseSchema, oauthError, REQUEST_TIMEOUT_MS, type TokenSet } from "./oauth-http.ts";
@@ -64,6 +64,8 @@ export function withResources(resources: readonly string[], fields: Record<strin
 export interface CallOptions {
   what: string;
   secrets: readonly (string | undefined)[];
+  /** The code an OAuth error body becomes; default `provider_error`. */
+  errorCode?: ErrorCode;
   /** Evens out one provider departure in a successful JSON body before oauth4webapi checks it. */
   patch?(body: Record<string, unknown>): void;
 }
@@ -96,7 +98,7 @@ async function _fetch(url: string, init: RequestInit, options: CallOptions): Pro
   const body = _json(text);
   // GitHub answers token errors with HTTP 200: an error member means an error at any status.
   const failure = v.safeParse(ErrorResponseSchema, body);
-  if (failure.success) throw oauthError(failure.output, options.what, options.secrets);
+  if (failure.success) throw oauthError(failure.output, options.what, options.secrets, options.errorCode);
   if (body === undefined) return new Response(text, { status: response.status, headers: response.headers });
   if (response.ok) _normalize(body, options);
   return new Response(JSON.stringify(body), { status: response.status, headers: { "content-type": "application/json" } });
