@@ -13,7 +13,7 @@ export default definePlugin({
     authorizationParams: { access_type: "offline", prompt: "consent" },
   },
   inject: [{ host: "*.googleapis.com" }],
-  // gcloud reads CLOUDSDK_AUTH_ACCESS_TOKEN; the Terraform provider GOOGLE_OAUTH_ACCESS_TOKEN.
-  env: { CLOUDSDK_AUTH_ACCESS_TOKEN: "access_token", GOOGLE_OAUTH_ACCESS_TOKEN: "access_token" },
+  // gcloud reads CLOUDSDK_AUTH_ACCESS_TOKEN (GOOGLE_OAUTH_ACCESS_TOKEN, Terraform's, is `google`'s).
+  env: { CLOUDSDK_AUTH_ACCESS_TOKEN: "access_token", GOOGLE_CLOUD_ACCESS_TOKEN: "access_token" },
   docsUrl: "https://cloud.google.com/docs/authentication/rest",
 });

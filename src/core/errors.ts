@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   endpoint_unreachable: { exit: 8, status: 502 },
   daemon_unavailable: { exit: 9, status: 503 },
   plugin_invalid: { exit: 1, status: 422 },
+  sign_failed: { exit: 1, status: 502 },
   record_invalid: { exit: 1, status: 500 },
   record_tampered: { exit: 1, status: 500 },
   master_key_invalid: { exit: 1, status: 500 },
