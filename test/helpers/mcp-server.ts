@@ -47,7 +47,7 @@ export interface McpServerOptions {
 
 function _mcpServer(): McpServer {
   const server = new McpServer({ name: "authsome-test-mcp", version: "1.0.0" }, { capabilities: { logging: {} } });
-  server.registerTool("whoami", { description: "the token's client and scopes" }, async (_args, extra) => ({
+  server.registerTool("whoami", { description: "the token's client and scopes" }, async (extra) => ({
     content: [{ type: "text", text: JSON.stringify({ client: extra.authInfo?.clientId, scopes: extra.authInfo?.scopes, expiresAt: extra.authInfo?.expiresAt }) }],
   }));
   server.registerTool("notify", { description: "a log notification on the event stream" }, async () => {
