@@ -53,7 +53,7 @@ export interface Registry {
   list(): Promise<PluginList>;
   /** One plugin; imports only that one. Throws provider_not_found or plugin_invalid. */
   get(name: string): Promise<ProviderPlugin>;
-  /** Installs from a .json/.jsonc file, a .ts/.mts/.js/.mjs/.cjs module, or an npm package spec. */
+  /** Installs from a .json/.jsonc file, a .ts/.mts/.js/.mjs/.cjs module, an npm package spec or a `jsr:` spec. */
   install(source: string, options?: InstallOptions): Promise<ProviderPlugin>;
   /** Removes an installed plugin (bundled ones cannot be removed). */
   remove(name: string): Promise<void>;
@@ -208,6 +208,12 @@ export async function loadPluginSource(source: string, home: string): Promise<{ 
     const path = resolve(source);
     const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
     return { plugin: await _validated(await importPluginModule(path, source, { privateDirs: [home] }), source), origin: path };
+  }
+  if (source.startsWith("jsr:")) {
+    const { withJsrEntry } = await import("./plugin-jsr.ts");
+    const { importPluginModule } = await import("./plugin-module.ts");
+    const { value, origin } = await withJsrEntry(source, (path) => importPluginModule(path, source, { privateDirs: [home] }));
+    return { plugin: await _validated(value, source), origin };
   }
   return await loadNpm(source, home);
 }

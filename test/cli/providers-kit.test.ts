@@ -7,6 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { cpSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -117,4 +119,39 @@ test(".jsonc installs; .json with comments is refused naming file, line and the 
   r = await cli(["providers", "add", asJson]);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^error: plugin .*forge\.json:1:1: a comment, which JSON does not allow: rename the file to \.jsonc/m);
+});
+
+test("a jsr: package (JSR's HTTP API, here a local stand-in for jsr.io): tested, then installed at its version", async () => {
+  const plugin = `import { definePlugin } from "jsr:@authsome/broker/plugin";
+export default definePlugin({ name: "widget", authType: "api_key", inject: [{ host: "api.widget.example" }], env: { WIDGET_API_KEY: "api_key" } });
+`;
+  const files: Record<string, string> = {
+    "/@acme/authsome-plugin-widget/meta.json": JSON.stringify({ scope: "acme", name: "authsome-plugin-widget", latest: "1.1.0", versions: { "1.0.0": {}, "1.1.0": {} } }),
+    "/@acme/authsome-plugin-widget/1.1.0_meta.json": JSON.stringify({ exports: { ".": "./mod.ts" } }),
+    "/@acme/authsome-plugin-widget/1.1.0/mod.ts": plugin,
+  };
+  const seen: string[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.url ?? "");
+    const body = files[req.url ?? ""];
+    res.writeHead(body === undefined ? 404 : 200).end(body ?? "not found");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const env = { ...home.env, AUTHSOME_JSR_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  try {
+    let r = await runCli(["providers", "test", "jsr:@acme/authsome-plugin-widget", "--json"], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal((JSON.parse(r.stdout) as Report).plugin, "widget");
+    r = await runCli(["providers", "add", "jsr:@acme/authsome-plugin-widget"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const stored = JSON.parse(await readFile(join(home.home, "plugins", "widget.json"), "utf8")) as { $source: string };
+    assert.equal(stored.$source, "jsr:@acme/authsome-plugin-widget@1.1.0");
+    r = await runCli(["providers", "add", "jsr:@acme/authsome-plugin-widget@9.9.9"], { env });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: plugin jsr:@acme\/authsome-plugin-widget@9\.9\.9: no version 9\.9\.9 on JSR/m);
+    assert.ok(seen.every((url) => url.startsWith("/@acme/authsome-plugin-widget/")), seen.join(" "));
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
