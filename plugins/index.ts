@@ -17,6 +17,7 @@ export const bundledPlugins: Record<string, () => Promise<{ default: ProviderPlu
   assemblyai: () => import("./assemblyai.ts"),
   atlassian: () => import("./atlassian.ts"),
   attio: () => import("./attio.ts"),
+  aws: () => import("./aws.ts"),
   azure: () => import("./azure.ts"),
   "azure-openai": () => import("./azure-openai.ts"),
   beehiiv: () => import("./beehiiv.ts"),

@@ -10,6 +10,7 @@
 import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
 import type { BodyScan, Tripwire, TripwireHit } from "./tripwire.ts";
+import { planSigning } from "./sign.ts";
 
 /** One outbound request as a transport knows it. */
 export interface EgressRequest {
@@ -42,6 +43,11 @@ export interface EgressRequest {
   tripwire?: Tripwire;
   /** The request has a body: {@link EgressResult.bodyScan} is wanted. */
   hasBody?: boolean;
+  /**
+   * The body's Content-Length, or null when it has none (chunked; a fetch body). With
+   * `form: "fetch"` a body of unknown length may be read whole for signing (sign.ts).
+   */
+  bodyLength?: number | null;
 }
 
 /** What the pipeline decided for a request. */
@@ -70,6 +76,12 @@ export interface EgressResult {
    * answer = tripped: stop, answer {@link tripwireDenial}); null when there is nothing to scan.
    */
   bodyScan: BodyScan | null;
+  /**
+   * For a signed request whose signature covers the body (sign.ts): the transport reads the
+   * body whole (at most `MAX_SIGNED_BODY` bytes, else answers `BODY_TOO_LARGE`), then sends
+   * the head this returns instead of {@link headers} and {@link path}. Null: send as is.
+   */
+  signBody: ((body: Uint8Array) => Promise<{ headers: string[]; path: string }>) | null;
 }
 
 /** What an injected request's audit entry records: never a header value. */
@@ -106,7 +118,29 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   }
   const headers = buildRequestHeaders(request.rawHeaders, request.form === "wire" ? (request.authority ?? url.host) : null, injection, request.websocket === true);
   const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
-  return { decision, injection, url, path, headers, bodyScan };
+  if (injection?.sign !== undefined) return _signed(request, { decision, injection, url, path, headers, bodyScan, signBody: null });
+  return { decision, injection, url, path, headers, bodyScan, signBody: null };
+}
+
+/** A signed provider's request: signed now, or once the transport has read the body (sign.ts). */
+async function _signed(request: EgressRequest, result: EgressResult): Promise<EgressResult> {
+  const signer = result.injection?.sign;
+  if (signer === undefined) return result;
+  const length = request.bodyLength ?? null;
+  const shape = { present: request.hasBody === true, length, readsUnknownLength: request.form === "fetch" };
+  const step = await planSigning(signer, request.method, result.url, result.headers, shape);
+  if (step.kind === "refused") return { ...result, decision: { action: "deny", status: step.status, reason: step.reason }, injection: null, headers: [], bodyScan: null };
+  const url = result.url;
+  const withQuery = (query: Record<string, string>): string => {
+    for (const name of Object.keys(query)) url.searchParams.set(name, query[name] ?? "");
+    return Object.keys(query).length === 0 ? result.path : url.pathname + url.search;
+  };
+  if (step.kind === "signed") return { ...result, headers: step.headers, path: withQuery(step.query) };
+  const signBody = async (body: Uint8Array) => {
+    const out = await step.finish(body);
+    return { headers: out.headers, path: withQuery(out.query) };
+  };
+  return { ...result, signBody };
 }
 
 /**
@@ -119,7 +153,7 @@ async function _tripwireCheck(tripwire: Tripwire, request: EgressRequest): Promi
   if (hit === null) return null;
   tripwire.report(hit, url.hostname, request.method);
   const decision: EgressDecision = { action: "deny", status: 403, reason: tripwire.reason(hit, url.hostname) };
-  return { decision, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null };
+  return { decision, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null, signBody: null };
 }
 
 /** The 403 for a body that tripped (the scan's hit is audited here, once). */

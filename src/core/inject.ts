@@ -5,7 +5,9 @@
  * while a run is going is used by its next request, and the provider's current default wins.
  */
 import { AuthsomeError } from "./errors.ts";
-import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
+import type { InjectionDecision, InjectionOptions, Injector, RequestSigner } from "./injector.ts";
+import { createHookSigner } from "./plugin-sign.ts";
+import { createSigV4Signer } from "./sigv4.ts";
 import type { InjectionRule, ProviderPlugin } from "./plugin.ts";
 import { type CredentialValues, findMatchingRule, hostMatchesAnyRule, renderInjection } from "./rules.ts";
 import { readForInjection } from "./connections.ts";
@@ -98,9 +100,15 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     const hit = byRule?.get(rule);
     if (hit !== undefined) return hit;
     const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
-    const { headers, query } = renderInjection(rule, fields);
+    // A signed provider gets a signer (per request headers) instead of rendered ones.
+    const signing = signerFor(plugin, fields);
+    const { headers, query } = signing === null ? renderInjection(rule, fields) : { headers: {}, query: {} };
     // Shared by every request that gets it: frozen so that no caller can change another's.
-    const decision: InjectionDecision = Object.freeze({ provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query), ...(rule.scrub === false ? { scrub: false } : {}) });
+    const decision: InjectionDecision = Object.freeze({
+      provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query),
+      ...(rule.scrub === false ? { scrub: false } : {}),
+      ...(signing === null ? {} : { sign: signing.signer, secrets: Object.freeze(signing.secrets) }),
+    });
     if (byRule === undefined) renderings.set(found, (byRule = new Map()));
     byRule.set(rule, decision);
     return decision;
@@ -114,6 +122,16 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     decide,
     close: () => unwatch?.(),
   };
+}
+
+/**
+ * The signer of a provider whose requests are signed, or null: SigV4 for `aws_sigv4`, the
+ * plugin's sandboxed hook for `sign` (loaded only when such a provider is used).
+ */
+function signerFor(plugin: ProviderPlugin, fields: CredentialValues): { signer: RequestSigner; secrets: string[] } | null {
+  if (plugin.authType === "aws_sigv4") return createSigV4Signer(plugin.sigv4, fields);
+  if (plugin.sign !== undefined && typeof plugin.sign === "object") return createHookSigner(plugin.name, plugin.sign, fields);
+  return null;
 }
 
 /** Bound on the per-host plugin cache (a proxy sees few hosts; a scan must not grow it forever). */

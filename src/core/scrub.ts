@@ -86,7 +86,8 @@ function _base64Core(bytes: Buffer, k: number, alphabet: "base64" | "base64url")
  * password, or its user part when the password is empty, as Stripe-style keys are sent).
  */
 export function decisionSecrets(decision: InjectionDecision): string[] {
-  const secrets = new Set<string>();
+  // A signer's secrets (SigV4's secret key, session token) never go on the wire but are scrubbed too.
+  const secrets = new Set<string>(decision.secrets ?? []);
   for (const value of [...Object.values(decision.headers), ...Object.values(decision.query)]) {
     secrets.add(value);
     const scheme = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/.exec(value);

@@ -13,6 +13,8 @@ export { checkApiKey };
 /** Runs the API-key flow. */
 export async function runApiKeyFlow(context: FlowContext): Promise<FlowResult> {
   const { plugin } = context;
+  // SigV4 providers take three fields (key id, secret, optional session token), not one key.
+  if (plugin.authType === "aws_sigv4") return (await import("./aws-keys.ts")).runAwsKeysFlow(context);
   const key = await collectSecret(context, {
     label: "API key",
     validate: (value) => checkApiKey(plugin, value),

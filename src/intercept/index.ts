@@ -10,7 +10,8 @@ import { createAuthService, type AuthService } from "../core/auth-service.ts";
 import type { ServiceOptions } from "../core/context.ts";
 import { AuthsomeError } from "../core/errors.ts";
 import { type AuditBatcher, createAuditBatcher } from "../core/audit.ts";
-import { decideEgress, injectionAuditEntry, injectionEvent, tripwireDenial } from "../core/egress.ts";
+import { decideEgress, type EgressResult, injectionAuditEntry, injectionEvent, tripwireDenial } from "../core/egress.ts";
+import { BODY_TOO_LARGE, readBounded } from "../core/sign.ts";
 import { type BodyScan, createTripwire, type Tripwire } from "../core/tripwire.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
@@ -87,6 +88,7 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
       tripwire, hasBody: request.body !== null,
     });
     if (result.decision.action === "deny") return new Response(`authsome: ${result.decision.reason}\n`, { status: result.decision.status });
+    if (result.signBody !== null && request.body !== null) return sendSigned(request, result, result.signBody, hops);
     const headers = toHeaders(result.headers);
     const url = result.url;
     const scan = result.bodyScan;
@@ -105,6 +107,33 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
     }
     const init: RequestInit & { duplex?: string } = { method: request.method, headers, redirect: follow ? "manual" : request.redirect, signal: request.signal };
     if (body !== null) Object.assign(init, { body, duplex: "half" });
+    return deliver(request, result, init, sent, replay, hops);
+  }
+
+  /** A signed request whose signature covers its body (core/sign.ts): read whole, then signed. */
+  async function sendSigned(request: Request, result: EgressResult, signBody: NonNullable<EgressResult["signBody"]>, hops: number): Promise<Response> {
+    const scan = result.bodyScan;
+    const stream = request.clone().body;
+    let bytes: Uint8Array | null;
+    try {
+      bytes = stream === null ? new Uint8Array(0) : await readBounded(scan === null ? stream : scannedBody(stream, scan));
+    } catch (error) {
+      if (scan === null || scan.hit === null) throw error;
+      const denial = tripwireDenial(tripwire, scan, result.url.hostname, request.method);
+      return new Response(`authsome: ${denial.action === "deny" ? denial.reason : "blocked"}\n`, { status: 403 });
+    }
+    if (bytes === null) return new Response(`authsome: ${BODY_TOO_LARGE.reason}\n`, { status: BODY_TOO_LARGE.status });
+    const signed = await signBody(bytes);
+    const follow = request.redirect === "follow";
+    const init: RequestInit = { method: request.method, headers: toHeaders(signed.headers), body: new Uint8Array(bytes), redirect: follow ? "manual" : request.redirect, signal: request.signal };
+    return deliver(request, { ...result, headers: signed.headers }, init, (promise) => promise, request, hops);
+  }
+
+  /** Sends an injected request, audits it, scrubs the answer and follows a redirect afresh. */
+  async function deliver(request: Request, result: EgressResult, init: RequestInit, sent: (promise: Promise<Response>) => Promise<Response>, replay: Request, hops: number): Promise<Response> {
+    const url = result.url;
+    if (result.injection === null) throw new TypeError("authsome: nothing to deliver");
+    const follow = request.redirect === "follow";
     const response = await sent(original(new Request(url, init), upstream.init(url)));
     const event = injectionEvent(result.injection, url.hostname, request.method, response.status);
     if (event !== null) audit.add(injectionAuditEntry(event));

@@ -3,6 +3,7 @@
 // named in the environment. It holds no secret: the proxy URL carries only the per-run token.
 import http from "node:http";
 import https from "node:https";
+import { syncBuiltinESMExports } from "node:module";
 import net from "node:net";
 import tls from "node:tls";
 import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
@@ -58,9 +59,13 @@ function patch(module, secure) {
     }
   }
   module.globalAgent = new TunnelAgent({ keepAlive: true });
+  // Clients that make their own agent (the AWS SDK's `new https.Agent({ keepAlive })`) too.
+  module.Agent = TunnelAgent;
 }
 
 if (proxyText) {
   patch(http, false);
   patch(https, true);
+  // ES modules' named imports of node:http(s) see the patched Agent as well.
+  syncBuiltinESMExports();
 }

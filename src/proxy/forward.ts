@@ -31,12 +31,42 @@ export async function forwardRequest(
   try {
     const prepared = await prepareRequest(ctx, req.url ?? "", req.rawHeaders, target, username, false, req.method);
     if (res.destroyed) return;
-    _send(ctx, req, res, target, prepared, hasRequestBody(req.rawHeaders) ? req : null, true);
+    const hasBody = hasRequestBody(req.rawHeaders);
+    if (prepared.signBody !== null && hasBody) return await _sendSigned(ctx, req, res, target, prepared, prepared.signBody);
+    _send(ctx, req, res, target, prepared, hasBody ? req : null, true);
   } catch (error) {
     // Also reached synchronously from http.request, e.g. an injected value Node refuses to send.
     sendReply(res, error);
   }
 }
+
+/**
+ * A signed request whose signature covers the body (core/sign.ts): the body is read whole
+ * (through its tripwire scan; its Content-Length is within the signing limit), then the head
+ * is signed and the request sent.
+ */
+async function _sendSigned(ctx: ForwardContext, req: http.IncomingMessage, res: http.ServerResponse, target: Target, prepared: Prepared, signBody: NonNullable<Prepared["signBody"]>): Promise<void> {
+  const parts: Buffer[] = [];
+  const scan = prepared.bodyScan;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    const out = scan === null ? chunk : scan.push(chunk);
+    if (out === null) return _denyTripped(ctx, scan, target, req.method ?? "POST", res);
+    parts.push(out);
+  }
+  const rest = scan === null ? EMPTY : scan.end();
+  if (rest === null) return _denyTripped(ctx, scan, target, req.method ?? "POST", res);
+  const body = Buffer.concat([...parts, rest]);
+  const signed = await signBody(body);
+  if (res.destroyed) return;
+  _send(ctx, req, res, target, { ...prepared, path: signed.path, headers: signed.headers, bodyScan: null, signBody: null }, body, true);
+}
+
+function _denyTripped(ctx: ForwardContext, scan: BodyScan | null, target: Target, method: string, res: http.ServerResponse): void {
+  const denial = ctx.tripwire === undefined || scan === null ? null : tripwireDenial(ctx.tripwire, scan, target.host, method);
+  sendReply(res, new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"), ["Connection", "close"]);
+}
+
+const EMPTY = Buffer.alloc(0);
 
 function _send(
   ctx: ForwardContext,
@@ -44,7 +74,7 @@ function _send(
   res: http.ServerResponse,
   target: Target,
   prepared: Prepared,
-  body: Readable | null,
+  body: Readable | Buffer | null,
   mayRetry: boolean,
 ): void {
   const method = req.method ?? "GET";
@@ -66,7 +96,7 @@ function _send(
   upReq.on("error", (error) => {
     if (res.destroyed || res.headersSent) return void res.destroy();
     // A pooled connection the server had just closed: resend once if no body was consumed.
-    if (mayRetry && body === null && upReq.reusedSocket) {
+    if (mayRetry && (body === null || Buffer.isBuffer(body)) && upReq.reusedSocket) {
       return _send(ctx, req, res, target, prepared, body, false);
     }
     reportInjection(ctx, prepared.decision, target, method, 502);
@@ -74,6 +104,7 @@ function _send(
   });
   res.on("close", () => res.writableFinished || upReq.destroy());
   if (body === null) upReq.end();
+  else if (Buffer.isBuffer(body)) upReq.end(body);
   else if (prepared.bodyScan === null) body.pipe(upReq);
   else body.pipe(_scanned(ctx, prepared.bodyScan, target, method, upReq, res)).pipe(upReq);
 }

@@ -75,6 +75,8 @@ class Relay implements ConnectionOwner {
   private bodyScan: BodyScan | ChunkedBodyScan | null = null;
   /** The agent half-closed: it gets the answers to the requests it sent, then the connection ends. */
   private clientEnded = false;
+  /** A signed request's body, read whole before its head can be signed (core/sign.ts). */
+  private signing: { parts: Buffer[]; finish: NonNullable<Prepared["signBody"]>; text: (path: string, headers: readonly string[]) => string } | null = null;
 
   private readonly ctx: ForwardContext;
   private readonly client: Duplex;
@@ -153,16 +155,26 @@ class Relay implements ConnectionOwner {
     // An upgrade other than WebSocket is sent without `Upgrade` (as forward.ts does); the agent
     // may still wait for a 101 on this connection, so it ends with the answer.
     const close = head.minor === 0 || _hasConnectionToken(head.rawHeaders, "close") || (!websocket && _hasConnectionToken(head.rawHeaders, "upgrade"));
-    let text = `${head.method} ${prepared.path} HTTP/1.${head.minor}\r\n`;
     const scrub = scrubberFor(prepared.decision);
-    const headers = scrub === null ? prepared.headers : scrubRequestHeaders(prepared.headers);
-    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
-    text += close ? "Connection: close\r\n\r\n" : "\r\n";
+    const headText = (path: string, sent: readonly string[]): string => {
+      let text = `${head.method} ${path} HTTP/1.${head.minor}\r\n`;
+      const headers = scrub === null ? sent : scrubRequestHeaders(sent);
+      for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+      return text + (close ? "Connection: close\r\n\r\n" : "\r\n");
+    };
+    const text = headText(prepared.path, prepared.headers);
     const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
     this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket, scrub };
     this.requestLeft = framing.kind === "chunked" ? new ChunkedScanner(400) : framing.kind === "length" ? framing.length : 0;
     const scan = prepared.bodyScan;
     this.bodyScan = scan === null ? null : framing.kind === "chunked" ? new ChunkedBodyScan(scan) : scan;
+    // A signature over the body: the body is read here first, the head signed and sent after it.
+    if (prepared.signBody !== null && hasBody && framing.kind === "length") {
+      this.signing = { parts: [], finish: prepared.signBody, text: headText };
+      this.phase = "body";
+      this._flow();
+      return this._pump();
+    }
     const up = this.ctx.upstream.acquire(this.session.target, this);
     this.up = up;
     this.phase = hasBody ? "body" : "waiting";
@@ -180,6 +192,7 @@ class Relay implements ConnectionOwner {
     this.pending = taken === data.length ? null : data.subarray(taken);
     const part = taken === data.length ? data : data.subarray(0, taken);
     const scan = this.bodyScan;
+    if (this.signing !== null) return this._collect(part, taken, done);
     if (scan === null) {
       if (taken > 0) this._writeUp(part);
     } else {
@@ -194,6 +207,37 @@ class Relay implements ConnectionOwner {
     this.phase = "waiting";
     if (this.exchange !== null) this.exchange.bodyDone = true;
     this._flow();
+  }
+
+  /** A signed request's body: kept (through its tripwire scan) until whole, then signed and sent. */
+  private _collect(part: Buffer, taken: number, done: boolean): void {
+    const signing = this.signing;
+    if (signing === null) return;
+    const scan = this.bodyScan;
+    const out = scan === null ? part : taken > 0 ? scan.push(part) : EMPTY;
+    const rest = scan !== null && out !== null && done ? scan.end() : EMPTY;
+    if (out === null || rest === null) return this._tripped(scan as BodyScan | ChunkedBodyScan);
+    if (taken > 0) signing.parts.push(out === part ? Buffer.from(part) : out);
+    if (rest.length > 0) signing.parts.push(rest);
+    if (!done) return;
+    this.phase = "waiting";
+    this._flow();
+    const body = Buffer.concat(signing.parts);
+    signing.finish(body).then((signed) => {
+      if (this.phase === "closed" || this.exchange === null) return;
+      this.signing = null;
+      const text = signing.text(signed.path, signed.headers);
+      this.exchange.head = text;
+      this.exchange.bodyDone = true;
+      // Sent as one, like a body that came with its head; a stale pooled connection is not retried.
+      this.exchange.retried = true;
+      const up = this.ctx.upstream.acquire(this.session.target, this);
+      this.up = up;
+      up.socket.cork();
+      this._writeUp(text);
+      this._writeUp(body);
+      up.socket.uncork();
+    }).catch((error: unknown) => this._fail(error));
   }
 
   /** A body carried a needle: the upstream connection is dropped (the rest never leaves) and the agent gets 403. */

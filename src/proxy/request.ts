@@ -33,6 +33,11 @@ export interface Prepared {
   decision: InjectionDecision | null;
   /** The body's tripwire scan (core/tripwire.ts), or null: send the body as it comes. */
   bodyScan: BodyScan | null;
+  /**
+   * A signed request whose signature covers its body (core/sign.ts): read the body whole, then
+   * send the head this returns. Null: send {@link path} and {@link headers} as they are.
+   */
+  signBody: ((body: Uint8Array) => Promise<{ headers: string[]; path: string }>) | null;
 }
 
 /** An error answer: status and one line of text for the agent. */
@@ -49,7 +54,7 @@ export class ProxyReply extends Error {
 /** Sends an error answer on a ServerResponse (or drops the connection if it is too late). */
 export function sendReply(res: http.ServerResponse, error: unknown, extraHeaders: string[] = []): void {
   if (res.headersSent) return void res.destroy();
-  const { status, message } = _replyParts(error);
+  const { status, message } = replyParts(error);
   const text = `authsome proxy: ${message}\n`;
   res.writeHead(status, [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text))]);
   res.end(text);
@@ -57,7 +62,7 @@ export function sendReply(res: http.ServerResponse, error: unknown, extraHeaders
 
 /** The same answer written to a raw socket (CONNECT, WebSocket), which is then closed. */
 export function replyOnSocket(socket: Duplex, error: unknown, extraHeaders: string[] = []): void {
-  const { status, message } = _replyParts(error);
+  const { status, message } = replyParts(error);
   const text = `authsome proxy: ${message}\n`;
   const headers = [...extraHeaders, ...TEXT, "Content-Length", String(Buffer.byteLength(text)), "Connection", "close"];
   if (!socket.destroyed) socket.end(rawResponseHead(status, STATUS_CODES[status] ?? "", headers) + text);
@@ -65,7 +70,8 @@ export function replyOnSocket(socket: Duplex, error: unknown, extraHeaders: stri
 
 const TEXT = ["Content-Type", "text/plain; charset=utf-8"];
 
-function _replyParts(error: unknown): { status: number; message: string } {
+/** The status and one-line text of the proxy's answer to `error` (HTTP/2 streams write it themselves). */
+export function replyParts(error: unknown): { status: number; message: string } {
   if (error instanceof ProxyReply) return { status: error.status, message: error.message };
   // Injector errors are AuthsomeErrors whose messages name providers and connections, never secrets.
   const coded = toAuthsomeError(error);
@@ -86,6 +92,8 @@ export async function prepareRequest(
   username: string,
   websocket: boolean,
   method = "GET",
+  /** HTTP/2 says so by the stream's end, not by a header: given, it overrides the headers. */
+  hasBody?: boolean,
 ): Promise<Prepared> {
   const rawPath = originFormPath(requestTarget);
   if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
@@ -95,10 +103,21 @@ export async function prepareRequest(
   const url = new URL(target.origin + rawPath);
   const result = await decideEgress(ctx.injector, {
     method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
-    ...(ctx.tripwire === undefined ? {} : { tripwire: ctx.tripwire, hasBody: hasRequestBody(rawHeaders) }),
+    hasBody: hasBody ?? hasRequestBody(rawHeaders), bodyLength: contentLength(rawHeaders), ...(ctx.tripwire === undefined ? {} : { tripwire: ctx.tripwire }),
   });
   if (result.decision.action === "deny") throw new ProxyReply(result.decision.status, result.decision.reason);
-  return { path: result.path, headers: result.headers, decision: result.injection, bodyScan: result.bodyScan };
+  return { path: result.path, headers: result.headers, decision: result.injection, bodyScan: result.bodyScan, signBody: result.signBody };
+}
+
+/** A request's Content-Length, or null when it has none or is chunked (Transfer-Encoding wins). */
+export function contentLength(rawHeaders: readonly string[]): number | null {
+  let length: number | null = null;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const lower = (rawHeaders[i] ?? "").toLowerCase();
+    if (lower === "transfer-encoding") return null;
+    if (lower === "content-length" && /^\d{1,15}$/.test((rawHeaders[i + 1] ?? "").trim())) length = Number(rawHeaders[i + 1]);
+  }
+  return length;
 }
 
 /**
