@@ -69,7 +69,8 @@ async function _discover(issuer: string): Promise<ServerMetadata> {
       // Checks the status, the JSON and that the metadata names this issuer (RFC 8414 3.3).
       return await oauth.processDiscoveryResponse(expected, response);
     } catch (error) {
-      throw new AuthsomeError("provider_error", `metadata discovery: ${url} answered without valid metadata for ${issuer} (${mapError(error, call, url).message})`, { cause: error });
+      const why = error instanceof AuthsomeError || !(error instanceof Error) ? mapError(error, call, url).message : error.message;
+      throw new AuthsomeError("provider_error", `metadata discovery: ${url} answered without valid metadata for ${issuer} (${why})`, { cause: error });
     }
   }
   throw new AuthsomeError("provider_error", `metadata discovery: ${issuer} publishes no authorization-server metadata`, {
