@@ -8,7 +8,7 @@ import { AuthsomeError } from "../../src/core/errors.ts";
 import { startCallbackServer } from "../../src/flows/callback-server.ts";
 import { pollForToken } from "../../src/flows/device-code.ts";
 import { metadataUrls } from "../../src/flows/discovery.ts";
-import { OAuthError, parseTokenBody, type TokenSet } from "../../src/flows/oauth-http.ts";
+import { OAuthError, type TokenSet } from "../../src/flows/oauth-http.ts";
 import { freePort } from "../helpers/oidc-server.ts";
 
 function fakePoll(answers: string[]) {
@@ -44,18 +44,6 @@ test("device polling: access_denied and expired_token are clear errors; the loca
   const slow = fakePoll(Array(200).fill("authorization_pending"));
   await assert.rejects(pollForToken({ ...slow.options, expiresAt: 12_000 }), /expired/);
   assert.equal(slow.sleeps.length, 3, "stops at the code's expiry");
-});
-
-test("token responses: errors (even with HTTP 200) are OAuthErrors without our secrets", () => {
-  assert.throws(() => parseTokenBody({ error: "bad_verification_code", error_description: "code abc12345 is wrong" }, 200, "GitHub refused", ["abc12345"]), (e: OAuthError) => {
-    assert.equal(e.oauthCode, "bad_verification_code");
-    assert.equal(e.message, "GitHub refused: bad_verification_code: code <redacted> is wrong");
-    return true;
-  });
-  const parsed = parseTokenBody({ access_token: "x", expires_in: "120", scope: "repo,gist", token_type: "bearer" }, 200, "t", []);
-  assert.deepEqual(parsed.scopes, ["repo", "gist"]);
-  assert.ok(Math.abs(Date.parse(parsed.expiresAt ?? "") - Date.now() - 120_000) < 5000);
-  assert.throws(() => parseTokenBody({ token: "x" }, 200, "t", []), /invalid token response: field "access_token"/);
 });
 
 test("discovery: RFC 8414 first, then OpenID Connect, path-aware", () => {
