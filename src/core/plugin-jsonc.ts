@@ -1,8 +1,8 @@
 /**
  * Plugin files as text: `.json` (strict JSON) and `.jsonc` (JSON with `//` and `/* *\/`
  * comments and trailing commas, the Python authsome's newer bundled files). Errors name the
- * file, the line (and column for syntax errors) and the field: `plugin ./x.jsonc:14: field
- * "api_url[1]": ...`.
+ * file, the line (and column for syntax errors; field errors get a line in .jsonc files) and
+ * the field: `plugin ./x.jsonc:14: field "api_url[1]": ...`.
  *
  * Loaded only by `providers add` and `providers test`: installed plugins are stored as plain
  * JSON and read by plugin-v1.ts `loadPluginJson`, so jsonc-parser never costs a CLI start.
@@ -28,7 +28,9 @@ export function loadPluginText(text: string, source: string, kind: PluginTextKin
   try {
     return loadPluginObject(json, source);
   } catch (error) {
-    throw _withLine(error, text, source);
+    // .json field errors keep their long-standing form (`plugin x.json: field ...`), which
+    // scripts and tests match; .jsonc files, long and commented, get the field's line.
+    throw kind === "jsonc" ? _withLine(error, text, source) : error;
   }
 }
 
