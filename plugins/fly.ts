@@ -4,13 +4,10 @@ export default definePlugin({
   name: "fly",
   displayName: "Fly.io",
   authType: "api_key",
-  // Fly's macaroon tokens use the `FlyV1` scheme; the key is stored without that word.
-  inject: [
-    { host: "api.machines.dev", format: "FlyV1 {token}" },
-    { host: "api.fly.io", format: "FlyV1 {token}" },
-  ],
+  // The Machines API (api.machines.dev) and the GraphQL API (api.fly.io) both take Bearer.
+  inject: [{ host: "api.machines.dev" }, { host: "api.fly.io" }],
   apiKey: {
-    hint: "paste the token from `fly tokens create` without its leading \"FlyV1 \" (it starts with \"fm2_\")",
+    hint: "use `fly auth token`, or a token from `fly tokens create` without its leading \"FlyV1 \"",
     keyUrl: "https://fly.io/dashboard/personal/tokens",
   },
   // flyctl reads FLY_API_TOKEN, older releases FLY_ACCESS_TOKEN.

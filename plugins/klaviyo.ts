@@ -6,7 +6,7 @@ export default definePlugin({
   authType: "api_key",
   inject: [{ host: "a.klaviyo.com", format: "Klaviyo-API-Key {token}" }],
   apiKey: {
-    pattern: "^pk_[A-Za-z0-9]{20,}$",
+    pattern: "^pk_[A-Za-z0-9_]{20,}$",
     hint: "use a private API key (\"pk_\"); the public key is a 6-character site id",
     keyUrl: "https://www.klaviyo.com/settings/account/api-keys",
   },
