@@ -4,7 +4,7 @@
  * plugin is told which promise it breaks: `schema`, `rule-safety`, `placeholders`, `env-names`.
  */
 import { AuthsomeError } from "../core/errors.ts";
-import type { AuthType, CredentialField, InjectionRule, ProviderPlugin } from "../core/plugin.ts";
+import type { AuthType, InjectionRule, ProviderPlugin } from "../core/plugin.ts";
 import { validatePlugin } from "../core/plugin-schema.ts";
 import { createPlaceholder, hasPlaceholder } from "../core/placeholder.ts";
 import { loadRegexEngine } from "../core/rule-regex.ts";
@@ -141,5 +141,3 @@ export function envCollisions(plugins: readonly ProviderPlugin[]): EnvCollision[
   return [...owners].filter(([, providers]) => providers.length > 1).map(([name, providers]) => ({ name, providers })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
-/** The credential field an env mapping or a format names, typed for callers. @internal */
-export type FieldName = CredentialField | "token";
