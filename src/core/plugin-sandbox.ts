@@ -56,8 +56,10 @@ try {
   const module = await import(url);
   if (module.default === undefined) answer = { kind: "no_default" };
   else {
-    const problem = problemOf(module.default, "", 0);
-    answer = problem ? { kind: "not_json", ...problem } : { kind: "ok", value: module.default };
+    // A sign hook is kept as its source text (core/plugin-sign.ts runs it in its own sandbox).
+    const value = typeof module.default?.sign === "function" ? { ...module.default, sign: { source: module.default.sign.toString() } } : module.default;
+    const problem = problemOf(value, "", 0);
+    answer = problem ? { kind: "not_json", ...problem } : { kind: "ok", value };
   }
 } catch (error) {
   const e = error instanceof Error ? error : new Error(String(error));

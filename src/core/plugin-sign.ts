@@ -101,7 +101,12 @@ async function _call(provider: string, source: string, request: SignInput, crede
   }
   headers.host ??= request.url.host;
   const body = request.body === null ? null : Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString("base64");
-  const value = await _sandbox().call({ source, request: { method: request.method, url: request.url.href, headers, body }, credential }, provider);
+  let value: unknown;
+  try {
+    value = await _sandbox().call({ source, request: { method: request.method, url: request.url.href, headers, body }, credential }, provider);
+  } catch (error) {
+    throw _redacted(error, credential);
+  }
   const parsed = v.safeParse(ResultSchema, value);
   if (!parsed.success) {
     const issue = parsed.issues[0];
@@ -109,6 +114,14 @@ async function _call(provider: string, source: string, request: SignInput, crede
     throw new AuthsomeError("sign_failed", `the ${provider} sign hook returned an invalid result${where === "" ? "" : ` at "${where}"`}: ${issue.message}`);
   }
   return { headers: _lower(parsed.output.headers ?? {}), query: parsed.output.query ?? {} };
+}
+
+/** The error with every credential value in its message replaced (a hook may throw one). */
+function _redacted(error: unknown, credential: Record<string, string>): unknown {
+  if (!(error instanceof AuthsomeError)) return error;
+  let message = error.message;
+  for (const value of Object.values(credential)) if (value.length >= 4) message = message.replaceAll(value, "[redacted]");
+  return message === error.message ? error : new AuthsomeError(error.code, message);
 }
 
 function _lower(record: Record<string, string>): Record<string, string> {
@@ -215,10 +228,14 @@ class SignSandbox {
   }
 }
 
+const DENO_DENY = ["read", "write", "net", "env", "run", "ffi", "sys", "import"].map((name) => `--deny-${name}`);
+
 /** The child's command line: no permissions on Deno, the permission model on Node. */
 function _childCommand(): { command: string; args: string[] } {
   const deno = (globalThis as { Deno?: unknown }).Deno !== undefined;
-  if (deno) return { command: process.execPath, args: ["run", "--quiet", "--no-prompt", `data:text/javascript;base64,${Buffer.from(CHILD).toString("base64")}`] };
+  // Every permission denied by name: Deno's node:child_process adds -A to a `deno run` that
+  // names none (measured on Deno 2.9: read, net, run... all granted), as if it were node.
+  if (deno) return { command: process.execPath, args: ["run", "--quiet", "--no-prompt", ...DENO_DENY, `data:text/javascript;base64,${Buffer.from(CHILD).toString("base64")}`] };
   const flag = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
   return { command: process.execPath, args: [flag, "--no-warnings", "--input-type=module", "-e", CHILD] };
 }
