@@ -5,12 +5,12 @@
  * several Node and Deno processes on one machine; src/core/lock-file.ts) and Redis (a store
  * shared by machines). A holder keeps its lock alive while `fn` runs (lockfile mtime / Redis
  * TTL refreshed), so only a dead or frozen holder's lock is ever broken, and a wait that runs
- * out names the holder.
+ * out names the holder. Redis locks are also fenced (src/core/lock-redis.ts).
  */
-import { hostname } from "node:os";
 import { AuthsomeError } from "./errors.ts";
 
 export { createFileLock, type FileLockOptions } from "./lock-file.ts";
+export { createRedisLock, heldFences, type Fence, type RedisLockClient, type RedisLockOptions } from "./lock-redis.ts";
 
 /** Options for one {@link Lock.withLock} call. */
 export interface LockOptions {
@@ -25,7 +25,6 @@ export interface Lock {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const DEFAULT_STALE_MS = 30_000;
 
 function _timeoutError(name: string, timeoutMs: number, where: string): AuthsomeError {
   return new AuthsomeError("lock_timeout", `timed out after ${timeoutMs} ms waiting for lock "${name}" (${where})`, {
@@ -42,10 +41,6 @@ export function _sleep(ms: number): Promise<void> {
 export function _backoff(attempt: number, deadline: number): number {
   const base = Math.min(50, 2 * 1.5 ** attempt);
   return Math.max(1, Math.min(base / 2 + Math.random() * base, deadline - Date.now()));
-}
-
-function _token(): string {
-  return crypto.randomUUID();
 }
 
 /** Waits for `previous` to settle, or rejects with lock_timeout after `timeoutMs`. */
@@ -94,6 +89,8 @@ export function createMemoryLock(): Lock {
 /** A lock held by one backend, once this process's own queue has let the caller through. */
 export interface HeldLock {
   release(): Promise<void>;
+  /** Runs the holder's function in a context that knows the lock (the Redis lock's fencing). */
+  within?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -109,7 +106,7 @@ export function _queuedLock(acquire: (name: string, timeoutMs: number, deadline:
       const run = async (): Promise<Awaited<ReturnType<typeof fn>>> => {
         const held = await acquire(name, timeoutMs, deadline);
         try {
-          return await fn();
+          return await (held.within === undefined ? fn() : held.within(fn));
         } finally {
           await held.release();
         }
@@ -117,80 +114,4 @@ export function _queuedLock(acquire: (name: string, timeoutMs: number, deadline:
       return local.withLock(name, run, { timeoutMs });
     },
   };
-}
-
-/** The two Redis commands the lock needs; an ioredis client satisfies it. */
-export interface RedisLockClient {
-  set(key: string, value: string, px: "PX", milliseconds: number, nx: "NX"): Promise<"OK" | null>;
-  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
-}
-
-/** Options for {@link createRedisLock}. */
-export interface RedisLockOptions {
-  /** Lock expiry in Redis, refreshed every ttlMs/3 while `fn` runs (default 30 000). */
-  ttlMs?: number;
-  /** Key prefix; kept apart from the store's own `authsome:` keys (default `authsome-lock:`). */
-  prefix?: string;
-}
-
-// Compare-and-delete / compare-and-extend: never touch a lock another holder now owns.
-const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
-const REFRESH_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("pexpire", KEYS[1], ARGV[2]) else return 0 end`;
-
-/** Polls `SET key value NX PX ttl` until it succeeds or the deadline passes. */
-async function _redisAcquire(client: RedisLockClient, key: string, value: string, ttlMs: number, deadline: number): Promise<boolean> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await client.set(key, value, "PX", ttlMs, "NX")) === "OK") return true;
-    } catch (error) {
-      throw new AuthsomeError("storage_failed", `redis failed while taking lock key "${key}"`, { cause: error });
-    }
-    if (Date.now() >= deadline) return false;
-    await _sleep(_backoff(attempt, deadline));
-  }
-}
-
-/** Who holds a Redis lock, from the value its holder set (pid, host, since). */
-async function _redisHolder(client: RedisLockClient, key: string): Promise<string> {
-  try {
-    const raw = await client.eval(`return redis.call("get", KEYS[1])`, 1, key);
-    const holder: unknown = typeof raw === "string" ? JSON.parse(raw) : undefined;
-    if (typeof holder !== "object" || holder === null) return "the holder is unknown";
-    const { pid, host, since } = holder as Record<string, unknown>;
-    return `held by pid ${String(pid)} on host ${String(host)} since ${new Date(Number(since)).toISOString()}`;
-  } catch {
-    return "the holder is unknown";
-  }
-}
-
-/** A lock shared by every process using one Redis server (`SET NX PX` + Lua release). */
-export function createRedisLock(client: RedisLockClient, options: RedisLockOptions = {}): Lock {
-  const ttlMs = options.ttlMs ?? DEFAULT_STALE_MS;
-  const prefix = options.prefix ?? "authsome-lock:";
-  return _queuedLock(async (name, timeoutMs, deadline) => {
-    const key = prefix + name;
-    // The value is unique per acquisition (the token) and names the holder for a waiter's error.
-    const value = JSON.stringify({ token: _token(), pid: process.pid, host: _hostName(), since: Date.now() });
-    if (!(await _redisAcquire(client, key, value, ttlMs, deadline))) {
-      throw _timeoutError(name, timeoutMs, `redis key ${key}: ${await _redisHolder(client, key)}`);
-    }
-    const timer = setInterval(() => {
-      void client.eval(REFRESH_SCRIPT, 1, key, value, ttlMs).catch(() => {});
-    }, Math.max(10, Math.floor(ttlMs / 3)));
-    return {
-      release: async () => {
-        clearInterval(timer);
-        // A failed release must not hide fn's outcome: the key expires after ttlMs anyway.
-        await client.eval(RELEASE_SCRIPT, 1, key, value).catch(() => {});
-      },
-    };
-  });
-}
-
-function _hostName(): string {
-  try {
-    return hostname();
-  } catch {
-    return "unknown"; // Deno without --allow-sys
-  }
 }

@@ -9,9 +9,10 @@ import type { Driver, GetKeysOptions, Storage } from "unstorage";
 import memoryDriver from "unstorage/drivers/memory";
 import * as v from "valibot";
 import { AuthsomeError } from "../errors.ts";
-import { createFileLock, createMemoryLock, createRedisLock } from "../lock.ts";
+import { createFileLock, createMemoryLock } from "../lock.ts";
 import type { Lock } from "../lock.ts";
 import { createFsDriver, parseStorageKey } from "./fs-driver.ts";
+import type { RedisHandle } from "./redis.ts";
 
 /** An open store: records, the lock guarding their read-modify-write, and how to describe it. */
 export interface Store {
@@ -33,6 +34,8 @@ export interface Store {
    * backend cannot tell (callers then read every time).
    */
   watchChanges?(onChange: () => void, onLost: () => void): () => void;
+  /** The Redis connection, for the fleet audit log (Redis stores only). @internal */
+  redis?: RedisHandle;
 }
 
 /** Options for {@link createStore}. */
@@ -160,17 +163,8 @@ function _memoryStore(): Store {
 
 /** Loaded lazily: ioredis is heavy and most runs never touch Redis. */
 async function _redisStore(url: string): Promise<Store> {
-  const { default: redisDriver } = await import("unstorage/drivers/redis");
-  const description = redactUrl(url);
-  // lazyConnect: opening the store must not block on the network; the first command connects.
-  // maxRetriesPerRequest: fail a command quickly when the server is down instead of queueing forever.
-  const driver = redisDriver({ url, base: "authsome", lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-  const client = driver.getInstance?.();
-  if (client === undefined) throw new AuthsomeError("internal", "unstorage's redis driver exposes no client");
-  // Without a listener ioredis prints every reconnect failure; commands still reject with it.
-  client.on("error", () => {});
-  const storage = _storageOver(_guardDriver(driver, description));
-  return { storage, lock: createRedisLock(client), kind: "redis", description, dispose: () => storage.dispose(), locate: (key) => `record ${key} in ${description}` };
+  const { openRedisStore } = await import("./redis.ts");
+  return openRedisStore(url, (driver, description) => _storageOver(_guardDriver(driver, description)));
 }
 
 /**

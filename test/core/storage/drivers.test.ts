@@ -105,10 +105,10 @@ test("createStore: spec forms, descriptions and errors", async () => {
   }
 });
 
-test("redis store: a server that is down fails with storage_failed, not a hang", async () => {
+test("redis store: a server that is down fails with store_unavailable, not a hang", async () => {
   const store = await createStore({ home: "/x", spec: "redis://:hunter2@127.0.0.1:1/0" });
   await assert.rejects(store.storage.getItem("k"), (error: unknown) => {
-    assert.ok(error instanceof AuthsomeError && error.code === "storage_failed");
+    assert.ok(error instanceof AuthsomeError && error.code === "store_unavailable", String(error));
     assert.ok(!error.message.includes("hunter2"));
     return true;
   });
