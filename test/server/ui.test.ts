@@ -61,7 +61,7 @@ describe("signing in", () => {
     assert.match(await res.text(), /one-time link that authsome ui/);
     const csp = res.headers.get("content-security-policy") ?? "";
     for (const part of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'", "form-action 'self'"]) assert.ok(csp.includes(part), part);
-    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(res.headers.get("referrer-policy"), "same-origin");
     assert.equal(res.headers.get("x-frame-options"), "DENY");
     assert.equal(res.headers.get("cross-origin-resource-policy"), "same-origin");
     const js = await app.request("/ui/app.js", { headers: { host: HOST } });

@@ -18,7 +18,7 @@ nav a[aria-current=page]{font-weight:700;text-decoration:none;color:var(--fg)}
 main{max-width:72rem;margin:0 auto;padding:1rem}section{margin:0 0 1.75rem}h1{font-size:1.4rem;margin:.25rem 0 1rem}h2{font-size:1.15rem;margin:1.25rem 0 .5rem}h3{font-size:1rem;margin:1rem 0 .4rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;margin:.5rem 0}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}th{font-weight:600;color:var(--muted)}
-.muted,small{color:var(--muted)}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad{color:var(--bad)}code{font:13px ui-monospace,monospace;overflow-wrap:anywhere}
+.muted,small{color:var(--muted)}.ok{color:var(--ok)}.warn{color:var(--warn)}.bad{color:var(--bad)}code{font:13px ui-monospace,monospace;overflow-wrap:anywhere}td code{white-space:nowrap}
 form.inline{display:inline}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(14rem,1fr));gap:.5rem 1rem;align-items:end}
 label{display:block;font-weight:600}label small{font-weight:400}input,select,button{font:inherit;color:inherit}
 input[type=text],input[type=password],input[type=url],input:not([type]),select{width:100%;padding:.35rem .5rem;border:1px solid var(--line);border-radius:4px;background:var(--bg)}

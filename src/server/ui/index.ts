@@ -64,6 +64,8 @@ export function mountDashboard(app: Hono, options: DashboardOptions): Dashboard 
     secure(c.res);
   });
   app.get("/", (c) => c.redirect("/ui/", 302));
+  // Browsers ask for it on every page; an answer keeps their consoles free of 404s.
+  app.get("/favicon.ico", (c) => c.body(null, 204));
   app.get("/ui", (c) => c.redirect("/ui/", 302));
   app.get("/ui/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/ui/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));

@@ -52,12 +52,12 @@ function _loginForms(data: ConnectionsData): Markup {
   const { csrf, frame, providers } = data;
   return h`<section aria-labelledby="login-h"><h2 id="login-h">Log in</h2><div class="card"><h3>With an API key</h3>
 <form method="post" action="/ui/action/login" autocomplete="off">${formFields(csrf, frame.profile)}<div class="grid"><label for="key-provider">Provider<select id="key-provider" name="provider" required>${_options(providers, (p) => p.flows.includes("api_key"))}</select></label>
-<label for="key-connection">Connection name<input id="key-connection" name="connection" type="text" value="default" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"></label>
+<label for="key-connection">Connection name<input id="key-connection" name="connection" type="text" value="default" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label>
 <label for="key-secret">API key<input id="key-secret" name="api_key" type="password" required autocomplete="off"></label>
 <label><input type="checkbox" name="force" value="1"> Replace an existing connection <small>(and make it the default)</small></label><div><button class="primary">Save key</button></div></div></form>
 <p class="muted">The key is stored encrypted on this machine; it is never shown again, here or to your agents.</p></div>
 <div class="card"><h3>With OAuth</h3><form method="post" action="/ui/action/oauth">${formFields(csrf, frame.profile)}<div class="grid"><label for="oauth-provider">Provider<select id="oauth-provider" name="provider" required>${_options(providers, (p) => p.auth_type === "oauth2")}</select></label>
-<label for="oauth-connection">Connection name<input id="oauth-connection" name="connection" type="text" value="default" required pattern="[A-Za-z0-9][A-Za-z0-9._-]{0,63}"></label>
+<label for="oauth-connection">Connection name<input id="oauth-connection" name="connection" type="text" value="default" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label>
 <label for="oauth-flow">Flow<select id="oauth-flow" name="flow"><option value="">provider's default</option><option value="pkce">browser (PKCE)</option><option value="device_code">device code</option><option value="client_credentials">client credentials</option><option value="dcr_pkce">dynamic registration</option></select></label>
 <label for="oauth-client">Client id <small>(optional)</small><input id="oauth-client" name="client_id" type="text"></label>
 <label for="oauth-scopes">Scopes <small>(optional, comma-separated)</small><input id="oauth-scopes" name="scopes" type="text"></label>
