@@ -9,8 +9,9 @@
  * URIs, grant and response types, `token_endpoint_auth_method: none`, plus the optional
  * `client_name` and `application_type`. No `scope`: servers that limit registration scopes
  * (oidc-provider with resource-server scopes) refuse it, and scopes are asked for at
- * authorization anyway. A server that still refuses the metadata (`invalid_client_metadata`,
- * `invalid_redirect_uri` is not retried) gets one retry without the optional members.
+ * authorization anyway. A server that still refuses the metadata (`invalid_client_metadata`)
+ * gets one retry without the optional members; any other refusal (`invalid_redirect_uri`) ends
+ * the login with the server's words.
  */
 import * as oauth from "oauth4webapi";
 import type { ClientSecrets } from "../core/records.ts";
