@@ -13,6 +13,8 @@
  * nothing).
  */
 import "../register.ts";
+import { existsSync } from "node:fs";
+import { bundledPlugins } from "../../plugins/index.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
 import { resolveContext } from "../core/context.ts";
 import { loadPluginSource } from "../core/registry.ts";
@@ -50,10 +52,14 @@ export async function testPlugin(input: unknown, source: string, options: Confor
 }
 
 /**
- * Runs the suite on a plugin file (.json, .jsonc, .ts, .js, ...) or an npm package spec, loaded
- * as `providers add` loads it (module plugins in a child process that may not read the home).
+ * Runs the suite on a plugin file (.json, .jsonc, .ts, .js, ...), an npm or `jsr:` package spec,
+ * loaded as `providers add` loads it (module plugins in a child process that may not read the
+ * home), or a bundled provider's name.
  */
 export async function testPluginSource(source: string, options: ConformanceOptions = {}): Promise<ConformanceReport> {
+  // A bundled provider's name (and no file of that name here): its module, as the catalogue test runs it.
+  const bundled = Object.hasOwn(bundledPlugins, source) && !existsSync(source) ? bundledPlugins[source] : undefined;
+  if (bundled !== undefined) return testPlugin((await bundled()).default, `plugins/${source}.ts`, options);
   let plugin: ProviderPlugin;
   try {
     plugin = (await loadPluginSource(source, resolveContext().home)).plugin;

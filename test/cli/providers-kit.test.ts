@@ -23,6 +23,7 @@ const cli = (args: string[]) => runCli(args, { env: home.env });
 
 interface Report {
   ok: boolean;
+  source: string;
   plugin: string | null;
   checks: { check: string; ok: boolean; skipped?: boolean; message: string }[];
 }
@@ -90,6 +91,14 @@ describe("a broken plugin fails the named check (exit 1)", () => {
       assert.match(failed[0]?.message ?? "", message);
     });
   }
+});
+
+test("a bundled provider by name: the same suite the catalogue test runs", async () => {
+  const r = await cli(["providers", "test", "stripe", "--json"]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout) as Report;
+  assert.equal(report.source, "plugins/stripe.ts");
+  assert.ok(report.checks.every((c) => c.ok && c.skipped !== true), r.stdout);
 });
 
 test("an npm package by the naming convention, packed to a local tarball: tested, then installed", async () => {
