@@ -169,7 +169,9 @@ function convert(v1: V1, source: string): ProviderPlugin {
   if (keyConfig?.key_pattern || keyConfig?.key_pattern_hint) {
     plugin.apiKey = {};
     // Python checks keys with re.fullmatch: anchor the whole pattern to keep that meaning.
-    if (keyConfig.key_pattern) plugin.apiKey.pattern = `^(?:${keyConfig.key_pattern})$`;
+    // Anchors the file wrote already are dropped first: `^(?:^sk-...$)$` means the same, but the
+    // run placeholder (placeholder.ts) reads only a single `^(?:...)$` wrapper.
+    if (keyConfig.key_pattern) plugin.apiKey.pattern = `^(?:${keyConfig.key_pattern.replace(/^\^/, "").replace(/(?<!\\)\$$/, "")})$`;
     if (keyConfig.key_pattern_hint) plugin.apiKey.hint = keyConfig.key_pattern_hint;
   }
   const env = envOfV1(v1, source);

@@ -43,6 +43,13 @@ describe("the newer v1 dialect (.jsonc, api_url, flat export)", () => {
     assert.deepEqual(plugin.env, { ACME_KEY: "api_key", ACME_TOKEN: "api_key", ACME_API_KEY: "api_key" });
   });
 
+  test("an anchored key_pattern is wrapped once, so the run placeholder follows it", async () => {
+    const plugin = fromV1({ ...apiKeyV1, api_key: { key_pattern: "^sk-[A-Za-z0-9_-]{20,}$" }, export: { ACME_KEY: "API_TOKEN" } }, "x");
+    assert.equal(plugin.apiKey?.pattern, "^(?:sk-[A-Za-z0-9_-]{20,})$");
+    const { createPlaceholder } = await import("../../src/core/placeholder.ts");
+    assert.match(createPlaceholder(plugin), /^sk-authsome-[A-Za-z0-9_-]{24}$/);
+  });
+
   test("nested export naming the token replaces the default name; naming another field keeps it", () => {
     assert.deepEqual(fromV1({ ...oauthV1, export: { env: { access_token: "ACME_AT" } } }, "x").env, { ACME_AT: "access_token" });
     assert.deepEqual(fromV1({ ...oauthV1, name: "acme--two", export: { env: { refresh_token: "R" } } }, "x").env, { ACME_TWO_ACCESS_TOKEN: "access_token" });
