@@ -65,42 +65,61 @@ function _callbackError(query: Record<string, string>, provider: string): Authso
   return new AuthsomeError(code, `${provider} refused the login: ${error}${description}`, { hint: "run the login again" });
 }
 
+type Settle<T> = { resolve(value: T): void; reject(error: unknown): void };
+
+/** The page the browser gets for the deciding request. */
+interface Outcome {
+  title: string;
+  message: string;
+  ok: boolean;
+  status: 200 | 400 | 502;
+}
+
+/** Decides the login from the first request to the callback path, in the order of the module comment. */
+async function _decide<T>(options: CallbackOptions<T>, url: URL, settle: Settle<T>): Promise<Outcome> {
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] ??= value;
+  if (query["state"] !== options.state) {
+    settle.reject(new AuthsomeError("auth_failed", "the callback's state did not match this login, so it was refused and the login stopped", { hint: "run the login again and finish it in the tab it opens" }));
+    return { title: "Login refused", message: "The request did not belong to the login that is waiting (state mismatch).", ok: false, status: 400 };
+  }
+  let params = url.searchParams;
+  try {
+    params = options.checkResponse?.(params) ?? params;
+  } catch (error) {
+    settle.reject(error);
+    return { title: "Login refused", message: toAuthsomeError(error).message, ok: false, status: 400 };
+  }
+  const code = query["code"];
+  if (query["error"] !== undefined || code === undefined || code === "") {
+    const failure = query["error"] === undefined ? new AuthsomeError("auth_failed", `${options.providerName} sent no authorization code`) : _callbackError(query, options.providerName);
+    settle.reject(failure);
+    return { title: "Login failed", message: failure.message, ok: false, status: 400 };
+  }
+  try {
+    settle.resolve(await options.complete(code, params));
+    return { title: "Logged in", message: `authsome is connected to ${options.providerName}.`, ok: true, status: 200 };
+  } catch (error) {
+    settle.reject(error);
+    return { title: "Login failed", message: toAuthsomeError(error).message, ok: false, status: 502 };
+  }
+}
+
 /** Starts the callback server; throws `usage` when the port is taken. */
 export async function startCallbackServer<T>(options: CallbackOptions<T>): Promise<CallbackServer<T>> {
   const { hostname, port, path } = listenAddress(options.redirectUri);
-  let settle!: { resolve(value: T): void; reject(error: unknown): void };
+  let settle!: Settle<T>;
   const result = new Promise<T>((resolve, reject) => (settle = { resolve, reject }));
   result.catch(() => {});
   let decided = false;
   const app = new Hono();
   app.all("*", async (c) => {
-    if (c.req.method !== "GET" || new URL(c.req.url).pathname !== path) return c.text("not found", 404);
+    const url = new URL(c.req.url);
+    if (c.req.method !== "GET" || url.pathname !== path) return c.text("not found", 404);
     if (decided) return c.html(_page("Login already finished", "This callback was already used; a code is good for one login only.", false), 400);
     decided = true;
-    const query = c.req.query();
-    if (query["state"] !== options.state) {
-      settle.reject(new AuthsomeError("auth_failed", "the callback's state did not match this login, so it was refused and the login stopped", { hint: "run the login again and finish it in the tab it opens" }));
-      return c.html(_page("Login refused", "The request did not belong to the login that is waiting (state mismatch).", false), 400);
-    }
-    let params = new URL(c.req.url).searchParams;
-    try {
-      params = options.checkResponse?.(params) ?? params;
-    } catch (error) {
-      settle.reject(error);
-      return c.html(_page("Login refused", toAuthsomeError(error).message, false), 400);
-    }
-    if (query["error"] !== undefined || query["code"] === undefined || query["code"] === "") {
-      const failure = query["error"] === undefined ? new AuthsomeError("auth_failed", `${options.providerName} sent no authorization code`) : _callbackError(query, options.providerName);
-      settle.reject(failure);
-      return c.html(_page("Login failed", failure.message, false), 400);
-    }
-    try {
-      settle.resolve(await options.complete(query["code"], params));
-      return c.html(_page("Logged in", `authsome is connected to ${options.providerName}.`, true));
-    } catch (error) {
-      settle.reject(error);
-      return c.html(_page("Login failed", toAuthsomeError(error).message, false), 502);
-    }
+    const outcome = await _decide(options, url, settle);
+    return c.html(_page(outcome.title, outcome.message, outcome.ok), outcome.status);
   });
   let listener: Listener;
   try {
