@@ -62,6 +62,8 @@ class Matcher {
   readonly regex: RegExp | null;
   readonly longest: number;
   private readonly owners: Map<string, Needle>;
+  private readonly forms: readonly string[];
+  private readonly firsts: ReadonlySet<number>;
   /** Hosts of a connection's `--base-url` (a self-hosted instance): its provider's too. */
   readonly baseHosts: ReadonlyMap<string, ReadonlySet<string>>;
 
@@ -70,7 +72,24 @@ class Matcher {
     this.baseHosts = baseHosts;
     const forms = [...owners.keys()].sort((a, b) => b.length - a.length);
     this.longest = forms[0]?.length ?? 0;
+    this.forms = forms;
+    this.firsts = new Set(forms.map((f) => f.charCodeAt(0)));
     this.regex = forms.length === 0 ? null : new RegExp(forms.map((f) => f.replace(/[\\^$.*+?()[\]{}|/-]/g, "\\$&")).join("|"), "g");
+  }
+
+  /**
+   * Where the held-back end of `text` starts: the first of its last (longest - 1) positions
+   * whose rest is a proper prefix of a needle, else `text.length` (nothing to hold). Holding
+   * only a real prefix lets a streamed body (a gRPC or HTTP/2 ping-pong) flow message by
+   * message instead of waiting for bytes that would push an innocent tail out.
+   */
+  heldFrom(text: string): number {
+    for (let p = Math.max(0, text.length - this.longest + 1); p < text.length; p += 1) {
+      if (!this.firsts.has(text.charCodeAt(p))) continue;
+      const rest = text.slice(p);
+      if (this.forms.some((form) => form.length > rest.length && form.startsWith(rest))) return p;
+    }
+    return text.length;
   }
 
   /** The first needle in `text` (latin1) whose provider is not allowed here; `end` stops matches starting later. */
@@ -211,7 +230,7 @@ export class BodyScan {
     if (found !== null) return this._trip(found.needle);
     this.scanned += chunk.length;
     // A needle could start in the last (longest - 1) bytes and end in the next chunk.
-    const keep = this.scanned >= MAX_BODY_SCAN ? data.length : Math.max(0, data.length - this.matcher.longest + 1);
+    const keep = this.scanned >= MAX_BODY_SCAN ? data.length : this.matcher.heldFrom(text);
     if (keep < data.length) this.tail = Buffer.from(data.subarray(keep));
     return data.subarray(0, keep);
   }

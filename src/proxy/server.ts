@@ -23,6 +23,7 @@ import {
 } from "./forward.ts";
 import { isWebSocketUpgrade } from "./headers.ts";
 import { createTerminator } from "./terminate.ts";
+import { createH2Proxy } from "./h2-server.ts";
 import { SOCKS5_VERSION, SOCKS_REPLY, replyBytes, socksHandshake } from "./socks.ts";
 import { blindTunnel, CONNECT_REPLIES, type InterceptContext, interceptTunnel, type TunnelReplies } from "./tunnel.ts";
 import { relayTunnel } from "./relay.ts";
@@ -84,7 +85,9 @@ export function createProxy(options: ProxyOptions): Proxy {
   const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection, tripwire: options.tripwire };
   // Intercepted tunnels go to the raw relay; node:http below serves only the proxy's own
   // requests (CONNECT, absolute-form http://).
-  const terminator = createTerminator(options.ca, (socket, session, first) => relayTunnel(ctx, socket, session, first));
+  // Tunnels whose agent negotiates h2 (offered only where the upstream speaks it) go to h2-server.ts.
+  const h2 = createH2Proxy(ctx, upstream.secureContext);
+  const terminator = createTerminator(options.ca, (socket, session, first) => relayTunnel(ctx, socket, session, first), h2);
   const tunnels: InterceptContext = { ca: options.ca, upstream, terminator };
   const denyOption = options.denyUnmatched;
   const deny: DenyCheck = Object.assign(typeof denyOption === "function" ? () => denyOption() : () => denyOption === true, { report: options.onDenied });
@@ -124,6 +127,7 @@ export function createProxy(options: ProxyOptions): Proxy {
   });
   return _lifecycle(front, outer, () => {
     upstream.close();
+    h2.close();
   });
 }
 

@@ -48,6 +48,8 @@ export interface Upstream {
   acquire(target: Target, owner: ConnectionOwner): UpstreamConnection;
   /** Gives a connection whose last response ended cleanly back to the pool. */
   release(connection: UpstreamConnection): void;
+  /** The upstream trust roots (undefined: the runtime's defaults), for the HTTP/2 sessions (h2-upstream.ts). */
+  readonly secureContext: tls.SecureContext | undefined;
   /** Closes pooled connections. */
   close(): void;
 }
@@ -97,6 +99,7 @@ export function createUpstream(options: UpstreamOptions = {}): Upstream {
     connect(target) {
       return net.connect({ host: target.address, port: target.port, noDelay: true });
     },
+    secureContext,
     acquire: (target, owner) => pool.acquire(target, owner),
     release: (connection) => pool.release(connection),
     close() {
