@@ -133,7 +133,7 @@ export async function getAccessToken(core: ServiceCore, provider: string, option
 }
 
 /** Fields `export` may print: never a refresh token or client secret. */
-const EXPORTABLE: readonly CredentialField[] = ["api_key", "access_token", "id_token", "username", "password", "base_url", "client_id"];
+const EXPORTABLE: readonly CredentialField[] = ["api_key", "access_token", "id_token", "username", "password", "base_url", "client_id", "access_key_id", "secret_access_key", "session_token"];
 
 /** The env mapping of a provider's connection (e.g. `OPENAI_API_KEY`). @internal */
 export async function exportEnv(core: ServiceCore, provider: string, options: ConnectionOptions = {}): Promise<Record<string, string>> {
