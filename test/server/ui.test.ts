@@ -47,8 +47,8 @@ async function signIn(): Promise<{ get(path: string, headers?: Record<string, st
   const res = await app.request(link.pathname, { headers: { host: HOST } });
   assert.equal(res.status, 303);
   const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
-  const get = (path: string, headers: Record<string, string> = {}) => app.request(path, { headers: { host: HOST, cookie, ...headers } });
-  const post = (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
+  const get = async (path: string, headers: Record<string, string> = {}) => app.request(path, { headers: { host: HOST, cookie, ...headers } });
+  const post = async (path: string, form: Record<string, string>, headers: Record<string, string> = {}) =>
     app.request(path, { method: "POST", body: new URLSearchParams(form).toString(), headers: { host: HOST, cookie, "content-type": "application/x-www-form-urlencoded", origin: `http://${HOST}`, ...headers } });
   const csrf = async () => /name="csrf" value="([^"]+)"/.exec(await (await get("/ui/")).text())?.[1] ?? "";
   return { get, post, csrf };

@@ -30,7 +30,8 @@ export interface UiLogin {
 
 /** The logins the dashboard runs. */
 export interface LoginTracker {
-  start(service: AuthService, input: OperationInput<"login">): UiLogin;
+  /** Starts a login; `clientSecret` is what the page's form carried ("" = a public client, as empty stdin is for the CLI). */
+  start(service: AuthService, input: OperationInput<"login">, clientSecret: string): UiLogin;
   get(id: string): UiLogin | undefined;
   /** Cancels every login still waiting (the server is closing). */
   close(): void;
@@ -44,7 +45,7 @@ export function createLoginTracker(): LoginTracker {
   const logins = new Map<string, UiLogin>();
   const controllers = new Set<AbortController>();
   return {
-    start(service, input) {
+    start(service, input, clientSecret) {
       const controller = new AbortController();
       controllers.add(controller);
       const listeners = new Set<Parameters<UiLogin["subscribe"]>[0]>();
@@ -62,8 +63,8 @@ export function createLoginTracker(): LoginTracker {
         notify: (message) => step(message),
         instruct: (message) => step(message),
         openUrl: async (url) => step("Open this page to continue the login:", url),
-        readPipedSecret: async () => undefined,
-        // Flows then offer their local forms (a client secret) as links, never a terminal prompt.
+        // The secret came with the page's form: no second form, no terminal prompt.
+        readPipedSecret: async () => clientSecret,
         browserAtHand: () => true,
         signal: controller.signal,
       };

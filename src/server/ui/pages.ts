@@ -60,6 +60,7 @@ function _loginForms(data: ConnectionsData): Markup {
 <label for="oauth-connection">Connection name<input id="oauth-connection" name="connection" type="text" value="default" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label>
 <label for="oauth-flow">Flow<select id="oauth-flow" name="flow"><option value="">provider's default</option><option value="pkce">browser (PKCE)</option><option value="device_code">device code</option><option value="client_credentials">client credentials</option><option value="dcr_pkce">dynamic registration</option></select></label>
 <label for="oauth-client">Client id <small>(optional)</small><input id="oauth-client" name="client_id" type="text"></label>
+<label for="oauth-secret">Client secret <small>(optional; empty for a public client or one saved before)</small><input id="oauth-secret" name="client_secret" type="password" autocomplete="off"></label>
 <label for="oauth-scopes">Scopes <small>(optional, comma-separated)</small><input id="oauth-scopes" name="scopes" type="text"></label>
 <label><input type="checkbox" name="force" value="1"> Replace an existing connection</label><div><button class="primary">Start login</button></div></div></form></div></section>`;
 }

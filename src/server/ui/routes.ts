@@ -102,7 +102,8 @@ function _mountActions(app: Hono, ctx: PageContext): void {
   _action(app, ctx, "/ui/action/oauth", async (form, service) => {
     const scopes = _field(form, "scopes").split(/[\s,]+/).filter(Boolean);
     const input = { provider: _field(form, "provider"), ..._given({ connection: _field(form, "connection"), flow: _field(form, "flow"), client_id: _field(form, "client_id"), scopes: scopes.length === 0 ? undefined : scopes }), force: form["force"] === "1" };
-    const login = ctx.logins.start(service, input as Parameters<LoginTracker["start"]>[1]);
+    // A client secret is taken like `login`'s piped stdin: never echoed, never in a URL.
+    const login = ctx.logins.start(service, input as Parameters<LoginTracker["start"]>[1], typeof form["client_secret"] === "string" ? form["client_secret"] : "");
     return { text: `Login to ${login.provider} started.`, to: `/ui/logins/${login.id}` };
   });
   _action(app, ctx, "/ui/action/default", async (form, service) => {
