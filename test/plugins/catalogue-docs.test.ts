@@ -2,13 +2,14 @@
  * The catalogue stays one thing: the lazy registry (plugins/index.ts), the plugins folder and
  * the provider table in docs/providers.md list the same providers, and each docs row says what
  * the plugin says (auth type, hosts, where the credential goes, env names). Listing names
- * imports no plugin file.
+ * loads no plugin.
  */
 import assert from "node:assert/strict";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
+import { catalogue } from "../../plugins/catalogue.ts";
 import { bundledPlugins } from "../../plugins/index.ts";
 import { createRegistry } from "../../src/core/registry.ts";
 import { validatePlugin } from "../../src/core/plugin-schema.ts";
@@ -26,9 +27,11 @@ async function docsRows(): Promise<string[]> {
   return text.slice(start, end).split("\n").filter((line) => line.startsWith("| `"));
 }
 
-test("at least 120 bundled providers, and the registry lists exactly the plugins folder", async () => {
-  const files = (await readdir(folder)).filter((f) => f.endsWith(".ts") && f !== "index.ts").map((f) => f.slice(0, -3));
+test("at least 120 bundled providers; the registry and the catalogue module list exactly the plugins folder", async () => {
+  const files = (await readdir(folder)).filter((f) => f.endsWith(".ts") && f !== "index.ts" && f !== "catalogue.ts").map((f) => f.slice(0, -3));
   assert.deepEqual(Object.keys(bundledPlugins).sort(), files.sort());
+  assert.deepEqual(Object.keys(catalogue).sort(), files.sort());
+  for (const [name, plugin] of Object.entries(catalogue)) assert.equal(plugin.name, name, `catalogue.ts maps "${name}" to plugins/${plugin.name}.ts`);
   assert.ok(files.length >= 120, `only ${files.length} bundled providers`);
 });
 
@@ -46,7 +49,7 @@ test("docs/providers.md has one row per bundled provider, saying what the plugin
   assert.deepEqual(rows, expected, "rows sorted by provider name");
 });
 
-test("listing provider names imports no plugin; getting one imports only that one", async () => {
+test("listing provider names loads no plugin; getting one loads only that one", async () => {
   const home = await mkdtemp(join(tmpdir(), "authsome-catalogue-"));
   try {
     const imported: string[] = [];
