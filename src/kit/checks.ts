@@ -109,21 +109,23 @@ const RESERVED_ENV = new Set([
 ]);
 const UPPER_SNAKE = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*$/;
 
-/** `env-names`: UPPER_SNAKE, not authsome's own, no two equal but for case, each field one a login fills. */
-export function envNamesCheck(plugin: ProviderPlugin): CheckResult {
+/**
+ * `env-names`: UPPER_SNAKE (so no two differ only by case, as Windows would read them), none of
+ * authsome's own, each mapped to a field a login fills, and none mapped by another provider of
+ * `others` (the bundled catalogue: a run's child would get only one of the two).
+ */
+export function envNamesCheck(plugin: ProviderPlugin, others: readonly ProviderPlugin[] = []): CheckResult {
   const fields = FIELDS_OF[plugin.authType];
-  const seen = new Map<string, string>();
   for (const [name, field] of Object.entries(plugin.env ?? {})) {
     const path = `field "env.${name}"`;
     if (!UPPER_SNAKE.test(name)) return result("env-names", false, `${path}: not UPPER_SNAKE_CASE (e.g. ${name.toUpperCase().replace(/[^A-Z0-9]+/g, "_")})`);
     if (RESERVED_ENV.has(name) || name.startsWith("AUTHSOME_")) return result("env-names", false, `${path}: authsome sets or reads ${name} itself for a run's child`);
-    const twin = seen.get(name.toLowerCase());
-    if (twin !== undefined) return result("env-names", false, `${path}: collides with "${twin}" where names ignore case (Windows)`);
-    seen.set(name.toLowerCase(), name);
     if (fields !== undefined && !fields.includes(field)) return result("env-names", false, `${path}: "${field}" is never set for authType "${plugin.authType}"`);
+    const owner = others.find((o) => o.name !== plugin.name && Object.hasOwn(o.env ?? {}, name));
+    if (owner !== undefined) return result("env-names", false, `${path}: the bundled provider "${owner.name}" maps ${name} too (a run's child would get only one of them)`);
   }
   const count = Object.keys(plugin.env ?? {}).length;
-  return result("env-names", true, count === 0 ? "no env mapping (export uses the default name)" : `${count} name(s), UPPER_SNAKE, none reserved or colliding`);
+  return result("env-names", true, count === 0 ? "no env mapping (export uses the default name)" : `${count} name(s), UPPER_SNAKE, none reserved or mapped by another provider`);
 }
 
 /** One env name mapped by more than one provider of a catalogue. */

@@ -7,7 +7,7 @@
  * Checks, in order (checks.ts, live.ts): `schema` (fields and types), `rule-safety` (host rules
  * no broader than the provider's own hosts, src/core/rule-breadth.ts), `placeholders` (format
  * fields a login fills; the run placeholder fits the key pattern), `env-names` (UPPER_SNAKE,
- * none of authsome's own, no case collisions), `login` (the plugin's first flow against a local
+ * none of authsome's own, none a bundled provider maps), `login` (the plugin's first flow against a local
  * stand-in authorization server) and `injection` (a request to each declared host through the
  * real egress pipeline carries the credential where the rule says, and an undeclared host gets
  * nothing).
@@ -66,11 +66,14 @@ export async function testPluginSource(source: string, options: ConformanceOptio
   } catch (error) {
     return _report(null, source, loadFailure(error));
   }
-  return _run(plugin, source, options);
+  // A third-party plugin's env names must not be ones a bundled provider maps (the catalogue
+  // test checks the bundled ones among themselves).
+  const others = await Promise.all(Object.values(bundledPlugins).map(async (load) => (await load()).default));
+  return _run(plugin, source, options, others);
 }
 
-async function _run(plugin: ProviderPlugin, source: string, options: ConformanceOptions): Promise<ConformanceReport> {
-  const checks = [...loadedChecks(plugin), await placeholderCheck(plugin), envNamesCheck(plugin)];
+async function _run(plugin: ProviderPlugin, source: string, options: ConformanceOptions, others: ProviderPlugin[] = []): Promise<ConformanceReport> {
+  const checks = [...loadedChecks(plugin), await placeholderCheck(plugin), envNamesCheck(plugin, others)];
   if (options.live !== false) {
     const failed = checks.some((c) => !c.ok);
     const live = failed ? [] : await liveChecks(plugin);

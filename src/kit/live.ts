@@ -172,11 +172,11 @@ function _regexCandidates(plugin: ProviderPlugin, pattern: string): string[] {
   for (const url of [plugin.docsUrl, plugin.baseUrl, ...Object.values(plugin.oauth ?? {})]) {
     if (typeof url === "string" && /^https?:\/\//.test(url)) out.push(new URL(url.replaceAll("{base_url}", "https://x.invalid")).hostname);
   }
-  const words = pattern.slice("regex:".length).replaceAll("\\.", "\u0000").match(/[a-z0-9\u0000-]+/gi) ?? [];
-  for (const word of words) {
-    const host = word.replaceAll("\u0000", ".").replace(/^[.-]+|[.-]+$/g, "");
-    if (host.includes(".")) out.push(host, `api.${host}`, `conformance.${host}`, `www.${host}`);
-  }
+  const words = (pattern.slice("regex:".length).replaceAll("\\.", "\u0000").match(/[a-z0-9\u0000-]+/gi) ?? [])
+    .map((word) => word.replaceAll("\u0000", ".").replace(/^[.-]+|[.-]+$/g, "")).filter((w) => w !== "");
+  // `(eu|us)\.acme\.example`: the labels before a domain are tried in front of it.
+  const labels = words.filter((w) => !w.includes("."));
+  for (const host of words.filter((w) => w.includes("."))) out.push(host, ...["api", "conformance", "www", ...labels].map((l) => `${l}.${host}`));
   return out;
 }
 

@@ -72,6 +72,7 @@ describe("a broken plugin fails the named check (exit 1)", () => {
   const cases: [string, (text: string) => string, string, RegExp][] = [
     ["rule-safety", (t) => t.replace("host: \"api.broken.example\"", "host: \"regex:.*\""), "rule-safety", /inject\[0\]\.host.*matches hosts of any domain/],
     ["env-names", (t) => t.replace("BROKEN_API_KEY:", "broken_api_key:"), "env-names", /env\.broken_api_key.*UPPER_SNAKE/],
+    ["env-names, a bundled provider's name", (t) => t.replace("BROKEN_API_KEY:", "OPENAI_API_KEY:"), "env-names", /env\.OPENAI_API_KEY": the bundled provider "[a-z-]+" maps OPENAI_API_KEY too/],
     ["placeholders", (t) => t.replace("format: \"Bearer {token}\"", "format: \"Bearer {password}\""), "placeholders", /\{password\} is never set for authType "api_key"/],
     ["schema", (t) => t.replace("authType: \"api_key\"", "authType: \"apikey\""), "schema", /field "authType": must be one of/],
   ];
