@@ -70,13 +70,13 @@ export interface CallOptions {
   patch?(body: Record<string, unknown>): void;
 }
 
-function _isLoopback(url: URL): boolean {
-  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+function _isLoopback(url: string): boolean {
+  return URL.canParse(url) && ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
 }
 
 /** Request options: the deadline, plain HTTP only to loopback (local servers, tests), our fetch. */
 export function requestOptions(options: CallOptions, url: string): { signal: () => AbortSignal; [oauth.customFetch]: typeof fetch; [oauth.allowInsecureRequests]?: boolean } {
-  const insecure = _isLoopback(new URL(url));
+  const insecure = _isLoopback(url);
   return {
     signal: () => AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     [oauth.customFetch]: (input, init) => _fetch(String(input), init ?? {}, options),
@@ -93,7 +93,7 @@ async function _fetch(url: string, init: RequestInit, options: CallOptions): Pro
     text = await response.text();
   } catch (cause) {
     const reason = cause instanceof Error && cause.name === "TimeoutError" ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : "connection failed";
-    throw new AuthsomeError("endpoint_unreachable", `${options.what}: cannot reach ${new URL(url).host} (${reason})`, { cause, hint: "check the network, or the provider's --base-url" });
+    throw new AuthsomeError("endpoint_unreachable", `${options.what}: cannot reach ${_host(url)} (${reason})`, { cause, hint: "check the network, or the provider's --base-url" });
   }
   const body = _json(text);
   // GitHub answers token errors with HTTP 200: an error member means an error at any status.
@@ -130,16 +130,23 @@ export function acceptTokenType(body: Record<string, unknown>): oauth.Recognized
   return type === "bearer" || type === "dpop" ? {} : { [type]: () => {} };
 }
 
+function _host(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : "the provider";
+}
+
 /** Maps what oauth4webapi throws (a response it refuses) to our errors; ours pass through. */
 export function mapError(error: unknown, options: CallOptions, url: string): AuthsomeError {
   if (error instanceof AuthsomeError) return error;
+  if (error instanceof oauth.OperationProcessingError && error.code === oauth.HTTP_REQUEST_FORBIDDEN) {
+    return new AuthsomeError("usage", `${options.what}: ${_host(url)} is plain http://, and OAuth endpoints must be https:// (plain HTTP is allowed on loopback only)`, { cause: error, hint: "fix the endpoint URL in the provider plugin, or --base-url" });
+  }
   if (error instanceof oauth.ResponseBodyError) return oauthError({ error: error.error, error_description: error.error_description ?? null }, options.what, options.secrets);
   if (error instanceof oauth.WWWAuthenticateChallengeError) {
     const challenge = error.cause[0]?.parameters;
     return oauthError({ error: challenge?.error ?? "invalid_client", error_description: challenge?.error_description ?? null }, options.what, options.secrets);
   }
   const reason = error instanceof Error ? error.message : String(error);
-  return new AuthsomeError("provider_error", `${options.what}: unexpected answer from ${new URL(url).host}: ${reason}`, { cause: error });
+  return new AuthsomeError("provider_error", `${options.what}: unexpected answer from ${_host(url)}: ${reason}`, { cause: error });
 }
 
 /** Turns a checked token response into what the flows store. */

@@ -103,3 +103,10 @@ test("revocation sends the token with its hint and the same client authenticatio
   const nowhere: GrantContext = { ...grant({ clientId: "c" }), endpoints: { tokenUrl: `http://127.0.0.1:${port}/token` } };
   await assert.rejects(refreshTokens(nowhere, "rt-8"), (e: AuthsomeError) => e.code === "endpoint_unreachable" && e.message.includes(`127.0.0.1:${port}`));
 });
+
+test("plain http:// is refused off loopback (usage, naming the host) and allowed on 127.0.0.1", async () => {
+  const remote: GrantContext = { ...grant({ clientId: "c" }), endpoints: { tokenUrl: "http://as.example.test/token" } };
+  await assert.rejects(refreshTokens(remote, "rt-9"), (e: AuthsomeError) => e.code === "usage" && /as\.example\.test is plain http:\/\//.test(e.message));
+  answer = { status: 200, body: { access_token: "at-9", token_type: "bearer" } };
+  assert.equal((await refreshTokens(grant({ clientId: "c" }), "rt-9")).accessToken, "at-9");
+});
