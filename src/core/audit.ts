@@ -1,5 +1,6 @@
 /**
- * The audit log: one append-only JSON-lines file per profile under `<home>/audit/`. Each line
+ * The audit log: one append-only JSON-lines file per profile under `<home>/audit/` (with a
+ * shared Redis store, the fleet's stream instead: src/core/audit-stream.ts). Each line
  * carries the SHA-256 of the entry before it, and a head file (`<profile>.head`: hash, line
  * count and byte size after the last write) lets `verify()` see a removed tail too. Entries
  * hold names and outcomes, never a secret value, and the run id of the process that wrote them.
@@ -15,6 +16,8 @@ import { join } from "node:path";
 import * as v from "valibot";
 import { type AuditCut, GENESIS, RECOVERED_ACTION, lineHash, parseEntry, scanChain, splitLines } from "./audit-chain.ts";
 import type { Lock } from "./lock.ts";
+import { machineIdentity } from "./machine.ts";
+import type { Store } from "./storage/index.ts";
 
 /** What an entry records. Only names and outcomes: no field here may hold a secret. */
 export interface AuditEvent {
@@ -38,7 +41,30 @@ export interface AuditEntry extends AuditEvent {
   run: string;
   /** On a recovery entry: the torn lines a crash left. */
   cut?: AuditCut;
+  /** Fleet log only (a shared store): the writer's machine id and hostname (src/core/machine.ts). */
+  machine?: string;
+  hostname?: string;
   prev: string;
+}
+
+/** What every audit log offers: the home's file (fs store) or the fleet's stream (Redis store). */
+export interface AuditTrail {
+  /** Where the log lives, for messages (a file path, or the stream and its store). */
+  readonly path: string;
+  record(event: AuditEvent): Promise<void>;
+  recordMany(events: (AuditEvent & { time?: string })[]): Promise<void>;
+  read(options?: { since?: Date }): Promise<AuditEntry[]>;
+  verify(): Promise<AuditVerification>;
+}
+
+/**
+ * The audit log of one profile: with a shared (Redis) store the fleet's stream, every machine's
+ * entries in one chain (src/core/audit-stream.ts); else the home's file.
+ */
+export async function openAuditLog(home: string, profile: string, store: Store, actor: string): Promise<AuditTrail> {
+  if (store.redis === undefined) return new AuditLog(home, profile, store.lock, actor);
+  const { FleetAuditLog } = await import("./audit-stream.ts");
+  return new FleetAuditLog(store.redis, profile, actor, machineIdentity(home));
 }
 
 /** A crash found by `verify()`: where it cut the log, and whether a writer recovered since. */
@@ -64,7 +90,7 @@ type Head = v.InferOutput<typeof HeadSchema>;
 
 let _runId: string | undefined;
 /** This process's run id (12 hex digits), made at its first audit entry. */
-function _run(): string {
+export function auditRunId(): string {
   return (_runId ??= crypto.randomUUID().replaceAll("-", "").slice(0, 12));
 }
 
@@ -72,8 +98,8 @@ function _code(error: unknown): unknown {
   return typeof error === "object" && error !== null && "code" in error ? error.code : undefined;
 }
 
-/** The audit log of one profile. */
-export class AuditLog {
+/** The audit log of one profile in the home's file. */
+export class AuditLog implements AuditTrail {
   readonly #dir: string;
   readonly #path: string;
   readonly #headPath: string;
@@ -137,7 +163,7 @@ export class AuditLog {
       const state = _stateAfterHead(fd, size, head);
       let hash = state.hash;
       const lines: string[] = [];
-      const run = _run();
+      const run = auditRunId();
       const entries: (AuditEvent & { time?: string; cut?: AuditCut })[] = state.torn === undefined ? events : [{ action: RECOVERED_ACTION, outcome: "ok", cut: state.torn }, ...events];
       for (const { time, ...event } of entries) {
         const entry: AuditEntry = { time: time ?? new Date().toISOString(), pid: process.pid, actor: this.#actor, run, ...event, prev: hash };
@@ -187,7 +213,7 @@ export class AuditLog {
    */
   async verify(): Promise<AuditVerification> {
     const { head, text } = await this.#lock.withLock(this.#lockName, async () => ({ head: this.#readHead(), text: this.#text() }));
-    return _verify(head, splitLines(text).lines);
+    return verifyAuditLines(head, splitLines(text).lines);
   }
 }
 
@@ -213,8 +239,8 @@ function _stateAfterHead(fd: number, size: number, head: Head): { hash: string; 
   return { hash: scan.hash, lines: total, terminated, ...(scan.torn === undefined || scan.problem !== undefined ? {} : { torn: scan.torn }) };
 }
 
-/** The verdict on a whole log, given its head. */
-function _verify(head: Head, lines: string[]): AuditVerification {
+/** The verdict on a whole log, given its head (the hash and line count after the last write). */
+export function verifyAuditLines(head: { hash: string; lines: number }, lines: string[]): AuditVerification {
   const scan = scanChain(lines);
   const crashes: AuditCrash[] = scan.recovered.map(({ cut, at }) => ({ line: cut.line, lines: cut.lines, recovered: true, reason: `cut by a crash at line ${cut.line}, recovered (line ${at})` }));
   const result = (problem?: { line: number; reason: string }): AuditVerification => ({

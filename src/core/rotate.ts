@@ -184,9 +184,9 @@ async function _rewrap(vault: Vault, target: CryptoKey): Promise<"rewrapped" | "
 
 /** One entry per profile in its own audit log: `key_rotate`, or `key_reencrypt` when its records were sealed again. */
 async function _audit(core: ServiceCore, store: Store, profiles: RotateResult["profiles"]): Promise<void> {
-  const { AuditLog } = await import("./audit.ts");
+  const { openAuditLog } = await import("./audit.ts");
   for (const { profile, resealed } of profiles) {
-    await new AuditLog(core.context.home, profile, store.lock, core.context.actor).recordMany([{ action: resealed > 0 ? "key_reencrypt" : "key_rotate", outcome: "ok" }]);
+    await (await openAuditLog(core.context.home, profile, store, core.context.actor)).recordMany([{ action: resealed > 0 ? "key_reencrypt" : "key_rotate", outcome: "ok" }]);
   }
 }
 

@@ -3,7 +3,7 @@
  * through one `AuthService`. It wires the context (home, profile), the store, the vault, the
  * plugin registry and the audit log, and holds the connection rules (defaults, --force).
  */
-import { AuditLog, type AuditEvent } from "./audit.ts";
+import { openAuditLog, type AuditEvent, type AuditTrail } from "./audit.ts";
 import { checkName, resolveContext, type ServiceContext, type ServiceOptions } from "./context.ts";
 import { AuthsomeError } from "./errors.ts";
 import { loadCustodyKey, type CustodyKey } from "./key-custody.ts";
@@ -45,7 +45,7 @@ export interface ServiceCore {
   masterKey(): Promise<CustodyKey>;
   readonly registry: Registry;
   /** The profile's audit log (one instance per core). */
-  auditLog(): Promise<AuditLog>;
+  auditLog(): Promise<AuditTrail>;
   record(event: AuditEvent): Promise<void>;
   /** Records several events in one locked write (batched proxy injections). */
   recordMany(events: (AuditEvent & { time?: string })[]): Promise<void>;
@@ -57,7 +57,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   let store: Promise<Store> | undefined;
   let master: Promise<CustodyKey> | undefined;
   let vault: Promise<Vault> | undefined;
-  let audit: Promise<AuditLog> | undefined;
+  let audit: Promise<AuditTrail> | undefined;
   const core: ServiceCore = {
     context,
     registry: createRegistry({ home: context.home }),
@@ -72,7 +72,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
     async record(event) {
       await core.recordMany([event]);
     },
-    auditLog: () => (audit ??= core.store().then((s) => new AuditLog(context.home, context.profile, s.lock, context.actor))),
+    auditLog: () => (audit ??= core.store().then((s) => openAuditLog(context.home, context.profile, s, context.actor))),
     async recordMany(events) {
       await (await core.auditLog()).recordMany(events);
     },

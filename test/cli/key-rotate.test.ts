@@ -181,7 +181,7 @@ test("a redis:// store rotates and re-encrypts the same way", { skip: redisUnava
     const env = { ...h.env, AUTHSOME_STORAGE: redis.url };
     await seedHome(env);
     const port = new URL(redis.url).port;
-    const dump = () => spawnSync("redis-cli", ["-p", port, "--scan"], { encoding: "utf8" }).stdout.trim().split("\n").filter((k) => k.includes(":conn:")).sort()
+    const dump = () => spawnSync("redis-cli", ["-p", port, "--scan"], { encoding: "utf8" }).stdout.trim().split("\n").filter((k) => k.startsWith("authsome:") && k.includes(":conn:")).sort()
       .map((k) => spawnSync("redis-cli", ["-p", port, "GET", k], { encoding: "utf8" }).stdout);
     const before = dump();
     assert.equal(before.length, 4);

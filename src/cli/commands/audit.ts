@@ -25,7 +25,7 @@ export default defineCommand({
     }
     const { entries } = await api.call("auditEntries", { since: options.since });
     out.data({ entries }, () =>
-      entries.map((e) => [e.time, e.actor, e.run, e.action, [e.provider, e.connection].filter(Boolean).join("/"), e.host ?? "", e.outcome, e.error ?? ""].filter(Boolean).join("  ")).join("\n"),
+      entries.map((e) => [e.time, e.hostname, e.actor, e.run, e.action, [e.provider, e.connection].filter(Boolean).join("/"), e.host ?? "", e.outcome, e.error ?? ""].filter(Boolean).join("  ")).join("\n"),
     );
   },
 });
