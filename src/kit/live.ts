@@ -45,25 +45,19 @@ export async function liveChecks(plugin: ProviderPlugin): Promise<CheckResult[]>
   }
 }
 
-/** The plugin with every OAuth endpoint on the stand-in and the default loopback redirect. */
+/**
+ * The plugin with every OAuth endpoint on the stand-in (an issuer dropped: nothing to discover)
+ * and the default loopback redirect, whose port the login picks.
+ */
 function _pointedAt(plugin: ProviderPlugin, origin: string): ProviderPlugin {
   if (plugin.oauth === undefined) return plugin;
   const { issuer: _issuer, redirectUri: _redirect, ...oauth } = plugin.oauth;
-  const at = (path: string, present: unknown) => (present === undefined ? {} : { [path]: `${origin}/__authsome/${ENDPOINT_PATHS[path] ?? path}` });
+  const at = (path: string) => `${origin}/__authsome/${path}`;
   return {
     ...plugin,
-    oauth: {
-      ...oauth,
-      authorizationUrl: `${origin}/__authsome/authorize`,
-      tokenUrl: `${origin}/__authsome/token`,
-      ...at("deviceAuthorizationUrl", plugin.oauth.deviceAuthorizationUrl),
-      ...at("revocationUrl", plugin.oauth.revocationUrl),
-      registrationUrl: `${origin}/__authsome/register`,
-    },
+    oauth: { ...oauth, authorizationUrl: at("authorize"), tokenUrl: at("token"), deviceAuthorizationUrl: at("device"), revocationUrl: at("revoke"), registrationUrl: at("register") },
   };
 }
-
-const ENDPOINT_PATHS: Record<string, string> = { deviceAuthorizationUrl: "device", revocationUrl: "revoke" };
 
 async function _login(service: AuthService, plugin: ProviderPlugin, standIn: StandIn): Promise<{ check: CheckResult; secret: string }> {
   const flow: FlowName = plugin.flows?.[0] ?? (plugin.authType === "oauth2" ? "pkce" : "api_key");
