@@ -206,6 +206,8 @@ export class BodyScan {
   /** What tripped, once {@link push} or {@link end} returned null. */
   hit: TripwireHit | null = null;
   private tail: Buffer | null = null;
+  /** Flushed bytes still in view (the last longest - 1 of them): they may begin a needle. */
+  private sent: Buffer | null = null;
   private scanned = 0;
   private readonly matcher: Matcher;
   private readonly allowed: (provider: string) => boolean;
@@ -223,16 +225,37 @@ export class BodyScan {
   push(chunk: Buffer): Buffer | null {
     if (this.hit !== null) return null;
     if (this.scanned >= MAX_BODY_SCAN || this.matcher.regex === null) return chunk;
-    const data = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
+    const held = this.tail === null ? chunk : Buffer.concat([this.tail, chunk]);
+    // Bytes flushed already (see flush) are looked at again, never sent again.
+    const sent = this.sent;
+    const data = sent === null ? held : Buffer.concat([sent, held]);
     this.tail = null;
+    this.sent = null;
     const text = data.toString("latin1");
     const found = this.matcher.find(text, this.allowed);
     if (found !== null) return this._trip(found.needle);
     this.scanned += chunk.length;
     // A needle could start in the last (longest - 1) bytes and end in the next chunk.
+    const from = sent?.length ?? 0;
     const keep = this.scanned >= MAX_BODY_SCAN ? data.length : this.matcher.heldFrom(text);
-    if (keep < data.length) this.tail = Buffer.from(data.subarray(keep));
-    return data.subarray(0, keep);
+    if (keep < from) this.sent = Buffer.from(data.subarray(keep, from));
+    if (Math.max(keep, from) < data.length) this.tail = Buffer.from(data.subarray(Math.max(keep, from)));
+    return data.subarray(from, Math.max(keep, from));
+  }
+
+  /**
+   * The held-back bytes, to send now because the sender went quiet (an HTTP/2 or gRPC stream
+   * waiting for an answer would otherwise wait forever). They stay in view: if the next bytes
+   * complete a needle they begin, it still trips, so a whole value never leaves; only a part
+   * of one can (as a value cut in two by the agent itself always could).
+   */
+  flush(): Buffer {
+    const tail = this.tail;
+    if (tail === null || this.hit !== null) return Buffer.alloc(0);
+    this.tail = null;
+    const seen = this.sent === null ? tail : Buffer.concat([this.sent, tail]);
+    this.sent = seen.length < this.matcher.longest ? seen : Buffer.from(seen.subarray(seen.length - this.matcher.longest + 1));
+    return tail;
   }
 
   /** The held-back bytes at the body's end (already scanned), or null if they tripped. */

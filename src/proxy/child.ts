@@ -70,7 +70,8 @@ export function buildChildEnv(
   for (const name of ["ALL_PROXY", "all_proxy"]) env[name] = session.proxyUrl.replace(/^http:/, "socks5h:");
   const noProxy = "localhost,127.0.0.1,::1";
   env["NO_PROXY"] = env["no_proxy"] = noProxy;
-  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT"]) env[name] = session.bundlePath;
+  // grpc-js reads its roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when set (it replaces the system roots).
+  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"]) env[name] = session.bundlePath;
   env["NODE_EXTRA_CA_CERTS"] = session.caPath;
   const preload = `--import ${preloadUrl()}`;
   env["NODE_OPTIONS"] = env["NODE_OPTIONS"] === undefined ? preload : `${env["NODE_OPTIONS"]} ${preload}`;

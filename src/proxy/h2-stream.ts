@@ -305,20 +305,38 @@ function _grpcEncoded(fields: readonly string[]): boolean {
   return false;
 }
 
-/** The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared. */
+/**
+ * The agent is on loopback: the bytes of one write arrive together, so this long without more
+ * means it is waiting (for an answer, on a bidi stream): what the scan held back goes out.
+ */
+const QUIET_MS = 10;
+
+/**
+ * The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared, and
+ * what could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
+ */
 function _scanned(scan: BodyScan, trip: () => void): Transform {
-  return new Transform({
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  const transform: Transform = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      clearTimeout(quiet);
       const out = scan.push(chunk);
       if (out === null) return trip();
       done(null, out);
+      quiet = setTimeout(() => {
+        const held = scan.flush();
+        if (held.length > 0) transform.push(held);
+      }, QUIET_MS);
     },
     flush(done) {
+      clearTimeout(quiet);
       const rest = scan.end();
       if (rest === null) return trip();
       done(null, rest);
     },
   });
+  transform.once("close", () => clearTimeout(quiet));
+  return transform;
 }
 
 function _code(error: unknown): string {
