@@ -26,7 +26,8 @@ export interface ExplainOptions {
 
 /** Where the credential would be put; templates only, never a value. */
 export interface ExplainPlacement {
-  in: "header" | "query" | "basic";
+  /** `signature`: the request is signed per request (SigV4, or the plugin's sign hook), not given a fixed value. */
+  in: "header" | "query" | "basic" | "signature";
   /** Header or query parameter name. */
   name: string;
   /** The value with the credential shown as a placeholder, e.g. `Bearer <access token>`. */
@@ -166,7 +167,7 @@ function _answer(
     return { ...base, applies: false, provider: null, connection: null, connection_status: null, expires_at: null, rule: null, placement: null, reason };
   }
   const { plugin, rule, meta } = chosen;
-  const placement = describePlacement(rule, meta.authType);
+  const placement = _signature(plugin) ?? describePlacement(rule, meta.authType);
   const expiry = meta.expiresAt !== undefined && Date.parse(meta.expiresAt) <= Date.now() ? " (expired: the proxy refreshes it first, or asks for a new login)" : "";
   return {
     ...base,
@@ -177,7 +178,7 @@ function _answer(
     expires_at: meta.expiresAt ?? null,
     rule: { host: rule.host, path_prefix: rule.pathPrefix ?? null },
     placement,
-    reason: `${plugin.displayName ?? plugin.name} connection "${meta.connection}"${expiry} would be injected as ${placement.in === "query" ? `query parameter ${placement.name}=${placement.value}` : `header ${placement.name}: ${placement.value}`}`,
+    reason: `${plugin.displayName ?? plugin.name} connection "${meta.connection}"${expiry} would be ${placement.in === "signature" ? `used to sign the request: ${placement.name}: ${placement.value}` : `injected as ${placement.in === "query" ? `query parameter ${placement.name}=${placement.value}` : `header ${placement.name}: ${placement.value}`}`}`,
   };
 }
 
@@ -190,6 +191,15 @@ function _noneReason(host: string, candidates: ExplainCandidate[]): string {
 
 function _ruleText(rule: InjectionRule): string {
   return rule.pathPrefix === undefined ? rule.host : `${rule.host}${rule.pathPrefix}`;
+}
+
+/** Signed providers get a per-request signature instead of a rendered value (src/core/inject.ts `signerFor`). */
+function _signature(plugin: ProviderPlugin): ExplainPlacement | null {
+  if (plugin.authType === "aws_sigv4") {
+    return { in: "signature", name: "Authorization", value: "AWS4-HMAC-SHA256 Credential=<access key id>/<date>/<region>/<service>/aws4_request, SignedHeaders=…, Signature=<signature> (AWS SigV4, with X-Amz-Date and X-Amz-Content-Sha256)" };
+  }
+  if (plugin.sign !== undefined) return { in: "signature", name: "headers", value: "whatever the plugin's sign hook returns for the request (run in its sandbox)" };
+  return null;
 }
 
 /** Where a rule puts the credential, with placeholders in place of values (as rules.ts renders it). */

@@ -114,6 +114,19 @@ test("why none: a path no rule covers, an OAuth endpoint, plain http to an https
   await assert.rejects(explain(service.core, "https://exa mple.com/"), { code: "usage" });
 });
 
+test("a signed provider (AWS SigV4) is described as a signature, not a header value", async () => {
+  const vault = await service.core.vault();
+  const now = new Date().toISOString();
+  await vault.write({ provider: "aws", connection: "default", authType: "aws_sigv4", flow: "api_key", status: "connected", createdAt: now, updatedAt: now }, { access_key_id: "AKIAEXPLAINTEST00001", secret_access_key: "explainSecretKey/0123456789+abcdefABCD" });
+  const result = await explain(service.core, "https://s3.us-east-1.amazonaws.com/bucket/key");
+  assert.equal(result.applies, true);
+  assert.equal(result.provider, "aws");
+  assert.equal(result.placement?.in, "signature");
+  assert.match(result.reason, /would be used to sign the request: Authorization: AWS4-HMAC-SHA256/);
+  assert.ok(!JSON.stringify(result).includes("explainSecretKey") && !JSON.stringify(result).includes("AKIAEXPLAINTEST"));
+  await vault.remove("aws", "default");
+});
+
 test("explain agrees with the injector on which provider and connection a URL gets", async () => {
   const injector = createInjector(service.core);
   const urls = ["https://api.openai.com/v1/models", "https://API.OpenAI.com./v1", "https://api.openai.com:8443/x", "http://api.openai.com/v1", "https://api.github.com/user", "https://api.widget.test/v2/a/../b", "https://api.widget.test/v2/%2e%2e/admin", "https://api.widget.test/v20", "https://api.widget.test/oauth/authorize", "https://example.com/"];
