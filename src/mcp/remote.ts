@@ -35,7 +35,7 @@ export class RemoteSession {
   #protocolVersion: string | undefined;
   #postUrl: Promise<URL> | undefined;
   #abort = new AbortController();
-  #getStreamOpened = false;
+  #streamReady: Promise<void> | undefined;
 
   constructor(url: URL, tokens: TokenSource, hooks: RemoteHooks) {
     this.#url = url;
@@ -51,6 +51,17 @@ export class RemoteSession {
   /** Sends one client message; answers (or a JSON-RPC error) arrive through `hooks.message`. */
   async send(json: string): Promise<void> {
     const parsed = _peek(json);
+    // A failure before any answer (no token, a login needed, the server unreachable) still
+    // answers the request: a client waiting on it would otherwise time out.
+    try {
+      await this.#send(json, parsed);
+    } catch (error) {
+      this.#fail(parsed.id, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  async #send(json: string, parsed: { method?: string; id?: unknown }): Promise<void> {
+    await this.#streamReady;
     if (this.#mode === "unknown" && parsed.method === "initialize") {
       const first = await this.#request(this.#url, "POST", json, true);
       if (first.ok) {
@@ -121,19 +132,28 @@ export class RemoteSession {
       const text = await response.text();
       if (text.trim() !== "") this.#emit(text, method);
     }
-    if (method === "notifications/initialized" && !this.#getStreamOpened) {
-      this.#getStreamOpened = true;
-      void this.#openGetStream().catch((error: unknown) => this.#hooks.log(`authsome: the server's event stream ended (${error instanceof Error ? error.message : String(error)})`));
+    if (method === "notifications/initialized" && this.#streamReady === undefined) {
+      // Later messages wait for the stream's head: a notification the server sends in answer
+      // to the next request must find the stream open, not be dropped.
+      this.#streamReady = this.#openGetStream();
+      await this.#streamReady;
     }
   }
 
-  /** Streamable HTTP's GET stream for server-initiated messages (a server without one answers 405). */
+  /**
+   * Streamable HTTP's GET stream for server-initiated messages (a server without one answers
+   * 405): resolves once the stream is open (or refused); its events are relayed meanwhile.
+   */
   async #openGetStream(): Promise<void> {
-    const outcome = await this.#request(this.#url, "GET", undefined, true);
-    if (!outcome.ok) return;
+    const outcome = await this.#request(this.#url, "GET", undefined, true).catch(() => null);
+    if (outcome === null || !outcome.ok) return;
     const body = outcome.response.body;
     if (body === null || !(outcome.response.headers.get("content-type") ?? "").includes("text/event-stream")) return void (await body?.cancel());
-    for await (const event of readEvents(body)) if (event.event === "message") this.#emit(event.data, undefined);
+    void (async () => {
+      for await (const event of readEvents(body)) if (event.event === "message") this.#emit(event.data, undefined);
+    })().catch((error: unknown) => {
+      if (!this.#abort.signal.aborted) this.#hooks.log(`authsome: the server's event stream ended (${error instanceof Error ? error.message : String(error)})`);
+    });
   }
 
   /** The legacy SSE transport: one GET stream; its `endpoint` event names where to POST. */

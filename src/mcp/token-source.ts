@@ -31,11 +31,15 @@ export function createTokenSource(service: AuthService, provider: string, connec
     async invalidate(token) {
       const vault = await core.vault();
       const which = await name();
-      await vault.withProviderLock(provider, async () => {
-        const found = await vault.read(provider, which);
-        if (found === null || found.secrets.access_token !== token) return;
-        await vault.write({ ...found.meta, expiresAt: new Date(0).toISOString(), updatedAt: new Date().toISOString() }, found.secrets);
-      });
+      // Under the connection lock a refresh holds from its read to its write: marking the record
+      // in between would make that refresh drop its rotated refresh token (it keeps a record
+      // changed meanwhile), and the next refresh would replay the used one.
+      await vault.withConnectionLock(provider, which, () =>
+        vault.withProviderLock(provider, async () => {
+          const found = await vault.read(provider, which);
+          if (found === null || found.secrets.access_token !== token) return;
+          await vault.write({ ...found.meta, expiresAt: new Date(0).toISOString(), updatedAt: new Date().toISOString() }, found.secrets);
+        }));
     },
     async stepUp(scopes, host, method, status) {
       const which = await name();

@@ -43,6 +43,8 @@ export interface McpAuthServer {
   settings: McpAuthSettings;
   /** Resource servers' view of an opaque token (same process: the provider's own store). */
   verify(token: string): Promise<{ clientId: string; scopes: string[]; expiresAt: number; resource?: string } | null>;
+  /** Revokes one access token (the resource server then answers 401 for it). */
+  revoke(token: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -130,6 +132,9 @@ export async function startMcpAuth(options: McpAuthOptions): Promise<McpAuthServ
       const found = await provider.AccessToken.find(token);
       if (found === undefined || found.isExpired) return null;
       return { clientId: String(found.clientId), scopes: String(found.scope ?? "").split(" ").filter(Boolean), expiresAt: Number(found.exp), ...(typeof found.aud === "string" ? { resource: found.aud } : {}) };
+    },
+    async revoke(token) {
+      await (await provider.AccessToken.find(token))?.destroy();
     },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());

@@ -28,8 +28,9 @@ export async function startMcpHome(servers: TestMcpServer[]): Promise<McpHome> {
   await writeFile(caFile, servers.map((s) => s.caPem).join("\n"));
   const resolve = servers.map((s) => `${new URL(s.origin).hostname}:${s.port}:127.0.0.1`).join(",");
   const browserLog = join(home.home, "browser.log");
-  const env = { ...home.env, ...browserEnv(browserLog), AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
   const port = await freePort();
+  // The redirect port in the environment too: a bridge's re-authorization uses the same one.
+  const env = { ...home.env, ...browserEnv(browserLog), AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile, AUTHSOME_REDIRECT_PORT: String(port) };
   const cli = (args: string[], extra: { env?: Record<string, string>; input?: string } = {}) => runCli(args, { env: { ...env, ...extra.env }, ...(extra.input === undefined ? {} : { input: extra.input }) });
   return {
     home, env, browserLog, cli,

@@ -33,6 +33,8 @@ export interface TestMcpServer {
   caPem: string;
   /** Bearer tokens seen, in order, with the method and path. */
   seen: { method: string; path: string; token: string | undefined }[];
+  /** Answer every request with 401 invalid_token (a server that keeps refusing). */
+  refuseAll: boolean;
   close(): Promise<void>;
 }
 
@@ -83,11 +85,14 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
   const origin = `https://${host}:${port}`;
   const url = `${origin}/mcp`;
   const seen: TestMcpServer["seen"] = [];
+  const self = { refuseAll: false } as TestMcpServer;
   const metadataUrl = options.metadata === false ? undefined : `${origin}/.well-known/oauth-protected-resource/mcp`;
-  app.use((req, _res, next) => {
+  app.use((req, res, next) => {
     const auth = req.headers.authorization;
     seen.push({ method: req.method, path: req.path, token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined });
-    next();
+    if (!self.refuseAll || req.path.startsWith("/.well-known/")) return next();
+    res.set("WWW-Authenticate", 'Bearer error="invalid_token"');
+    res.status(401).json({ error: "invalid_token" });
   });
   if (options.metadata !== false) {
     const meta = (await (await fetch(`${options.auth.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string; authorization_endpoint: string; token_endpoint: string; response_types_supported: string[] };
@@ -131,7 +136,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
     if (transport === undefined) return void res.status(404).json({ error: "no such session" });
     await transport.handlePostMessage(req, res, req.body);
   });
-  return {
+  return Object.assign(self, {
     port, origin, url, sseUrl: `${url}/sse`, caPem: ca.caCertPem(), seen,
     close: () => new Promise<void>((resolve) => {
       for (const t of streams.values()) void t.close();
@@ -139,5 +144,5 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
       httpsServer.close(() => resolve());
       httpsServer.closeAllConnections();
     }),
-  };
+  });
 }
