@@ -11,4 +11,8 @@ export type {
   InjectionRule,
   OAuthConfig,
   ProviderPlugin,
+  SignHook,
+  SignRequest,
+  SignResult,
+  SigV4Config,
 } from "./core/plugin.ts";
