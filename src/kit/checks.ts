@@ -48,6 +48,10 @@ export function loadFailure(error: unknown): CheckResult[] {
 /** Validates a plugin object (a module's default export) as the registry does. */
 export async function validateCandidate(input: unknown, source: string): Promise<ProviderPlugin> {
   await loadRegexEngine();
+  // A module's sign hook is stored as its source text, as the plugin sandbox hands it back.
+  if (typeof input === "object" && input !== null && "sign" in input && typeof input.sign === "function") {
+    return validatePlugin({ ...input, sign: { source: input.sign.toString() } }, source);
+  }
   return validatePlugin(input, source);
 }
 

@@ -114,7 +114,8 @@ async function _injection(service: AuthService, plugin: ProviderPlugin, standIn:
       if (problem !== null) return result("injection", false, `field "inject[${i}]": ${url.host}: ${problem}`);
     }
     if (tried === 0) return result("injection", true, "no rule with a host to try (regex rules without a sample host)", true);
-    return result("injection", true, `${tried} declared host(s): the credential went where each rule says, and nowhere else`);
+    const how = plugin.sign === undefined ? "the credential went where each rule says" : "signed by the plugin's hook, the key never sent";
+    return result("injection", true, `${tried} declared host(s): ${how}, and nothing to an undeclared host`);
   } finally {
     injector.close?.();
   }
@@ -125,11 +126,31 @@ async function _oneRequest(injector: ReturnType<typeof createInjector>, url: URL
   if (decided.injection === null) return "nothing was injected";
   const headers = new Headers();
   for (let j = 0; j + 1 < decided.headers.length; j += 2) headers.append(decided.headers[j] ?? "", decided.headers[j + 1] ?? "");
+  // A signed provider (a plugin's sign hook): the signature the transports would add, computed
+  // by the same signer (its sandbox), then checked as received; the key itself must not leave.
+  const signed = decided.injection.sign === undefined ? null : await decided.injection.sign.sign({ method: "GET", url: decided.url, headers: decided.headers, body: null });
+  let path = decided.path;
+  if (signed !== null) {
+    for (const [name, value] of Object.entries(signed.headers)) headers.set(name, value);
+    const target = new URL(path, "http://x.invalid");
+    for (const [name, value] of Object.entries(signed.query)) target.searchParams.set(name, value);
+    path = target.pathname + target.search;
+  }
   const before = standIn.requests.length;
-  await (await fetch(`${standIn.origin}${decided.path}`, { headers })).text();
+  await (await fetch(`${standIn.origin}${path}`, { headers })).text();
   const seen = standIn.requests[before];
   if (seen === undefined) return "the stand-in received nothing";
-  return _credentialProblem(seen, rule, secret);
+  return signed === null ? _credentialProblem(seen, rule, secret) : _signatureProblem(seen, signed, secret);
+}
+
+/** Every header the signer set arrived as set, and the secret appears nowhere in the request. */
+function _signatureProblem(seen: { path: string; headers: Record<string, string> }, signed: { headers: Record<string, string> }, secret: string): string | null {
+  const names = Object.keys(signed.headers);
+  if (names.length === 0 && seen.path === "/") return "the sign hook set nothing";
+  const lost = names.find((name) => seen.headers[name.toLowerCase()] !== signed.headers[name]);
+  if (lost !== undefined) return `the signed header "${lost}" did not arrive as the hook set it`;
+  const leaked = seen.path.includes(secret) || Object.values(seen.headers).some((value) => value.includes(secret));
+  return leaked ? "the key itself was sent on a signed request" : null;
 }
 
 /** Where the rule says the secret goes, checked on what the stand-in received. */

@@ -5,8 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import type { ProviderPlugin } from "../../src/core/plugin.ts";
-import { type CheckName, envCollisions, testPlugin } from "../../src/kit/conformance.ts";
+import { type CheckName, envCollisions, testPlugin, testPluginSource } from "../../src/kit/conformance.ts";
 
 const apiKey: ProviderPlugin = { name: "acme", authType: "api_key", inject: [{ host: "api.acme.example" }], env: { ACME_API_KEY: "api_key" } };
 const oauth = (flows: ProviderPlugin["flows"]): ProviderPlugin => ({
@@ -50,6 +51,17 @@ describe("injection: where the rule says, on what the stand-in received", () => 
       ],
     };
     assert.match((await passes(plugin))["injection"] ?? "", /^3 declared host\(s\)/);
+  });
+  test("a sign hook (module plugin, through its sandbox): the signature arrives, the key never leaves", async () => {
+    const report = await testPluginSource(fileURLToPath(new URL("../fixtures/plugins/hmac-signed.ts", import.meta.url)));
+    assert.ok(report.ok, JSON.stringify(report.checks, null, 2));
+    assert.match(report.checks.find((c) => c.check === "injection")?.message ?? "", /signed by the plugin's hook, the key never sent/);
+  });
+  test("a sign hook that sends the key itself fails injection", async () => {
+    const leaky = { ...apiKey, sign: (_request: unknown, credential: Record<string, string>) => ({ headers: { "X-Key": credential["api_key"] ?? "" } }) };
+    const failed = await failing(leaky);
+    assert.deepEqual(failed.map((c) => c.check), ["injection"]);
+    assert.match(failed[0]?.message ?? "", /the key itself was sent on a signed request/);
   });
   test("a regex rule with no host to try is skipped, not failed", async () => {
     const report = await testPlugin({ ...apiKey, inject: [{ host: "regex:[a-z]{3}[0-9]{2}\\.acme\\.example" }] }, "t.ts");
