@@ -71,7 +71,8 @@ export function buildChildEnv(
   const noProxy = "localhost,127.0.0.1,::1";
   env["NO_PROXY"] = env["no_proxy"] = noProxy;
   // grpc-js reads its roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when set (it replaces the system roots).
-  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH"]) env[name] = session.bundlePath;
+  // The AWS CLI and boto3 (botocore) read AWS_CA_BUNDLE, not SSL_CERT_FILE (they ship certifi's roots).
+  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "DENO_CERT", "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", "AWS_CA_BUNDLE"]) env[name] = session.bundlePath;
   env["NODE_EXTRA_CA_CERTS"] = session.caPath;
   const preload = `--import ${preloadUrl()}`;
   env["NODE_OPTIONS"] = env["NODE_OPTIONS"] === undefined ? preload : `${env["NODE_OPTIONS"]} ${preload}`;

@@ -7,6 +7,7 @@
  * another host trips; no secret reaches the child, its output or the audit log.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import https from "node:https";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -140,4 +141,23 @@ test("the SDK pointed at another provider's host: its placeholder key id trips, 
   const entries = (JSON.parse(audit.stdout) as { entries: { action: string; provider?: string; host?: string }[] }).entries;
   assert.ok(entries.some((e) => e.action === "egress.exfiltration" && e.provider === "aws" && e.host === "sink.example.test"));
   noSecret(audit.stdout);
+});
+
+const hasAwsCli = spawnSync("aws", ["--version"]).status === 0;
+
+test("the AWS CLI (botocore) under authsome run: s3api put-object and get-object", { skip: hasAwsCli ? false : "no aws CLI on PATH" }, async () => {
+  const config = join(home.home, "aws-config");
+  await writeFile(config, "[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n");
+  const file = join(home.home, "upload.txt");
+  await writeFile(file, "uploaded by the aws CLI");
+  const out = join(home.home, "download.txt");
+  const before = aws.seen.length;
+  const script = `aws s3api put-object --endpoint-url ${s3} --bucket cli-bucket --key cli.txt --body ${file} >/dev/null && aws s3api get-object --endpoint-url ${s3} --bucket cli-bucket --key cli.txt ${out} >/dev/null && cat ${out}`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env: { ...env, AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: join(home.home, "none") } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "uploaded by the aws CLI");
+  const seen = aws.seen.slice(before);
+  assert.ok(seen.length >= 2);
+  for (const q of seen) assert.equal(q.refused, null, q.refused ?? "");
+  noSecret(r.stdout + r.stderr);
 });
