@@ -23,10 +23,6 @@ const LOGIN_TIMEOUT_MS = 15_000;
 
 /** Runs `login` then `injection` for a validated plugin; always cleans up its home and server. */
 export async function liveChecks(plugin: ProviderPlugin): Promise<CheckResult[]> {
-  if (plugin.authType === "aws_sigv4") {
-    const why = "not run for aws_sigv4 (signed requests are checked by the SigV4 tests, not this suite)";
-    return [result("login", true, why, true), result("injection", true, why, true)];
-  }
   const standIn = await startStandIn();
   const home = await mkdtemp(join(tmpdir(), "authsome-conformance-"));
   let service: AuthService | undefined;
@@ -62,6 +58,12 @@ function _pointedAt(plugin: ProviderPlugin, origin: string): ProviderPlugin {
 async function _login(service: AuthService, plugin: ProviderPlugin, standIn: StandIn): Promise<{ check: CheckResult; secret: string }> {
   const flow: FlowName = plugin.flows?.[0] ?? (plugin.authType === "oauth2" ? "pkce" : "api_key");
   try {
+    if (plugin.authType === "aws_sigv4") {
+      // The key id is shaped by apiKey.pattern (AKIA...); the flow reads both keys piped as JSON.
+      const keys = { access_key_id: createPlaceholder(plugin), secret_access_key: `conformanceSecret${"0".repeat(23)}` };
+      await service.login(plugin.name, { flow, force: true, interaction: { ..._interaction(flow), readPipedSecret: async () => JSON.stringify(keys) }, timeoutMs: LOGIN_TIMEOUT_MS });
+      return { check: result("login", true, "aws_sigv4: an access key id shaped by apiKey.pattern and a secret key accepted and stored"), secret: keys.secret_access_key };
+    }
     if (flow === "api_key") {
       // The run placeholder is shaped by apiKey.pattern: a key of that shape must be accepted.
       const key = createPlaceholder(plugin);
@@ -114,7 +116,7 @@ async function _injection(service: AuthService, plugin: ProviderPlugin, standIn:
       if (problem !== null) return result("injection", false, `field "inject[${i}]": ${url.host}: ${problem}`);
     }
     if (tried === 0) return result("injection", true, "no rule with a host to try (regex rules without a sample host)", true);
-    const how = plugin.sign === undefined ? "the credential went where each rule says" : "signed by the plugin's hook, the key never sent";
+    const how = plugin.authType === "aws_sigv4" ? "signed (SigV4), the secret key never sent" : plugin.sign === undefined ? "the credential went where each rule says" : "signed by the plugin's hook, the key never sent";
     return result("injection", true, `${tried} declared host(s): ${how}, and nothing to an undeclared host`);
   } finally {
     injector.close?.();

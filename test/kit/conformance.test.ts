@@ -57,6 +57,11 @@ describe("injection: where the rule says, on what the stand-in received", () => 
     assert.ok(report.ok, JSON.stringify(report.checks, null, 2));
     assert.match(report.checks.find((c) => c.check === "injection")?.message ?? "", /signed by the plugin's hook, the key never sent/);
   });
+  test("aws_sigv4: keys piped as the flow reads them, each request signed, the secret key never sent", async () => {
+    const aws: ProviderPlugin = { name: "awsish", authType: "aws_sigv4", inject: [{ host: "s3.us-east-1.amazonaws.com" }], apiKey: { pattern: "^AKIA[A-Z0-9]{16}$" }, env: { AWS_ACCESS_KEY_ID: "access_key_id" } };
+    const messages = await passes(aws);
+    assert.match(messages["injection"] ?? "", /signed \(SigV4\), the secret key never sent/);
+  });
   test("a sign hook that sends the key itself fails injection", async () => {
     const leaky = { ...apiKey, sign: (_request: unknown, credential: Record<string, string>) => ({ headers: { "X-Key": credential["api_key"] ?? "" } }) };
     const failed = await failing(leaky);
