@@ -69,7 +69,8 @@ export function pluginFor(name: string, found: McpDiscovery, scopes: string[]): 
       ...(as.revocationEndpoint === undefined ? {} : { revocationUrl: as.revocationEndpoint }),
       ...(as.registrationEndpoint === undefined ? {} : { registrationUrl: as.registrationEndpoint }),
       scopes,
-      authorizationParams: { resource: found.resource },
+      // RFC 8707 on the authorization, token and refresh requests (the MCP authorization spec).
+      resource: found.resource,
     },
     inject: [{ host, ...(prefix === "" ? {} : { pathPrefix: prefix }) }],
     docsUrl: found.url,

@@ -119,7 +119,7 @@ export async function startMcpAuth(options: McpAuthOptions): Promise<McpAuthServ
       } else if (ctx.status === 201) stats.registrations += 1;
     }
     // A forged RFC 9207 `iss` on the authorization response: a client that checks it must refuse.
-    const location = ctx.response.get("location");
+    const location = String(ctx.response.get("location") ?? "");
     if (settings.forgeIss && location.includes("code=")) ctx.response.set("location", location.replace(/([?&]iss=)[^&]*/, `$1${encodeURIComponent("https://evil.example")}`));
   });
   const handle = provider.callback();
