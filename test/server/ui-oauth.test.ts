@@ -102,4 +102,6 @@ test("device-code login from the page: the code is shown live, approval ends it,
   assert.ok(!page.includes(token) && !JSON.stringify(events).includes(token), "the token never reaches the page");
   const listed = await (await app.request("/ui/", { headers })).text();
   assert.match(listed, /<td>device <span class="badge">default<\/span><\/td>/);
+  assert.match(listed, /<time datetime="[^"]+Z">[^<]+<\/time> <small data-expires="[^"]+"><\/small>/, "the expiry is a time the page counts down to");
+  assert.match(listed, /<td>openid api:read<\/td>|<td>api:read openid<\/td>/, "the granted scopes are listed");
 });

@@ -29,10 +29,17 @@ let clock = Date.now();
 
 before(async () => {
   home = await tempHome();
-  service = await createAuthService({ home: home.home, storage: "memory", masterKey: MASTER });
-  app = createApp({ getService: async () => service });
+  // The home's fs store, so a second profile's service (as the daemon makes one per profile) sees what the first wrote.
+  service = await createAuthService({ home: home.home, masterKey: MASTER });
+  const others = new Map<string, Promise<AuthService>>();
+  const getService = async (profile: string | undefined) => {
+    if (profile === undefined) return service;
+    if (!others.has(profile)) others.set(profile, createAuthService({ home: home.home, masterKey: MASTER, profile }));
+    return others.get(profile)!;
+  };
+  app = createApp({ getService });
   runs = createRunRegistry();
-  dashboard = mountDashboard(app, { getService: async () => service, port: () => PORT, runs, sessions: createUiSessions({ now: () => clock }) });
+  dashboard = mountDashboard(app, { getService, port: () => PORT, runs, sessions: createUiSessions({ now: () => clock }) });
 });
 
 after(async () => {
@@ -163,6 +170,12 @@ describe("pages and forms", () => {
     assert.match(settings, /Profile &quot;agent-b&quot; created/);
     assert.match(settings, /second agent/);
     assert.match(settings, /No plugin was refused/);
+    const other = await (await browser.get("/ui/?profile=agent-b")).text();
+    assert.match(other, /No connections in profile agent-b yet/, "another profile's page shows that profile");
+    assert.match(other, /<option selected>agent-b<\/option>/);
+    const missing = await browser.get("/ui/?profile=nobody");
+    assert.equal(missing.status, 404);
+    assert.match(await missing.text(), /no profile|profile &quot;nobody&quot;|nobody/);
   });
 
   test("a plugin's display name is escaped, not run", async () => {

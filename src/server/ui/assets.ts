@@ -11,7 +11,7 @@
 export const APP_CSS = `:root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--muted:#57606a;--line:#d0d7de;--card:#f6f8fa;--accent:#0550ae;--ok:#116329;--warn:#9a6700;--bad:#a40e26}
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#9198a1;--line:#30363d;--card:#161b22;--accent:#58a6ff;--ok:#3fb950;--warn:#d29922;--bad:#f85149}}
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,sans-serif;background:var(--bg);color:var(--fg)}
-a{color:var(--accent)}:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+a{color:var(--accent)}.skip{position:absolute;left:-99rem}.skip:focus{left:.5rem;top:.5rem;z-index:1;background:var(--bg);padding:.25rem .5rem}:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--card)}
 header strong{font-size:1.1rem}nav ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
 nav a[aria-current=page]{font-weight:700;text-decoration:none;color:var(--fg)}
