@@ -29,6 +29,7 @@ import circleci from "./circleci.ts";
 import clearbit from "./clearbit.ts";
 import clickup from "./clickup.ts";
 import cloudflare from "./cloudflare.ts";
+import cloudflareR2 from "./cloudflare-r2.ts";
 import cohere from "./cohere.ts";
 import datadog from "./datadog.ts";
 import deepgram from "./deepgram.ts";
@@ -159,6 +160,7 @@ export const catalogue: Record<string, ProviderPlugin> = {
   clearbit,
   clickup,
   cloudflare,
+  "cloudflare-r2": cloudflareR2,
   cohere,
   datadog,
   deepgram,

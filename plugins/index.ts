@@ -45,6 +45,7 @@ export const bundledPlugins: Record<string, () => Promise<{ default: ProviderPlu
   clearbit: bundled("clearbit"),
   clickup: bundled("clickup"),
   cloudflare: bundled("cloudflare"),
+  "cloudflare-r2": bundled("cloudflare-r2"),
   cohere: bundled("cohere"),
   datadog: bundled("datadog"),
   deepgram: bundled("deepgram"),
