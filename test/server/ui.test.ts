@@ -178,6 +178,17 @@ describe("pages and forms", () => {
     assert.match(await missing.text(), /no profile|profile &quot;nobody&quot;|nobody/);
   });
 
+  test("a refused plugin is listed with its error, beside the installed ones", async () => {
+    const { mkdir } = await import("node:fs/promises");
+    await mkdir(join(home.home, "plugins"), { recursive: true });
+    await writeFile(join(home.home, "plugins", "broken.json"), JSON.stringify({ name: "broken", authType: "bearer", inject: [] }));
+    const browser = await signIn();
+    const page = await (await browser.get("/ui/settings")).text();
+    assert.match(page, /<li class="bad"><code>[^<]*broken\.json<\/code>: [^<]*authType/);
+    const { rm } = await import("node:fs/promises");
+    await rm(join(home.home, "plugins", "broken.json"));
+  });
+
   test("a plugin's display name is escaped, not run", async () => {
     const file = join(home.home, "hostile.json");
     await writeFile(file, JSON.stringify({ name: "hostile", displayName: "<img src=x onerror=alert(1)>", authType: "api_key", inject: [{ host: "api.hostile.test" }] }));

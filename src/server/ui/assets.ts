@@ -24,7 +24,7 @@ label{display:block;font-weight:600}label small{font-weight:400}input,select,but
 input[type=text],input[type=password],input[type=url],input:not([type]),select{width:100%;padding:.35rem .5rem;border:1px solid var(--line);border-radius:4px;background:var(--bg)}
 button{padding:.35rem .9rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);cursor:pointer}button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button.danger{border-color:var(--bad);color:var(--bad)}
 .flash{padding:.6rem 1rem;border-radius:6px;border:1px solid var(--line);margin:0 0 1rem}.flash.error{border-color:var(--bad)}.flash.ok{border-color:var(--ok)}
-.badge{display:inline-block;padding:0 .4rem;border:1px solid var(--line);border-radius:1rem;font-size:.8rem}
+.badge{display:inline-block;white-space:nowrap;padding:0 .4rem;border:1px solid var(--line);border-radius:1rem;font-size:.8rem}
 ul.events{list-style:none;padding:0;margin:0;max-height:20rem;overflow:auto}ul.events li{padding:.15rem 0;border-bottom:1px dashed var(--line)}
 @media (max-width:40rem){th,td{padding:.25rem}header{padding:.5rem}main{padding:.6rem}}`;
 
