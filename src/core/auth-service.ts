@@ -10,6 +10,7 @@ import { doctor, whoami, type DoctorCheck, type WhoAmI } from "./doctor.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import type { ProviderPlugin } from "./plugin.ts";
 import * as profiles from "./profiles.ts";
+import { isProviderUrl, providerForUrl } from "./url-provider.ts";
 import { createServiceCore, type ConnectionOptions, type LoginOptions, type ServiceCore } from "./service.ts";
 import type { ConnectionView, ProviderView } from "./views.ts";
 
@@ -67,9 +68,11 @@ export class AuthService {
     return this.#audited({ action, provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.getConnection(this.core, provider, options));
   }
 
-  /** The credential to send: an API key or a fresh access token. */
-  getAccessToken(provider: string, options: ConnectionOptions = {}): Promise<string> {
-    return this.#audited({ action: "get_token", provider, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.getAccessToken(this.core, provider, options));
+  /** The credential to send: an API key or a fresh access token; `provider` may be a URL (an MCP server's endpoint). */
+  async getAccessToken(provider: string, options: ConnectionOptions = {}): Promise<string> {
+    // A URL (an MCP server's endpoint) names the provider whose resource or rules cover it.
+    const name = isProviderUrl(provider) ? await providerForUrl(this.core.registry, provider) : provider;
+    return this.#audited({ action: "get_token", provider: name, ...(options.connection ? { connection: options.connection } : {}) }, () => connections.getAccessToken(this.core, name, options));
   }
 
   /** The env variables `export` prints. */

@@ -14,7 +14,8 @@ import { decideEgress, type EgressResult, injectionAuditEntry, injectionEvent, t
 import { BODY_TOO_LARGE, readBounded } from "../core/sign.ts";
 import { type BodyScan, createTripwire, type Tripwire } from "../core/tripwire.ts";
 import { createInjector } from "../core/inject.ts";
-import type { Injector } from "../core/injector.ts";
+import type { InjectionDecision, Injector } from "../core/injector.ts";
+import type { ServiceCore } from "../core/service.ts";
 import { startResolveRelay } from "../proxy/socks.ts";
 import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch } from "../runtime/upstream.ts";
 import { agentResponse } from "./scrub.ts";
@@ -80,8 +81,22 @@ function scannedBody(body: ReadableStream<Uint8Array>, scan: BodyScan): Readable
   }));
 }
 
-function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, upstream: UpstreamFetch, audit: AuditBatcher, tripwire: Tripwire): Fetch {
-  async function send(request: Request, hops: number): Promise<Response> {
+/** Methods a 401 may retry once after a refresh (RFC 9110 9.2.2: idempotent, and no body to replay). */
+const RETRYABLE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A 401/403 on an injected request: a step-up (`insufficient_scope`) is recorded, a dead token
+ * expired (src/mcp/step-up.ts, loaded only when a server refuses). True: worth one retry.
+ */
+async function refusedRetry(core: ServiceCore, request: Request, response: Response, injection: InjectionDecision, host: string): Promise<boolean> {
+  if (response.status !== 401 && response.status !== 403) return false;
+  const { noteRefusal } = await import("../mcp/step-up.ts");
+  const refusal = await noteRefusal(core, injection, response.status, response.headers.get("www-authenticate"), host, request.method).catch(() => null);
+  return refusal === "expired" && RETRYABLE.has(request.method) && request.body === null;
+}
+
+function createPatchedFetch(original: Fetch, injector: Injector, connections: Record<string, string> | undefined, upstream: UpstreamFetch, audit: AuditBatcher, tripwire: Tripwire, core: ServiceCore): Fetch {
+  async function send(request: Request, hops: number, retried = false): Promise<Response> {
     // The core pipeline decides and rewrites; this only builds the Request and follows redirects.
     const result = await decideEgress(injector, {
       method: request.method, url: new URL(request.url), rawHeaders: flatHeaders(request.headers), form: "fetch", ...(connections === undefined ? {} : { connections }),
@@ -107,7 +122,7 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
     }
     const init: RequestInit & { duplex?: string } = { method: request.method, headers, redirect: follow ? "manual" : request.redirect, signal: request.signal };
     if (body !== null) Object.assign(init, { body, duplex: "half" });
-    return deliver(request, result, init, sent, replay, hops);
+    return deliver(request, result, init, sent, replay, hops, retried);
   }
 
   /** A signed request whose signature covers its body (core/sign.ts): read whole, then signed. */
@@ -126,17 +141,22 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
     const signed = await signBody(bytes);
     const follow = request.redirect === "follow";
     const init: RequestInit = { method: request.method, headers: toHeaders(signed.headers), body: new Uint8Array(bytes), redirect: follow ? "manual" : request.redirect, signal: request.signal };
-    return deliver(request, { ...result, headers: signed.headers }, init, (promise) => promise, request, hops);
+    return deliver(request, { ...result, headers: signed.headers }, init, (promise) => promise, request, hops, true);
   }
 
   /** Sends an injected request, audits it, scrubs the answer and follows a redirect afresh. */
-  async function deliver(request: Request, result: EgressResult, init: RequestInit, sent: (promise: Promise<Response>) => Promise<Response>, replay: Request, hops: number): Promise<Response> {
+  async function deliver(request: Request, result: EgressResult, init: RequestInit, sent: (promise: Promise<Response>) => Promise<Response>, replay: Request, hops: number, retried: boolean): Promise<Response> {
     const url = result.url;
     if (result.injection === null) throw new TypeError("authsome: nothing to deliver");
     const follow = request.redirect === "follow";
     const response = await sent(original(new Request(url, init), upstream.init(url)));
     const event = injectionEvent(result.injection, url.hostname, request.method, response.status);
     if (event !== null) audit.add(injectionAuditEntry(event));
+    // One refresh and one retry of an idempotent request the server refused the token for, never more.
+    if (!retried && (await refusedRetry(core, request, response, result.injection, url.hostname))) {
+      await response.body?.cancel();
+      return send(request, hops, true);
+    }
     // Scrubbed before anything reads it: the agent, and the redirect below (a Location keeping
     // the injected key must not carry it to the next host). The URL is the agent's own.
     const visible = agentResponse(response, result.injection, request.url, hops > 0);
@@ -164,7 +184,7 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
   // No placeholders in-process (no child environment): a stored secret sent to a host its
   // provider does not declare still trips.
   const tripwire = createTripwire(service.core, { onEvent: (event) => audit.add(event) });
-  const patched = createPatchedFetch(original, injector, options.connections, upstream, audit, tripwire);
+  const patched = createPatchedFetch(original, injector, options.connections, upstream, audit, tripwire, service.core);
   globalThis.fetch = patched;
   state.__authsomeIntercepted = true;
   // Entries still queued when the program ends are written before it exits.

@@ -9,7 +9,7 @@
 import type { AuthService } from "../core/auth-service.ts";
 import { getAccessToken } from "../core/connections.ts";
 import { resolveConnectionName } from "../core/service.ts";
-import { recordStepUp } from "./provider.ts";
+import { expireToken, noteStepUp } from "./step-up.ts";
 
 /** A connection's token for one MCP server. */
 export interface TokenSource {
@@ -29,22 +29,10 @@ export function createTokenSource(service: AuthService, provider: string, connec
   return {
     get: () => getAccessToken(core, provider, options),
     async invalidate(token) {
-      const vault = await core.vault();
-      const which = await name();
-      // Under the connection lock a refresh holds from its read to its write: marking the record
-      // in between would make that refresh drop its rotated refresh token (it keeps a record
-      // changed meanwhile), and the next refresh would replay the used one.
-      await vault.withConnectionLock(provider, which, () =>
-        vault.withProviderLock(provider, async () => {
-          const found = await vault.read(provider, which);
-          if (found === null || found.secrets.access_token !== token) return;
-          await vault.write({ ...found.meta, expiresAt: new Date(0).toISOString(), updatedAt: new Date().toISOString() }, found.secrets);
-        }));
+      await expireToken(core, provider, await name(), (stored) => stored === token);
     },
     async stepUp(scopes, host, method, status) {
-      const which = await name();
-      await recordStepUp(service.context.home, provider, `${service.context.profile}/${which}`, scopes, host);
-      await core.record({ action: "mcp_step_up", provider, connection: which, host, method, status, outcome: "denied", error: "insufficient_scope" });
+      await noteStepUp(core, provider, await name(), scopes, host, method, status);
     },
   };
 }
