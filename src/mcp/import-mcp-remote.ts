@@ -135,7 +135,11 @@ async function _store(service: AuthService, server: McpServerRecord, tokens: v.I
   const secrets: Secrets = { access_token: tokens.access_token, ...(tokens.refresh_token === undefined ? {} : { refresh_token: tokens.refresh_token }) };
   return vault.withProviderLock(server.name, async () => {
     if ((await vault.getMeta(server.name, connection)) !== null) return `${server.name} already has a connection "${connection}" (remove it, or import under another name with --connection)`;
-    if (client !== null) await vault.setClient(server.name, { client_id: client.client_id, ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }), registered_for: registrationKey(server.issuer, client.redirect_uris?.[0] ?? "") });
+    // The connection names its client (meta.clientId); the saved client slot is only filled when
+    // empty, so a registration authsome made itself stays for its own logins.
+    const saved = await vault.getClient(server.name);
+    if (client?.client_secret !== undefined && saved !== null && saved.client_id !== client.client_id) return "its client has a secret and another client is already saved for this server";
+    if (client !== null && saved === null) await vault.setClient(server.name, { client_id: client.client_id, ...(client.client_secret === undefined ? {} : { client_secret: client.client_secret }), registered_for: registrationKey(server.issuer, client.redirect_uris?.[0] ?? "") });
     await vault.write(meta, secrets);
     if ((await vault.getDefault(server.name)) === undefined) await vault.setDefault(server.name, connection);
     await service.core.record({ action: "mcp_import", provider: server.name, connection, outcome: "ok" });
