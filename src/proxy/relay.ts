@@ -171,6 +171,8 @@ class Relay implements ConnectionOwner {
     // A signature over the body: the body is read here first, the head signed and sent after it.
     if (prepared.signBody !== null && hasBody && framing.kind === "length") {
       this.signing = { parts: [], finish: prepared.signBody, text: headText };
+      // A client waiting for 100 Continue would wait for a head that is sent after its body.
+      if (_hasExpectContinue(head.rawHeaders)) this._writeClient("HTTP/1.1 100 Continue\r\n\r\n");
       this.phase = "body";
       this._flow();
       return this._pump();
@@ -481,6 +483,13 @@ function _bodyPart(left: Remaining, data: Buffer): { taken: number; left: Remain
   }
   if (left instanceof ChunkedScanner) return { taken: left.feed(data), left, done: left.done };
   return { taken: data.length, left, done: false }; // until the connection closes
+}
+
+function _hasExpectContinue(rawHeaders: readonly string[]): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === "expect" && rawHeaders[i + 1]?.trim().toLowerCase() === "100-continue") return true;
+  }
+  return false;
 }
 
 /** The response head for the agent: as received, unless it carries headers it must not see. */

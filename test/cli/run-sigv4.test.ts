@@ -161,3 +161,14 @@ test("the AWS CLI (botocore) under authsome run: s3api put-object and get-object
   for (const q of seen) assert.equal(q.refused, null, q.refused ?? "");
   noSecret(r.stdout + r.stderr);
 });
+
+test("curl --aws-sigv4 with the placeholders: a POST waiting for 100 Continue, body hashed by the proxy", async () => {
+  const before = aws.seen.length;
+  // curl waits (here up to 60 s, past --max-time) for 100 Continue: the proxy must send it.
+  const script = `curl -sS --fail --aws-sigv4 "aws:amz:us-west-2:bedrock" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-security-token: $AWS_SESSION_TOKEN" -H "Expect: 100-continue" --expect100-timeout 60 --max-time 20 -H "content-type: application/json" --data '{"inputText":"from curl"}' ${bedrock}/model/amazon.titan-text-lite-v1/invoke`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { model: "amazon.titan-text-lite-v1", received: { inputText: "from curl" } });
+  assert.equal(aws.seen[before]?.refused, null);
+  assert.equal(aws.seen[before]?.service, "bedrock");
+});
