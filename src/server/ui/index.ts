@@ -19,7 +19,7 @@ import { checkLocalRequest } from "../guard.ts";
 import type { RunRegistry } from "../run-registry.ts";
 import { APP_CSS, APP_JS } from "./assets.ts";
 import { createLoginTracker } from "./logins.ts";
-import { mountPages, type PageContext } from "./routes.ts";
+import { bindSession, mountPages, type PageContext } from "./routes.ts";
 import { createEventStreams, secure } from "./respond.ts";
 import { notice } from "./render.ts";
 import { createUiSessions, sessionCookieName, type UiSessions } from "./session.ts";
@@ -46,6 +46,26 @@ export interface Dashboard {
 
 const PUBLIC = new Set(["/ui/app.css", "/ui/app.js"]);
 
+/** The one-time link's exchange for a session cookie, and the check that every other page has one. */
+function _mountSignIn(app: Hono, sessions: UiSessions, cookie: () => string): void {
+  app.get("/ui/login/:token", (c) => {
+    const session = sessions.redeem(c.req.param("token"));
+    if (session === null) return c.html(notice("This link has expired", "A sign-in link works once, for two minutes. Run authsome ui again for a new one."), 403);
+    setCookie(c, cookie(), session.id, { httpOnly: true, sameSite: "Strict", path: "/ui", maxAge: Math.floor((session.expiresAt - Date.now()) / 1000) });
+    // A clean URL: the spent token leaves the address bar.
+    return c.redirect("/ui/", 303);
+  });
+  app.use("/ui/*", async (c, next) => {
+    if (PUBLIC.has(c.req.path) || c.req.path.startsWith("/ui/login/")) return next();
+    const session = sessions.find(getCookie(c, cookie()));
+    if (session === null) {
+      return c.html(notice("Sign in first", "Open the one-time link that authsome ui (or authsome serve) printed; run authsome ui for a new one."), 401);
+    }
+    bindSession(c.req.raw, session);
+    return next();
+  });
+}
+
 /** Adds `/ui/*` (and `/` redirecting to it) to `app`. */
 export function mountDashboard(app: Hono, options: DashboardOptions): Dashboard {
   const sessions = options.sessions ?? createUiSessions();
@@ -69,22 +89,7 @@ export function mountDashboard(app: Hono, options: DashboardOptions): Dashboard 
   app.get("/ui", (c) => c.redirect("/ui/", 302));
   app.get("/ui/app.css", (c) => c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" }));
   app.get("/ui/app.js", (c) => c.body(APP_JS, 200, { "content-type": "text/javascript; charset=utf-8" }));
-  app.get("/ui/login/:token", (c) => {
-    const session = sessions.redeem(c.req.param("token"));
-    if (session === null) return c.html(notice("This link has expired", "A sign-in link works once, for two minutes. Run authsome ui again for a new one."), 403);
-    setCookie(c, cookie(), session.id, { httpOnly: true, sameSite: "Strict", path: "/ui", maxAge: Math.floor((session.expiresAt - Date.now()) / 1000) });
-    // A clean URL: the spent token leaves the address bar (and no Referer carries it: no-referrer).
-    return c.redirect("/ui/", 303);
-  });
-  app.use("/ui/*", async (c, next) => {
-    if (PUBLIC.has(c.req.path) || c.req.path.startsWith("/ui/login/")) return next();
-    const session = sessions.find(getCookie(c, cookie()));
-    if (session === null) {
-      return c.html(notice("Sign in first", "Open the one-time link that authsome ui (or authsome serve) printed; run authsome ui for a new one."), 401);
-    }
-    c.set("uiSession" as never, session as never);
-    return next();
-  });
+  _mountSignIn(app, sessions, cookie);
   const context: PageContext = {
     sessions,
     streams,

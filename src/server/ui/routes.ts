@@ -26,9 +26,16 @@ export interface PageContext {
   service(profile: string | undefined): Promise<AuthService>;
 }
 
-/** The session the auth middleware (index.ts) found; every page route runs after it. */
+// The session the auth middleware (index.ts) found for each request: every page route runs after it.
+const requestSessions = new WeakMap<Request, UiSession>();
+
+/** Records the session a request was signed in with (the auth middleware). */
+export function bindSession(request: Request, session: UiSession): void {
+  requestSessions.set(request, session);
+}
+
 function _session(c: Context): UiSession {
-  const session = c.get("uiSession" as never) as UiSession | undefined;
+  const session = requestSessions.get(c.req.raw);
   if (session === undefined) throw new AuthsomeError("unauthorized", "no dashboard session");
   return session;
 }
