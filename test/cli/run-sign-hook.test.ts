@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
+import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import tls from "node:tls";
@@ -19,15 +20,18 @@ import { repoRoot } from "../helpers/spawn-runtime.ts";
 const SECRET = "hmac-api-secret-0123456789abcdef";
 let home: Awaited<ReturnType<typeof tempHome>>;
 let server: https.Server;
+let plain: http.Server;
 let env: Record<string, string>;
 let base: string;
+let plainBase: string;
 const seen: { method: string; url: string; verified: boolean; signature: string | undefined }[] = [];
 
 before(async () => {
   home = await tempHome();
   const ca = await createCertificateAuthority(createMemoryCaStore());
   server = https.createServer({ SNICallback: (name, done) => void ca.leafFor(name).then((leaf) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })), done) });
-  server.on("request", (req, res) => {
+  plain = http.createServer();
+  const verify = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = "";
     req.setEncoding("utf8");
     req.on("data", (chunk: string) => (body += chunk));
@@ -40,12 +44,16 @@ before(async () => {
       res.writeHead(verified ? 200 : 401, { "content-type": "application/json" });
       res.end(JSON.stringify({ verified, body }));
     });
-  });
+  };
+  server.on("request", verify);
+  plain.on("request", verify);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => plain.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
+  plainBase = `http://plain.example.test:${(plain.address() as AddressInfo).port}`;
   const caFile = join(home.home, "upstream-ca.pem");
   await writeFile(caFile, ca.caCertPem());
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: `api.example.test:${port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
+  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: `api.example.test:${port}:127.0.0.1,plain.example.test:${(plain.address() as AddressInfo).port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
   base = `https://api.example.test:${port}`;
   for (const [args, input] of [[["providers", "add", join(repoRoot, "test/fixtures/plugins/hmac-signed.ts")], ""], [["login", "hmacapi"], SECRET]] as const) {
     const r = await runCli([...args], { env, input });
@@ -54,7 +62,8 @@ before(async () => {
 });
 after(async () => {
   server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  plain.closeAllConnections();
+  await Promise.all([new Promise((resolve) => server.close(resolve)), new Promise((resolve) => plain.close(resolve))]);
   await home.cleanup();
 });
 
@@ -86,4 +95,12 @@ test("the child sees a placeholder; the agent's own X-Signature is replaced", as
   assert.match(r.stdout, /^authsome-managed-/);
   assert.equal(seen[before]?.verified, true);
   assert.notEqual(seen[before]?.signature, "forged");
+});
+
+test("over plain HTTP (the proxy's node:http forwarder): a POST body read whole, then signed", async () => {
+  const before = seen.length;
+  const r = await runCli(["run", "--", "curl", "-sS", "--fail", "-H", "content-type: application/json", "--data", "{\"side\":\"buy\"}", `${plainBase}/v1/plain`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), { verified: true, body: "{\"side\":\"buy\"}" });
+  assert.deepEqual(seen.slice(before).map((c) => [c.method, c.url, c.verified]), [["POST", "/v1/plain", true]]);
 });
