@@ -156,6 +156,9 @@ describe("pages and forms", () => {
     const browser = await signIn();
     const explained = await (await browser.get(`/ui/?explain=${encodeURIComponent("https://api.openai.com/v1/models")}`)).text();
     assert.match(explained, /OpenAI connection &quot;two&quot; would be injected as header Authorization: Bearer &lt;api key&gt;/);
+    const api = await app.request(`/v1/explain?url=${encodeURIComponent("https://api.openai.com/v1/models")}`);
+    const answer = (await api.json()) as { provider: string; connection: string; placement: { value: string } };
+    assert.deepEqual([answer.provider, answer.connection, answer.placement.value], ["openai", "two", "Bearer <api key>"], "the API gives the page's answer");
     const bad = await (await browser.get("/ui/?explain=ftp%3A%2F%2Fx")).text();
     assert.match(bad, /only http and https URLs are explained/);
     const audit = await (await browser.get("/ui/audit?action=login")).text();
