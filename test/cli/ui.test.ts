@@ -14,9 +14,9 @@ import { after, before, test } from "node:test";
 import { cliCommand, runCli, tempHome } from "../helpers/cli.ts";
 import { currentRuntime } from "../helpers/spawn-runtime.ts";
 
-// Deno's child_process reports a child it sent a signal to as ended by that signal (code null)
-// even when the child handled it and exited 0 (checked with a Node parent: 0); the output says
-// the cleanup ran either way.
+// Under a Deno test, child_process reports the child it sent SIGINT to as ended by the signal
+// (code null) although the child printed its cleanup; under Node the same child exits 0. The
+// output is what shows the cleanup ran.
 const cleanExit = (code: number | null) => code === 0 || (currentRuntime() === "deno" && code === null);
 
 let home: Awaited<ReturnType<typeof tempHome>>;
