@@ -7,7 +7,7 @@
 import http2 from "node:http2";
 import type tls from "node:tls";
 import { forwardStream } from "./h2-stream.ts";
-import { createH2Upstream, type H2Upstream } from "./h2-upstream.ts";
+import { createH2Upstream, SESSION_MEMORY_MB } from "./h2-upstream.ts";
 import type { ForwardContext } from "./request.ts";
 import type { H2Tunnels, TunnelSession } from "./terminate.ts";
 
@@ -28,13 +28,16 @@ export interface H2Proxy extends H2Tunnels {
 /** Builds the HTTP/2 side of a proxy over its forwarding context (`secureContext`: upstream trust roots). */
 export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureContext | undefined): H2Proxy {
   const pool = createH2Upstream(secureContext);
-  const server = http2.createServer({ settings: { enablePush: false, maxConcurrentStreams: MAX_STREAMS } });
+  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { enablePush: false, maxConcurrentStreams: MAX_STREAMS } });
   const tunnels = new WeakMap<http2.Http2Session, TunnelSession>();
+  const open = new Set<http2.ServerHttp2Session>();
   // The session node:http2 builds for a socket is announced synchronously inside emit("connection").
   let arriving: TunnelSession | null = null;
   server.on("session", (session: http2.ServerHttp2Session) => {
     if (arriving === null) return void session.destroy();
     tunnels.set(session, arriving);
+    open.add(session);
+    session.once("close", () => open.delete(session));
     session.on("error", () => session.destroy());
     _closeWhenIdle(session);
   });
@@ -56,7 +59,10 @@ export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureCont
         arriving = null;
       }
     },
-    close: () => pool.close(),
+    close() {
+      for (const session of open) session.destroy();
+      pool.close();
+    },
   };
 }
 

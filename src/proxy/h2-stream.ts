@@ -91,8 +91,10 @@ class Exchange {
     this.scrub = scrubberFor(prepared.decision);
     stream.on("close", () => {
       const up = this.up;
-      // The agent reset or left: the upstream stream goes too (other streams are untouched).
-      if (up !== null && !up.closed) up.close(stream.rstCode === 0 ? NGHTTP2_CANCEL : stream.rstCode);
+      // The agent reset or left before the answer ended: the upstream stream goes too (other
+      // streams are untouched). One that ended is left to close by itself.
+      if (up === null || up.closed || up.destroyed || (stream.rstCode === 0 && up.readableEnded)) return;
+      up.close(stream.rstCode === 0 ? NGHTTP2_CANCEL : stream.rstCode);
     });
   }
 

@@ -15,6 +15,12 @@ const PROBE_TTL_MS = 10 * 60_000;
 /** A failed probe (unreachable, bad certificate) is retried soon: the relay reports the failure. */
 const FAILED_TTL_MS = 5_000;
 const MAX_PROBES = 1024;
+/**
+ * What one session may hold in node:http2's buffers before it answers ENHANCE_YOUR_CALM
+ * (default 10 MB): with a stream window of 64 KiB and 16 KiB of write buffer per stream, 100
+ * busy streams alone come close to the default.
+ */
+export const SESSION_MEMORY_MB = 64;
 /** A session with no stream for this long is closed (under typical server idle timeouts). */
 const IDLE_MS = 4_000;
 
@@ -52,6 +58,7 @@ export function createH2Upstream(secureContext: tls.SecureContext | undefined): 
   };
   const adopt = (target: Target, socket: tls.TLSSocket | undefined): Entry => {
     const session = http2.connect(target.origin, {
+      maxSessionMemory: SESSION_MEMORY_MB,
       // Server push would hand the agent responses it never asked for, uninspected.
       settings: { enablePush: false },
       createConnection: () => socket ?? _dial(target, secureContext, ["h2"]),

