@@ -6,13 +6,15 @@
 //   run     the client under `authsome run` (the proxy injects the token; Node preload)
 //   bridge  the client speaks stdio to `authsome mcp stdio URL` (StdioClientTransport), which
 //           relays to the server with the token
-// Same run, same server; ms per call, median and p90 over the calls (after a warm-up).
+// Same run, same server, the three paths' calls interleaved in rounds; ms per call, median and
+// p90 over all calls of a path (after a warm-up of 30 each).
 //   node --import tsx bench/mcp.mjs [--calls N]
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 
 const argv = process.argv.slice(2);
@@ -24,7 +26,7 @@ if (argv.includes("--worker")) await worker(JSON.parse(argv[argv.indexOf("--work
 else await main();
 
 /** The client side: connect, warm up, time `calls` sequential tool calls; prints JSON. */
-async function worker({ url, token, lookup, calls, stdio }) {
+async function worker({ url, token, lookup, stdio }) {
   const { Client } = await import("@modelcontextprotocol/sdk/client/index.js");
   const client = new Client({ name: "bench", version: "1" });
   let transport;
@@ -46,15 +48,18 @@ async function worker({ url, token, lookup, calls, stdio }) {
   await client.connect(transport);
   const call = () => client.callTool({ name: "whoami", arguments: {} });
   for (let i = 0; i < 30; i++) await call();
-  const times = [];
-  for (let i = 0; i < calls; i++) {
-    const t = performance.now();
-    await call();
-    times.push(performance.now() - t);
+  // Rounds on request (a line "N" on stdin: N timed calls), so the paths interleave.
+  process.stdout.write("ready\n");
+  for await (const line of createInterface({ input: process.stdin })) {
+    const times = [];
+    for (let i = 0; i < Number(line); i++) {
+      const t = performance.now();
+      await call();
+      times.push(performance.now() - t);
+    }
+    process.stdout.write(`${JSON.stringify(times)}\n`);
   }
   await client.close();
-  times.sort((a, b) => a - b);
-  process.stdout.write(`${JSON.stringify({ median: times[Math.floor(times.length / 2)], p90: times[Math.floor(times.length * 0.9)] })}\n`);
   process.exit(0);
 }
 
@@ -69,13 +74,25 @@ function cli(args, env) {
   });
 }
 
-function runWorker(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(args[0], args.slice(1), { env, stdio: ["ignore", "pipe", "inherit"], cwd: root });
-    let out = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out.trim().split("\n").at(-1))) : reject(new Error(`worker exit ${code}: ${out}`))));
-  });
+/** Starts a worker; `round(n)` resolves with its n call times. */
+async function startWorker(args, env) {
+  const child = spawn(args[0], args.slice(1), { env, stdio: ["pipe", "pipe", "inherit"], cwd: root });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async () => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error(`worker ${args.join(" ")} ended`);
+    return value;
+  };
+  if ((await next()) !== "ready") throw new Error("worker did not start");
+  return {
+    round: async (n) => (child.stdin.write(`${n}\n`), JSON.parse(await next())),
+    close: () => new Promise((resolve) => (child.on("close", resolve), child.stdin.end())),
+  };
+}
+
+function stat(times) {
+  const sorted = [...times].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)], p90: sorted[Math.floor(sorted.length * 0.9)] };
 }
 
 async function main() {
@@ -99,14 +116,21 @@ async function main() {
     if (login.code !== 0) throw new Error(`login failed: ${login.stderr}`);
     const token = (await cli(["get", "example", "--field", "access_token", "--show-secret"], env)).stdout.trim();
     const self = [process.execPath, fileURLToPath(import.meta.url), "--worker"];
-    const spec = (extra) => JSON.stringify({ url: mcp.url, calls, ...extra });
-    const results = {
-      direct: await runWorker([...self, spec({ token, lookup: "127.0.0.1" })], { ...env, NODE_EXTRA_CA_CERTS: caFile }),
-      run: await runWorker([process.execPath, bin, "run", "--", ...self, spec({})], env),
-      bridge: await runWorker([...self, spec({ stdio: true })], env),
+    const spec = (extra) => JSON.stringify({ url: mcp.url, ...extra });
+    const workers = {
+      direct: await startWorker([...self, spec({ token, lookup: "127.0.0.1" })], { ...env, NODE_EXTRA_CA_CERTS: caFile }),
+      run: await startWorker([process.execPath, bin, "run", "--", ...self, spec({})], env),
+      bridge: await startWorker([...self, spec({ stdio: true })], env),
     };
-    const row = (name, r) => `| ${name} | ${r.median.toFixed(2)} | ${r.p90.toFixed(2)} | ${name === "direct" ? "-" : `+${(r.median - results.direct.median).toFixed(2)}`} |`;
-    console.log(`MCP tool call (whoami over Streamable HTTP), ${calls} sequential calls, Node ${process.versions.node}`);
+    const times = { direct: [], run: [], bridge: [] };
+    const rounds = 10;
+    for (let r = 0; r < rounds; r++) {
+      for (const name of Object.keys(workers)) times[name].push(...(await workers[name].round(Math.ceil(calls / rounds))));
+    }
+    await Promise.all(Object.values(workers).map((w) => w.close()));
+    const results = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, stat(t)]));
+    const row = (name, r) => `| ${name} | ${r.median.toFixed(2)} | ${r.p90.toFixed(2)} | ${name === "direct" ? "-" : `${r.median >= results.direct.median ? "+" : ""}${(r.median - results.direct.median).toFixed(2)}`} |`;
+    console.log(`MCP tool call (whoami over Streamable HTTP), ${calls} sequential calls per path in ${rounds} interleaved rounds, Node ${process.versions.node}`);
     console.log("| path | median ms | p90 ms | added (median) |\n|---|---|---|---|");
     for (const [name, r] of Object.entries(results)) console.log(row(name, r));
   } finally {
