@@ -125,6 +125,6 @@ function report(rows, signer, rounds, busy) {
     "",
     "Reading: a signed request costs the proxy about the signer's own time, almost all of it Web Crypto (aws4fetch imports the derived key and runs an HMAC and a SHA-256 per request; each `crypto.subtle` call in Node is an asynchronous job). At one client that is added latency; with 16 the proxy's one thread is the limit, so the rate falls by that CPU per request. A body that must be hashed is read before its head leaves (the head cannot be signed earlier), which removes the overlap of head and body at one client; SDKs that send `x-amz-content-sha256` themselves (the AWS SDK for S3 and Bedrock) are streamed and skip that. Against an AWS round trip of tens of milliseconds either is small.",
   ];
-  writeSection("SigV4 signing in the proxy", lines.join("\n"));
+  writeSection("sigv4", lines.join("\n"));
   console.log(lines.join("\n"));
 }
