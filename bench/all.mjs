@@ -1,6 +1,6 @@
 // Every benchmark in turn, each writing its section of docs/benchmarks.md: builds dist/ once,
 // then bench/cli-start, bench/package (the packed tarball as a consumer installs it), bench/proxy,
-// bench/tls, bench/refresh and bench/intercept (about 3-4 minutes on 2 cores;
+// bench/tls, bench/refresh, bench/intercept and bench/sigv4 (about 3-4 minutes on 2 cores;
 // mitmproxy rows need `mitmdump`: `apt-get install -y mitmproxy`).
 //   node bench/all.mjs [--quick]
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,7 @@ const steps = [
   [process.execPath, ["--import", "tsx", "bench/tls.mjs", "--no-build", ...quick]],
   [process.execPath, ["--import", "tsx", "bench/refresh.mjs", "--no-build", ...quick]],
   [process.execPath, ["bench/intercept.mjs", "--no-build", ...quick]],
+  [process.execPath, ["bench/sigv4.mjs", "--no-build", ...quick]],
 ];
 let failed = 0;
 for (const [command, args] of steps) {
