@@ -41,7 +41,7 @@ export interface EgressRequest {
   websocket?: boolean;
   /** The run's tripwires (tripwire.ts): placeholders and secrets bound for a host not theirs. */
   tripwire?: Tripwire;
-  /** The request has a body: {@link EgressResult.bodyScan} is wanted. */
+  /** The request has a body: scanned with a tripwire ({@link EgressResult.bodyScan}), and signed with it where a signer needs it. */
   hasBody?: boolean;
   /**
    * The body's Content-Length, or null when it has none (chunked; a fetch body). With
