@@ -8,7 +8,7 @@
  */
 import type { Duplex } from "node:stream";
 import { isWebSocketUpgrade } from "./headers.ts";
-import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection } from "./request.ts";
+import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection, reportRefusal } from "./request.ts";
 import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
@@ -309,6 +309,7 @@ class Relay implements ConnectionOwner {
     const scrub = exchange.scrub;
     const scrubbedHead = scrub === null ? null : scrubResponseHead(scrub, data.toString("latin1", 0, data.indexOf("\r\n")), head.rawHeaders, framing);
     if (head.status >= 200 || head.status === 101) this._report(exchange, head.status);
+    reportRefusal(this.ctx, exchange.prepared.decision, head.status, head.rawHeaders, this.session.target.host, exchange.method);
     exchange.responded = true;
     this._writeClient(scrubbedHead ?? _clientHead(data, end, head.rawHeaders));
     if (head.status === 101) {

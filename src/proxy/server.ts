@@ -46,6 +46,8 @@ export interface ProxyOptions {
   upstream?: { resolve?: Map<string, string>; extraCaPem?: string };
   /** Called once per injected request (the audit log); carries no header values. */
   onInjection?(event: InjectionEvent): void;
+  /** Called when the upstream refuses an injected request (401/403): see ForwardContext.onRefusal. */
+  onRefusal?: ForwardContext["onRefusal"];
   /** Placeholders and secrets bound for a host not theirs are refused (core/tripwire.ts). */
   tripwire?: Tripwire;
   /** Called when the allowlist (`denyUnmatched`) refuses a host (the dashboard's live view of runs). */
@@ -82,7 +84,7 @@ const FIRST_BYTE_MS = 60_000;
 /** Builds the proxy. Nothing listens until {@link Proxy.listen}. */
 export function createProxy(options: ProxyOptions): Proxy {
   const upstream = createUpstream(options.upstream);
-  const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection, tripwire: options.tripwire };
+  const ctx: ForwardContext = { injector: options.injector, upstream, onInjection: options.onInjection, tripwire: options.tripwire, onRefusal: options.onRefusal };
   // Intercepted tunnels go to the raw relay; node:http below serves only the proxy's own
   // requests (CONNECT, absolute-form http://).
   // Tunnels whose agent negotiates h2 (offered only where the upstream speaks it) go to h2-server.ts.

@@ -81,3 +81,21 @@ test("a token expiring during a long-lived stream is refreshed and used by the n
     auth.settings.accessTokenTtl = 3600;
   }
 });
+
+test("through authsome run: a 403 insufficient_scope is recorded for mcp list, and a revoked token is refreshed for the next run", async () => {
+  const r = await home.cli(["run", "--", "node", fixture, mcp.url, "http"], { env: { MCP_ADMIN: "1" } });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match((JSON.parse(r.stdout) as { admin: string }).admin, /^error: .*insufficient_scope/);
+  const listed = JSON.parse((await home.cli(["mcp", "list", "--json"])).stdout) as { servers: { connections: { step_up: string[] | null }[] }[] };
+  assert.deepEqual(listed.servers[0]?.connections[0]?.step_up, ["mcp:admin"]);
+
+  const token = await storedToken();
+  await auth.revoke(token);
+  const refreshes = auth.stats.tokenRequests["refresh_token"] ?? 0;
+  const refused = await home.cli(["run", "--", "node", fixture, mcp.url, "http"]);
+  assert.notEqual(refused.code, 0, "the run whose token was revoked got the 401");
+  const next = await home.cli(["run", "--", "node", fixture, mcp.url, "http"]);
+  assert.equal(next.code, 0, `${next.stdout}\n${next.stderr}`);
+  assert.equal((auth.stats.tokenRequests["refresh_token"] ?? 0) - refreshes, 1, "the dead token was refreshed once");
+  assert.notEqual(await storedToken(), token);
+});
