@@ -150,3 +150,24 @@ test("a server that advertises no metadata: one clear error naming what is missi
     await home.cleanup();
   }
 });
+
+test("usage errors of a login by URL: plain http off loopback, --flow, two client identities; mcp stdio before a login", async () => {
+  const home = await startMcpHome([mcp]);
+  try {
+    const http = await home.cli(["login", "http://mcp.example.com/mcp"]);
+    assert.equal(http.code, 2);
+    assert.match(http.stderr, /error: http:\/\/mcp\.example\.com: MCP servers are reached over https \(plain http only on loopback\)/);
+    const flow = await home.cli(["login", mcp.url, "--flow", "device_code"]);
+    assert.equal(flow.code, 2);
+    assert.match(flow.stderr, /error: --flow does not apply to an MCP server's URL/);
+    const both = await home.cli(["login", mcp.url, "--client-id", "a", "--client-metadata-url", "https://x.test/c.json"]);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /two client identities/);
+    const bridge = await home.cli(["mcp", "stdio", mcp.url]);
+    assert.equal(bridge.code, 4, bridge.stderr);
+    assert.equal(bridge.stdout, "", "nothing but protocol on stdout, even for an error");
+    assert.match(bridge.stderr, /error: no MCP server https:\/\/mcp\.example\.test:\d+\/mcp in this home\n.*authsome login https:\/\/mcp\.example\.test/);
+  } finally {
+    await home.cleanup();
+  }
+});

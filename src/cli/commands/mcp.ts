@@ -12,7 +12,7 @@ export interface LoginByUrl {
   api: ApiClient;
   out: Output;
   url: string;
-  options: { connection?: string | undefined; force: boolean; name?: string | undefined; "client-id"?: string | undefined; "client-metadata-url"?: string | undefined };
+  options: { connection?: string | undefined; force: boolean; name?: string | undefined; "client-id"?: string | undefined; "client-metadata-url"?: string | undefined; flow?: string | undefined; "base-url"?: string | undefined };
   scopes: string[] | undefined;
   timeoutMs: number | undefined;
   redirectPort: number | undefined;
@@ -21,6 +21,11 @@ export interface LoginByUrl {
 /** `authsome login <url>`: MCP login by URL. */
 export async function loginByUrl(input: LoginByUrl): Promise<void> {
   const { api, out, options } = input;
+  // An MCP server's flow and endpoints come from its metadata, never from flags.
+  for (const flag of ["flow", "base-url"] as const) {
+    if (options[flag] !== undefined) throw new AuthsomeError("usage", `--${flag} does not apply to an MCP server's URL`, { hint: `run: authsome login ${input.url}` });
+  }
+  if (options["client-id"] !== undefined && options["client-metadata-url"] !== undefined) throw new AuthsomeError("usage", "--client-id and --client-metadata-url are two client identities: pass one");
   const view = await api.call("mcpLogin", {
     url: input.url,
     name: options.name,
