@@ -62,7 +62,7 @@ test("__complete: commands, sub-commands, flags and choices from the command def
 });
 
 test("__complete: provider and connection names from the home, names only", async () => {
-  assert.deepEqual(await complete("get", "open"), ["openai"]);
+  assert.deepEqual(await complete("get", "open"), ["openai", "openrouter"]);
   assert.deepEqual(await complete("get", "openai", "--connection", ""), ["default", "work"]);
   assert.deepEqual(await complete("default", "openai", "w"), ["work"]);
   assert.deepEqual(await complete("--json", "get", "openai", "-c", "d"), ["default"]);
