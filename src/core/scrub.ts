@@ -170,6 +170,8 @@ export function scrubberFor(decision: InjectionDecision | null, evenOptedOut = f
  */
 export class StreamScrubber {
   private tail: Buffer | null = null;
+  /** Bytes flushed already (see flush), latin1, still in view: they may begin a secret. */
+  private context = "";
   private readonly regex: RegExp;
   private readonly patterns: readonly string[];
   private readonly firsts: ReadonlySet<number>;
@@ -193,20 +195,46 @@ export class StreamScrubber {
     const piece = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const data = this.tail === null ? piece : Buffer.concat([this.tail, piece]);
     this.tail = null;
-    const text = data.toString("latin1");
-    const { out, end, deferred } = this._replace(data, text, false);
-    const keep = Math.min(deferred, this._heldFrom(text, end));
-    if (keep < text.length) this.tail = Buffer.from(data.subarray(keep));
+    // Offsets below are into `context + data`; `skip` bytes of it went out already.
+    const skip = this.context.length;
+    const text = skip === 0 ? data.toString("latin1") : this.context + data.toString("latin1");
+    this.context = "";
+    const { out, end, deferred } = this._replace(data, text, false, skip);
+    const held = Math.min(deferred, this._heldFrom(text, end));
+    // A possible secret that began in flushed bytes: they stay in view, the new bytes wait.
+    if (held < skip) this.context = text.slice(held, skip);
+    const keep = Math.max(held, skip) - skip;
+    if (keep < data.length) this.tail = Buffer.from(data.subarray(keep));
+    const done = Math.max(0, end - skip);
     if (out === null) return data.subarray(0, keep);
-    return end === keep ? out : Buffer.concat([out, data.subarray(end, keep)]);
+    return done === keep ? out : Buffer.concat([out, data.subarray(done, keep)]);
   }
 
   end(): Buffer {
     const rest = this.tail;
     this.tail = null;
-    if (rest === null) return Buffer.alloc(0);
-    const { out, end } = this._replace(rest, rest.toString("latin1"), true);
-    return out === null ? rest : end === rest.length ? out : Buffer.concat([out, rest.subarray(end)]);
+    const skip = this.context.length;
+    const text = skip === 0 || rest === null ? rest?.toString("latin1") : this.context + rest.toString("latin1");
+    this.context = "";
+    if (rest === null || text === undefined) return Buffer.alloc(0);
+    const { out, end } = this._replace(rest, text, true, skip);
+    const done = Math.max(0, end - skip);
+    return out === null ? rest : done === rest.length ? out : Buffer.concat([out, rest.subarray(done)]);
+  }
+
+  /**
+   * The held-back bytes, to pass on now because the sender went quiet (an HTTP/2 or gRPC
+   * stream waiting for the agent would otherwise wait forever). They stay in view: when the
+   * next bytes complete a secret they begin, the rest of it becomes `*`, so only a proper
+   * prefix of a secret can reach the agent, and only when the upstream pauses inside it.
+   */
+  flush(): Buffer {
+    const tail = this.tail;
+    if (tail === null) return Buffer.alloc(0);
+    this.tail = null;
+    const seen = this.context + tail.toString("latin1");
+    this.context = seen.length < this.longest ? seen : seen.slice(seen.length - this.longest + 1);
+    return tail;
   }
 
   /**
@@ -214,17 +242,22 @@ export class StreamScrubber {
    * where a match starts that more bytes could make longer (a base64 value whose padding has
    * not arrived): it waits in the tail, so a cut never changes the output.
    */
-  private _replace(data: Buffer, text: string, last: boolean): { out: Buffer | null; end: number; deferred: number } {
+  private _replace(data: Buffer, text: string, last: boolean, skip = 0): { out: Buffer | null; end: number; deferred: number } {
     const regex = this.regex;
     const final = last ? text.length : text.length - this.longest;
     regex.lastIndex = 0;
     let match = regex.exec(text);
     const parts: Buffer[] = [];
-    let at = 0;
+    let at = skip;
     while (match !== null) {
+      const stop = match.index + match[0].length;
       if (match.index > final && this._couldGrow(text.slice(match.index))) return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: match.index };
-      parts.push(data.subarray(at, match.index), this.sameLength ? Buffer.from(redactionOf(match[0].length), "latin1") : MARKER_BYTES);
-      at = match.index + match[0].length;
+      if (stop > skip) {
+        // A match that began in flushed bytes: what of it is still here becomes `*`.
+        const marker = match.index >= skip ? (this.sameLength ? Buffer.from(redactionOf(match[0].length), "latin1") : MARKER_BYTES) : Buffer.from("*".repeat(stop - skip), "latin1");
+        parts.push(data.subarray(at - skip, Math.max(match.index, skip) - skip), marker);
+        at = stop;
+      }
       match = regex.exec(text);
     }
     return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: text.length };

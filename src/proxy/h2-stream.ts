@@ -7,51 +7,82 @@
  * HTTP/2 flow control reaches from the agent to the server; resets travel per stream.
  */
 import http2 from "node:http2";
-import { Transform } from "node:stream";
 import { tripwireDenial } from "../core/egress.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
+import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
-import { parseUrlAuthority } from "./address.ts";
 import { buildResponseHeaders } from "./headers.ts";
+import { relayScrubbed, scanned } from "./h2-body.ts";
+import { addFields, askIdentity, checkAuthority, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection } from "./request.ts";
 import { isEncoded, scrubRequestHeaders } from "./scrub-body.ts";
-import { scrubbingTransform } from "./scrub-stream.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { describeUpstreamError, type Target } from "./upstream.ts";
 
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-/** Never sent on HTTP/2 (RFC 9113 section 8.2.2; node:http2 refuses them too); `host` becomes `:authority`. */
-const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
-
-/** The agent's request: pseudo-header fields apart, the other fields flat as received. */
-interface H2Request {
-  method: string;
-  path: string;
-  authority: string | undefined;
-  headers: string[];
-  /** The agent sent `te: trailers` (gRPC does): the one TE value HTTP/2 allows, passed on. */
-  trailers: boolean;
-}
 
 /** Forwards one agent stream; answers its own errors on the stream. */
 export function forwardStream(ctx: ForwardContext, pool: H2Upstream, stream: http2.ServerHttp2Stream, rawHeaders: readonly string[], tunnel: TunnelSession): void {
   stream.on("error", () => undefined);
   let request: H2Request;
   try {
-    request = _readRequest(rawHeaders);
-    _checkAuthority(request, tunnel.target);
+    request = readRequest(rawHeaders);
+    checkAuthority(request, tunnel.target);
   } catch (error) {
     return replyOnStream(stream, error);
   }
   const hasBody = !stream.endAfterHeaders;
   prepareRequest(ctx, request.path, request.headers, tunnel.target, tunnel.username, false, request.method, hasBody)
-    .then((prepared) => {
-      if (stream.closed || stream.destroyed) return;
-      new Exchange(ctx, pool, stream, tunnel.target, request, prepared, hasBody).send(true);
+    .then(async (prepared) => {
+      // A signature over the body (core/sign.ts): the body is read whole first, then signed.
+      const signed = prepared.signBody !== null && hasBody ? await _signed(ctx, stream, tunnel.target, request.method, prepared, prepared.signBody) : null;
+      if (stream.closed || stream.destroyed || signed === undefined) return;
+      new Exchange(ctx, pool, stream, tunnel.target, request, signed?.prepared ?? prepared, hasBody, signed?.body ?? null).send(true);
     })
     .catch((error: unknown) => replyOnStream(stream, error));
+}
+
+/**
+ * Reads a signed request's body whole (through its tripwire scan, at most MAX_SIGNED_BODY
+ * bytes), then signs the head; undefined when the scan tripped (the agent got its 403).
+ */
+async function _signed(ctx: ForwardContext, stream: http2.ServerHttp2Stream, target: Target, method: string, prepared: Prepared, signBody: NonNullable<Prepared["signBody"]>): Promise<{ prepared: Prepared; body: Buffer } | undefined> {
+  const scan = prepared.bodyScan;
+  const body = await _readWhole(stream, scan);
+  if (body === null) return void _denyTripped(ctx, stream, scan, target, method);
+  const head = await signBody(body);
+  return { prepared: { ...prepared, path: head.path, headers: head.headers, bodyScan: null, signBody: null }, body };
+}
+
+/** The agent's body, read whole through `scan`; null when it tripped (the stream is left open for the 403). */
+function _readWhole(stream: http2.ServerHttp2Stream, scan: BodyScan | null): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      stream.pause();
+      stream.removeAllListeners("data");
+    };
+    stream.on("data", (chunk: Buffer) => {
+      const out = scan === null ? chunk : scan.push(chunk);
+      if (out === null) return stop(), resolve(null);
+      size += out.length;
+      if (size > MAX_SIGNED_BODY) return stop(), reject(new ProxyReply(BODY_TOO_LARGE.status, BODY_TOO_LARGE.reason));
+      parts.push(out);
+    });
+    stream.once("end", () => {
+      const rest = scan === null ? Buffer.alloc(0) : scan.end();
+      resolve(rest === null ? null : Buffer.concat([...parts, rest]));
+    });
+    stream.once("close", () => reject(new ProxyReply(400, "the request stream ended before its body")));
+  });
+}
+
+/** The 403 for a body that tripped (audited by the egress pipeline's tripwireDenial). */
+function _denyTripped(ctx: ForwardContext, stream: http2.ServerHttp2Stream, scan: BodyScan | null, target: Target, method: string): void {
+  const denial = ctx.tripwire === undefined || scan === null ? null : tripwireDenial(ctx.tripwire, scan, target.host, method);
+  replyOnStream(stream, new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"));
 }
 
 /** Writes the proxy's error answer on a stream (or resets it when a response already started). */
@@ -79,8 +110,10 @@ class Exchange {
   private readonly request: H2Request;
   private readonly prepared: Prepared;
   private readonly hasBody: boolean;
+  /** A body read whole already (a signed request), sent as it is. */
+  private readonly body: Buffer | null;
 
-  constructor(ctx: ForwardContext, pool: H2Upstream, stream: http2.ServerHttp2Stream, target: Target, request: H2Request, prepared: Prepared, hasBody: boolean) {
+  constructor(ctx: ForwardContext, pool: H2Upstream, stream: http2.ServerHttp2Stream, target: Target, request: H2Request, prepared: Prepared, hasBody: boolean, body: Buffer | null) {
     this.ctx = ctx;
     this.pool = pool;
     this.stream = stream;
@@ -88,6 +121,7 @@ class Exchange {
     this.request = request;
     this.prepared = prepared;
     this.hasBody = hasBody;
+    this.body = body;
     this.scrub = scrubberFor(prepared.decision);
     stream.on("close", () => {
       const up = this.up;
@@ -125,62 +159,59 @@ class Exchange {
   private _upstreamHeaders(): http2.OutgoingHttpHeaders {
     const { method, trailers } = this.request;
     const out: http2.OutgoingHttpHeaders = { ":method": method, ":scheme": "https", ":authority": this.target.authority, ":path": this.prepared.path };
-    const headers = this.scrub === null ? this.prepared.headers : _askIdentity(scrubRequestHeaders(this.prepared.headers));
-    _addFields(out, headers, CONNECTION_SPECIFIC);
+    const headers = this.scrub === null ? this.prepared.headers : askIdentity(scrubRequestHeaders(this.prepared.headers));
+    addFields(out, headers, CONNECTION_SPECIFIC);
     if (trailers) out["te"] = "trailers";
     return out;
   }
 
   private _pipeBody(up: http2.ClientHttp2Stream): void {
     this.bodyStarted = true;
+    if (this.body !== null) return void up.end(this.body);
     const scan = this.prepared.bodyScan;
     if (scan === null) return void this.stream.pipe(up);
-    this.stream.pipe(_scanned(scan, () => this._tripped(scan))).pipe(up);
+    this.stream.pipe(scanned(scan, () => this._tripped(scan))).pipe(up);
   }
 
   /** A body carried a needle: the upstream stream is reset (the rest never leaves), the agent gets 403. */
   private _tripped(scan: BodyScan): void {
     this.stream.unpipe();
     this.up?.close(NGHTTP2_CANCEL);
-    const tripwire = this.ctx.tripwire;
-    const denial = tripwire === undefined ? null : tripwireDenial(tripwire, scan, this.target.host, this.request.method);
-    replyOnStream(this.stream, new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"));
+    _denyTripped(this.ctx, this.stream, scan, this.target, this.request.method);
   }
 
   /** 1xx answers (100-continue, 103) pass on as they come. */
   private _interim(headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader): void {
     const status = Number(headers[":status"]);
     if (status >= 200 || this.stream.headersSent || this.stream.closed) return;
-    const raw = _flatten(headers);
-    this.stream.additionalHeaders(_toHeaders(status, this._clean(raw)));
+    const raw = flatten(headers);
+    this.stream.additionalHeaders(toHeaders(status, this._clean(raw)));
   }
 
   private _response(up: http2.ClientHttp2Stream, headers: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, flags: number, raw: string[] | undefined): void {
     const status = Number(headers[":status"]);
-    const fields = raw ?? _flatten(headers);
+    const fields = raw ?? flatten(headers);
     const ended = (flags & NGHTTP2_FLAG_END_STREAM) !== 0;
     const scrub = this.scrub;
-    if (scrub !== null && !ended && (isEncoded(fields) || _grpcEncoded(fields))) {
+    if (scrub !== null && !ended && (isEncoded(fields) || grpcEncoded(fields))) {
       up.close(NGHTTP2_CANCEL);
       this._report(502);
       return this._fail(new ProxyReply(502, "the upstream compressed a response that must be scrubbed, although identity was asked for"));
     }
     this._report(status);
     if (this.stream.closed || this.stream.destroyed) return;
-    this.stream.respond(_toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });
+    this.stream.respond(toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });
     if (ended) return;
     let trailers: http2.IncomingHttpHeaders | null = null;
     up.on("trailers", (t) => (trailers = t));
     this.stream.on("wantTrailers", () => {
       // No trailers from upstream: node:http2 ends the stream with an empty DATA frame instead.
       const out: http2.OutgoingHttpHeaders = {};
-      if (trailers !== null) _addFields(out, this._clean(_flatten(trailers)), null);
+      if (trailers !== null) addFields(out, this._clean(flatten(trailers)), null);
       this.stream.sendTrailers(out);
     });
     if (scrub === null) return void up.pipe(this.stream);
-    const body = up.pipe(scrubbingTransform(scrub));
-    body.on("error", () => this.stream.close(NGHTTP2_INTERNAL_ERROR));
-    body.pipe(this.stream);
+    relayScrubbed(up, this.stream, scrub.stream(true));
   }
 
   /** Response fields for the agent: pseudo-headers apart, authsome's and hop-by-hop ones dropped, values scrubbed. */
@@ -222,123 +253,6 @@ class Exchange {
     if (!(error instanceof ProxyReply) || error.status === 502) this._report(502);
     replyOnStream(this.stream, error);
   }
-}
-
-/**
- * Pseudo-header fields apart from the rest (RFC 9113 section 8.3.1). A `CONNECT` (plain or
- * extended) inside a tunnel is refused, as on HTTP/1.1.
- */
-function _readRequest(raw: readonly string[]): H2Request {
-  let method = "";
-  let path = "";
-  let authority: string | undefined;
-  let host: string | undefined;
-  let trailers = false;
-  const headers: string[] = [];
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i] ?? "";
-    const value = raw[i + 1] ?? "";
-    if (name === ":method") method = value;
-    else if (name === ":path") path = value;
-    else if (name === ":authority") authority = value;
-    else if (name.startsWith(":")) continue;
-    else {
-      if (name === "host") host = value;
-      if (name === "te") trailers = value.split(",").some((t) => t.trim().toLowerCase() === "trailers");
-      headers.push(name, value);
-    }
-  }
-  if (method === "CONNECT") throw new ProxyReply(405, "CONNECT inside a tunnel is not supported");
-  if (method === "" || path === "") throw new ProxyReply(400, "an HTTP/2 request needs :method and :path");
-  if (host !== undefined && authority !== undefined && host !== authority) throw new ProxyReply(400, "the Host field and :authority differ");
-  return { method, path, authority: authority ?? host, headers, trailers };
-}
-
-/**
- * `:authority` (or `Host`) must name the CONNECT target, compared in the one host normal form
- * (address.ts): a request for another host on this connection (HTTP/2 connection reuse) is
- * answered 421, so the client opens a connection of its own for that host.
- */
-function _checkAuthority(request: H2Request, target: Target): void {
-  if (request.authority === undefined) return;
-  const named = parseUrlAuthority(request.authority, target.scheme === "https" ? 443 : 80);
-  if (named !== null && named.host === target.host && named.port === target.port) return;
-  throw new ProxyReply(421, `this connection is for ${target.authority}; a request for another host (:authority) needs its own connection`);
-}
-
-/** Adds flat fields to an HTTP/2 header object (lower-case names, repeated ones as arrays), skipping `drop`. */
-function _addFields(out: http2.OutgoingHttpHeaders, fields: readonly string[], drop: ReadonlySet<string> | null): void {
-  for (let i = 0; i < fields.length; i += 2) {
-    const name = (fields[i] ?? "").toLowerCase();
-    if (drop?.has(name) === true) continue;
-    const value = fields[i + 1] ?? "";
-    const prior = out[name];
-    out[name] = prior === undefined ? value : Array.isArray(prior) ? [...prior, value] : [String(prior), value];
-  }
-}
-
-function _toHeaders(status: number, fields: readonly string[]): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = { ":status": status };
-  _addFields(out, fields, CONNECTION_SPECIFIC);
-  return out;
-}
-
-/** A header object back to flat fields (node:http2 joins nothing but `cookie`; arrays are repeats). */
-function _flatten(headers: http2.IncomingHttpHeaders): string[] {
-  const out: string[] = [];
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) out.push(name, v);
-    else out.push(name, String(value));
-  }
-  return out;
-}
-
-/** gRPC's own message compression (`grpc-accept-encoding`) asked off too: compressed messages could not be scrubbed. */
-function _askIdentity(headers: string[]): string[] {
-  for (let i = 0; i < headers.length; i += 2) if ((headers[i] ?? "").toLowerCase() === "grpc-accept-encoding") headers[i + 1] = "identity";
-  return headers;
-}
-
-function _grpcEncoded(fields: readonly string[]): boolean {
-  for (let i = 0; i < fields.length; i += 2) {
-    if ((fields[i] ?? "").toLowerCase() === "grpc-encoding" && (fields[i + 1] ?? "").trim().toLowerCase() !== "identity") return true;
-  }
-  return false;
-}
-
-/**
- * The agent is on loopback: the bytes of one write arrive together, so this long without more
- * means it is waiting (for an answer, on a bidi stream): what the scan held back goes out.
- */
-const QUIET_MS = 10;
-
-/**
- * The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared, and
- * what could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
- */
-function _scanned(scan: BodyScan, trip: () => void): Transform {
-  let quiet: ReturnType<typeof setTimeout> | undefined;
-  const transform: Transform = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      clearTimeout(quiet);
-      const out = scan.push(chunk);
-      if (out === null) return trip();
-      done(null, out);
-      quiet = setTimeout(() => {
-        const held = scan.flush();
-        if (held.length > 0) transform.push(held);
-      }, QUIET_MS);
-    },
-    flush(done) {
-      clearTimeout(quiet);
-      const rest = scan.end();
-      if (rest === null) return trip();
-      done(null, rest);
-    },
-  });
-  transform.once("close", () => clearTimeout(quiet));
-  return transform;
 }
 
 function _code(error: unknown): string {

@@ -1,0 +1,75 @@
+/**
+ * HTTP/2 bodies for h2-stream.ts: the request body through its tripwire scan, the answer's body
+ * through the scrubber, both streamed with backpressure; what either holds back as a possible
+ * start of a value goes out once the sender has gone quiet (QUIET_MS).
+ */
+import type http2 from "node:http2";
+import { Transform } from "node:stream";
+import type { StreamScrubber } from "../core/scrub.ts";
+import type { BodyScan } from "../core/tripwire.ts";
+
+/**
+ * The answer's body, scrubbed in place (same length) on its way to the agent, with backpressure
+ * (no Transform in between: a stream object per answer is most of what scrubbing costs here).
+ */
+export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, scrubber: StreamScrubber): void {
+  const resume = (): void => void up.resume();
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  // What could begin a secret waits only while more is coming (a gRPC answer the agent waits on).
+  const flush = (): void => {
+    const held = scrubber.flush();
+    if (held.length > 0 && !stream.closed && !stream.destroyed) stream.write(held);
+  };
+  up.on("data", (chunk: Buffer) => {
+    clearTimeout(quiet);
+    const out = scrubber.push(chunk);
+    if (scrubber.holding) quiet = setTimeout(flush, QUIET_MS);
+    if (out.length > 0 && !stream.write(out)) {
+      up.pause();
+      stream.once("drain", resume);
+    }
+  });
+  up.once("close", () => clearTimeout(quiet));
+  up.once("end", () => {
+    clearTimeout(quiet);
+    if (stream.closed || stream.destroyed) return;
+    const rest = scrubber.end();
+    if (rest.length > 0) stream.end(rest);
+    else stream.end();
+  });
+}
+
+/**
+ * The agent is on loopback: the bytes of one write arrive together, so this long without more
+ * means it is waiting (for an answer, on a bidi stream): what the scan held back goes out. The
+ * same for an upstream's answer the agent waits on (HTTP/2 frames of one write arrive together).
+ */
+const QUIET_MS = 10;
+
+/**
+ * The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared, and
+ * what could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
+ */
+export function scanned(scan: BodyScan, trip: () => void): Transform {
+  let quiet: ReturnType<typeof setTimeout> | undefined;
+  const transform: Transform = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      clearTimeout(quiet);
+      const out = scan.push(chunk);
+      if (out === null) return trip();
+      done(null, out);
+      quiet = setTimeout(() => {
+        const held = scan.flush();
+        if (held.length > 0) transform.push(held);
+      }, QUIET_MS);
+    },
+    flush(done) {
+      clearTimeout(quiet);
+      const rest = scan.end();
+      if (rest === null) return trip();
+      done(null, rest);
+    },
+  });
+  transform.once("close", () => clearTimeout(quiet));
+  return transform;
+}
