@@ -172,3 +172,12 @@ test("curl --aws-sigv4 with the placeholders: a POST waiting for 100 Continue, b
   assert.equal(aws.seen[before]?.refused, null);
   assert.equal(aws.seen[before]?.service, "bedrock");
 });
+
+test("a chunk-signed upload is refused with the reason (400), nothing reaches the service", async () => {
+  const before = aws.seen.length;
+  const script = `curl -sS -o /dev/null -w '%{http_code}' -X PUT -H "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD" -H "content-encoding: aws-chunked" --data-binary "5;chunk-signature=00\r\nhello\r\n0;chunk-signature=00\r\n\r\n" ${s3}/agent-bucket/chunked.bin; curl -sS -X PUT -H "x-amz-content-sha256: STREAMING-AWS4-HMAC-SHA256-PAYLOAD" --data-binary x ${s3}/agent-bucket/chunked.bin`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^400authsome proxy: .*chunk-signed upload .*cannot be re-signed/);
+  assert.equal(aws.seen.length, before);
+});
