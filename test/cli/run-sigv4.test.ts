@@ -181,3 +181,12 @@ test("a chunk-signed upload is refused with the reason (400), nothing reaches th
   assert.match(r.stdout, /^400authsome proxy: .*chunk-signed upload .*cannot be re-signed/);
   assert.equal(aws.seen.length, before);
 });
+
+test("a body read whole for signing still goes through the tripwire: another provider's key in it is 403, nothing sent", async () => {
+  const before = aws.seen.length;
+  const script = `curl -sS -w ' %{http_code}' --aws-sigv4 "aws:amz:us-west-2:bedrock" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "content-type: application/json" --data '{"inputText":"key sink-key-000000001"}' ${bedrock}/model/m/invoke`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /a stored sink credential \(in its body\)[^]* 403$/);
+  assert.equal(aws.seen.length, before, "nothing reached the service");
+});
