@@ -178,6 +178,10 @@ class SignSandbox {
       const { spawn } = await import("node:child_process");
       const { command, args } = _childCommand();
       const child = spawn(command, args, { env: { NO_COLOR: "1", ...(process.env.PATH === undefined ? {} : { PATH: process.env.PATH }) }, stdio: ["pipe", "pipe", "ignore"] });
+      // A child killed at its time limit closes its pipes: a write then fails with EPIPE, which
+      // must not become an unhandled error in the proxy (the exit handler fails the calls).
+      child.stdin?.on("error", () => undefined);
+      child.stdout?.on("error", () => undefined);
       child.stdout?.setEncoding("utf8");
       child.stdout?.on("data", (chunk: string) => this._data(chunk));
       child.on("exit", () => this.child === child && this._fail(new AuthsomeError("sign_failed", "the sign sandbox exited")));
