@@ -161,7 +161,11 @@ class SignSandbox {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this._fail(new AuthsomeError("sign_failed", `the ${provider} sign hook did not answer within ${SIGN_TIMEOUT_MS / 1000} s; its sandbox was stopped`));
+        const error = new AuthsomeError("sign_failed", `the ${provider} sign hook did not answer within ${SIGN_TIMEOUT_MS / 1000} s; its sandbox was stopped`);
+        // Only the child this call went to is stopped (a fresh one may have replaced it since).
+        if (this.child === child) return this._fail(error);
+        this.pending.delete(id);
+        reject(error);
       }, SIGN_TIMEOUT_MS);
       this.pending.set(id, { resolve, reject: (error) => reject(error instanceof AuthsomeError ? error : new AuthsomeError("sign_failed", `the ${provider} sign hook failed`, { cause: error })), timer });
       child.stdin?.write(`${JSON.stringify({ id, ...message })}\n`);
