@@ -61,6 +61,21 @@ export class RemoteSession {
   }
 
   async #send(json: string, parsed: { method?: string; id?: unknown }): Promise<void> {
+    if (parsed.method === "notifications/initialized" && this.#mode === "streamable" && this.#streamReady === undefined) {
+      // Set before the first await: the messages after this one (sent at once by the client)
+      // wait until the GET stream is open, so a notification answering them is not dropped.
+      let opened: () => void = () => {};
+      this.#streamReady = new Promise<void>((resolve) => (opened = resolve));
+      try {
+        const outcome = await this.#request(this.#url, "POST", json, true);
+        if (!outcome.ok) return this.#fail(parsed.id, outcome.reason);
+        await this.#deliver(outcome.response, parsed.method);
+        await this.#openGetStream();
+      } finally {
+        opened();
+      }
+      return;
+    }
     await this.#streamReady;
     if (this.#mode === "unknown" && parsed.method === "initialize") {
       const first = await this.#request(this.#url, "POST", json, true);
@@ -131,12 +146,6 @@ export class RemoteSession {
     } else {
       const text = await response.text();
       if (text.trim() !== "") this.#emit(text, method);
-    }
-    if (method === "notifications/initialized" && this.#streamReady === undefined) {
-      // Later messages wait for the stream's head: a notification the server sends in answer
-      // to the next request must find the stream open, not be dropped.
-      this.#streamReady = this.#openGetStream();
-      await this.#streamReady;
     }
   }
 

@@ -32,7 +32,7 @@ export interface TestMcpServer {
   sseUrl: string;
   caPem: string;
   /** Bearer tokens seen, in order, with the method and path. */
-  seen: { method: string; path: string; token: string | undefined }[];
+  seen: { method: string; path: string; token: string | undefined; rpc?: string; status?: number }[];
   /** Answer every request with 401 invalid_token (a server that keeps refusing). */
   refuseAll: boolean;
   close(): Promise<void>;
@@ -89,7 +89,10 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
   const metadataUrl = options.metadata === false ? undefined : `${origin}/.well-known/oauth-protected-resource/mcp`;
   app.use((req, res, next) => {
     const auth = req.headers.authorization;
-    seen.push({ method: req.method, path: req.path, token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined });
+    const entry: TestMcpServer["seen"][number] = { method: req.method, path: req.path, token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined };
+    seen.push(entry);
+    res.locals["seen"] = entry;
+    res.on("finish", () => (entry.status = res.statusCode));
     if (!self.refuseAll || req.path.startsWith("/.well-known/")) return next();
     res.set("WWW-Authenticate", 'Bearer error="invalid_token"');
     res.status(401).json({ error: "invalid_token" });
@@ -108,7 +111,13 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
   const bearer = requireBearerAuth({ verifier, expectedResource: new URL(url), ...(metadataUrl === undefined ? {} : { resourceMetadataUrl: metadataUrl }) });
   const streams = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();
-  app.post("/mcp", express.json(), bearer, _adminScope(metadataUrl), async (req, res) => {
+  const rpc: express.RequestHandler = (req, res, next) => {
+    const entry = res.locals["seen"] as TestMcpServer["seen"][number] | undefined;
+    const method = (req.body as { method?: unknown } | undefined)?.method;
+    if (entry !== undefined && typeof method === "string") entry.rpc = method;
+    next();
+  };
+  app.post("/mcp", express.json(), rpc, bearer, _adminScope(metadataUrl), async (req, res) => {
     const id = req.headers["mcp-session-id"];
     let transport = typeof id === "string" ? streams.get(id) : undefined;
     if (transport === undefined) {
@@ -131,7 +140,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
     res.on("close", () => legacy.delete(transport.sessionId));
     await _mcpServer().connect(transport);
   });
-  app.post("/mcp/messages", express.json(), bearer, _adminScope(metadataUrl), async (req, res) => {
+  app.post("/mcp/messages", express.json(), rpc, bearer, _adminScope(metadataUrl), async (req, res) => {
     const transport = legacy.get(String(req.query["sessionId"] ?? ""));
     if (transport === undefined) return void res.status(404).json({ error: "no such session" });
     await transport.handlePostMessage(req, res, req.body);
