@@ -19,6 +19,8 @@ export interface RemoteHooks {
   log(line: string): void;
   /** The server wants `scopes`: re-authorize; resolves true when a retry is worth it. */
   reauthorize(scopes: string[]): Promise<boolean>;
+  /** A request carried the token and got `status` (the audit log's `inject` entry). */
+  injected?(host: string, method: string, status: number): void;
 }
 
 const STREAM_TIMEOUT_MS = 120_000;
@@ -108,6 +110,7 @@ export class RemoteSession {
     for (;;) {
       const token = await this.#tokens.get();
       const response = await mcpFetch(url, { method, headers: this.#headers(token, body !== undefined, expectEvents), ...(body === undefined ? {} : { body }), signal: this.#abort.signal }, STREAM_TIMEOUT_MS);
+      this.#hooks.injected?.(url.hostname, method, response.status);
       if (response.ok) return { ok: true, response };
       const challenge = parseBearerChallenge(response.headers.get("www-authenticate"));
       await response.body?.cancel().catch(() => {});

@@ -8,7 +8,10 @@
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { AuthService } from "../core/auth-service.ts";
+import { createAuditBatcher } from "../core/audit.ts";
+import { injectionAuditEntry } from "../core/egress.ts";
 import { AuthsomeError } from "../core/errors.ts";
+import { resolveConnectionName } from "../core/service.ts";
 import type { LoginInteraction } from "../flows/types.ts";
 import { closeMcpFetch } from "./http.ts";
 import { findServerByUrl } from "./provider.ts";
@@ -38,10 +41,15 @@ export async function runStdioBridge(options: StdioBridgeOptions): Promise<numbe
   }
   const tokens = createTokenSource(options.service, server.name, options.connection);
   await tokens.get(); // fails now, on stderr, rather than on the client's first request
+  const core = options.service.core;
+  const connection = await resolveConnectionName(await core.vault(), server.name, options.connection);
+  // Every request that carried the token is audited, as the proxy's are (batched off the path).
+  const audit = createAuditBatcher((events) => core.recordMany(events));
   const tried = new Set<string>();
   const session = new RemoteSession(new URL(options.url), tokens, {
     message: (json) => void options.stdout.write(`${json.replaceAll("\n", " ")}\n`),
     log: options.log,
+    injected: (host, method, status) => audit.add(injectionAuditEntry({ provider: server.name, connection, host, method, status })),
     reauthorize: async (scopes) => {
       const key = [...scopes].sort().join(" ");
       // Once per scope set: a server that keeps refusing gets an error, not a login loop.
@@ -64,6 +72,7 @@ export async function runStdioBridge(options: StdioBridgeOptions): Promise<numbe
   await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
   clearTimeout(timer);
   await session.close();
+  await audit.flush();
   closeMcpFetch();
   return 0;
 }

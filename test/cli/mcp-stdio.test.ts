@@ -87,6 +87,8 @@ for (const [kind, path] of [["Streamable HTTP", "/mcp"], ["the SSE fallback", "/
     assert.equal(await b.close(), 0, b.stderr());
     assert.deepEqual(b.errors, [], "the client parsed every line on stdout");
     if (path === "/mcp/sse") assert.match(b.stderr(), /refused Streamable HTTP \(HTTP 404\); using the SSE transport/);
+    const audit = JSON.parse((await home.cli(["audit", "--json"])).stdout) as { entries: { action: string; provider?: string; host?: string; method?: string; status?: number }[] };
+    assert.ok(audit.entries.some((e) => e.action === "inject" && e.provider === "example" && e.host === "mcp.example.test" && e.method === "POST" && e.status === 200), "the bridge's requests are audited");
   });
 }
 
