@@ -63,8 +63,13 @@ export async function mcpLogin(service: AuthService, options: McpLoginOptions): 
   const url = parseServerUrl(options.url);
   const home = service.context.home;
   const name = await _pickName(service, url, options.name);
-  const found = await discoverMcpServer(url);
   const connection = options.connection ?? "default";
+  const pending = (await readStepUp(home, name))[`${service.context.profile}/${connection}`] !== undefined;
+  // Refused before discovery and registration, as `login <provider>` refuses before its flow.
+  if (options.force !== true && !pending && (await (await service.core.vault()).getMeta(name, connection).catch(() => null)) !== null) {
+    throw new AuthsomeError("connection_exists", `${name} already has a connection "${connection}"`, { hint: "add --force to replace it, or pick another name with --connection" });
+  }
+  const found = await discoverMcpServer(url);
   const { scopes, stepUp } = await _scopes(service, name, connection, options.scopes, found.challengeScopes.length > 0 ? found.challengeScopes : found.scopesSupported);
   if (stepUp) options.interaction.notify(`${name} asked for more scope; requesting: ${scopes.join(" ")}`);
   const plugin = pluginFor(name, found, scopes);

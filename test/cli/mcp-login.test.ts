@@ -66,6 +66,13 @@ test("login by URL registers a client (DCR), logs in with PKCE and resource, and
     assert.equal(auth.stats.registrations, registrations + 1);
     const both = (JSON.parse((await home.cli(["mcp", "list", "--json"])).stdout) as { servers: ListedServer[] }).servers;
     assert.deepEqual(both.map((s) => s.name).sort(), ["example", "tools-example"]);
+
+    // An existing connection is not replaced without --force, and nothing is contacted first.
+    const requests = mcp.seen.length;
+    const exists = await home.login(mcp.url);
+    assert.equal(exists.code, 6, exists.stderr);
+    assert.match(exists.stderr, /error: example already has a connection "default"/);
+    assert.equal(mcp.seen.length, requests);
   } finally {
     await home.cleanup();
   }
