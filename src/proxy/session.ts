@@ -34,6 +34,11 @@ export interface ProxySessionOptions {
   ca?: CertificateAuthority;
   /** Hears what the run does as it happens (the dashboard's live view); never a header value. */
   observer?: ProxyObserver;
+  /**
+   * Trust files already written for `ca` (the daemon writes one set for all the runs it hosts:
+   * one CA, so one bundle); this session neither writes nor removes them.
+   */
+  trustFiles?: { caPath: string; bundlePath: string };
 }
 
 /** What a session reports besides the audit log: hosts contacted, injections, refusals. */
@@ -141,7 +146,7 @@ export async function startProxySession(service: AuthService, options: ProxySess
   // A proxy process lives for the run and moves every byte its agents send: keep its heap small.
   limitYoungGeneration();
   const ca = options.ca ?? (await createCertificateAuthority(createVaultCaStore(core)));
-  const files = await writeTrustFiles(core.context.home, ca.caCertPem());
+  const files = options.trustFiles === undefined ? await writeTrustFiles(core.context.home, ca.caCertPem()) : { ...options.trustFiles, remove: async () => {} };
   const token = randomToken(24);
   // Injections are audited in batches off the request path; close() flushes so none is lost.
   const audit = createAuditBatcher((events) => core.recordMany(events));

@@ -7,9 +7,11 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { AuthsomeError } from "../core/errors.ts";
+import { getEnv } from "../runtime/index.ts";
+import { type LoopbackAnswer, loopbackJson } from "../runtime/loopback.ts";
 
 const DaemonFile = v.object({ url: v.pipe(v.string(), v.url()), port: v.number(), pid: v.number() });
-const RunAnswer = v.object({ id: v.string(), proxy_url: v.string(), port: v.number(), bundle_path: v.string(), ca_path: v.string() });
+const RunAnswer = v.object({ id: v.string(), proxy_url: v.string(), port: v.number(), bundle_path: v.string(), ca_path: v.string(), providers: v.array(v.string()) });
 
 /** A proxy session hosted by the daemon. */
 export interface DaemonRun {
@@ -26,29 +28,66 @@ export interface DaemonRun {
   close(): Promise<void>;
 }
 
-const ProvidersAnswer = v.object({ providers: v.array(v.object({ name: v.string(), connections: v.array(v.unknown()) })) });
+/**
+ * How long a run waits for its daemon before hosting its own proxy. Generous: with a hundred
+ * agents starting at once on two cores the daemon gets a small share of the CPU, and a run that
+ * gives up early hosts a proxy of its own (more memory, another CA leaf per host) for nothing.
+ */
+const DAEMON_ANSWER_MS = 20_000;
 
+/** `AUTHSOME_DAEMON_TIMEOUT` (seconds, 1-600) or the default; anything else is refused. */
+function _answerMs(): number {
+  const raw = getEnv("AUTHSOME_DAEMON_TIMEOUT");
+  if (raw === undefined) return DAEMON_ANSWER_MS;
+  const seconds = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || seconds < 1 || seconds > 600) throw new AuthsomeError("usage", `AUTHSOME_DAEMON_TIMEOUT must be a number of seconds from 1 to 600, got ${JSON.stringify(raw.slice(0, 20))}`);
+  return seconds * 1000;
+}
+
+function _alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** The home's daemon from its files; null when there is none (no file, or its process is gone). */
 async function readDaemon(home: string): Promise<{ url: string; token: string } | null> {
   try {
     const info = v.safeParse(DaemonFile, JSON.parse(await readFile(join(home, "daemon.json"), "utf8")));
-    if (!info.success) return null;
+    if (!info.success || !_alive(info.output.pid)) return null;
     const token = (await readFile(join(home, "daemon.token"), "utf8")).trim();
-    const health = await fetch(`${info.output.url}/v1/health`, { signal: AbortSignal.timeout(1500) });
-    await health.body?.cancel();
-    return health.ok ? { url: info.output.url, token } : null;
+    return { url: info.output.url, token };
   } catch {
     return null;
   }
 }
 
-/** Asks the home's daemon for a proxy session; null when no daemon is running. */
-export async function openDaemonRun(home: string, body: { profile?: string; connections?: Record<string, string>; deny_unmatched?: boolean; command?: string }): Promise<DaemonRun | null> {
+/**
+ * Asks the home's daemon for a proxy session. Null when no daemon runs, or when it does not
+ * answer within AUTHSOME_DAEMON_TIMEOUT (default 20 s; then `onFallback` hears why, and the run hosts its own
+ * proxy). A daemon that answers and refuses is an error, not a fallback.
+ */
+export async function openDaemonRun(
+  home: string,
+  body: { profile?: string; connections?: Record<string, string>; deny_unmatched?: boolean; command?: string },
+  onFallback: (reason: string) => void = () => {},
+): Promise<DaemonRun | null> {
+  const timeoutMs = _answerMs();
   const daemon = await readDaemon(home);
   if (daemon === null) return null;
   const headers = { authorization: `Bearer ${daemon.token}`, "content-type": "application/json" };
-  const response = await fetch(`${daemon.url}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ ...body, pid: process.pid }) });
-  const answer = v.safeParse(RunAnswer, await response.json().catch(() => undefined));
-  if (!response.ok || !answer.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} refused the run (HTTP ${response.status})`, { hint: "restart it: authsome serve" });
+  let response: LoopbackAnswer;
+  try {
+    response = await loopbackJson(`${daemon.url}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ ...body, pid: process.pid }), timeoutMs });
+  } catch (error) {
+    onFallback(`the daemon at ${daemon.url} did not answer (${(error as Error).message}); hosting the proxy in this process`);
+    return null;
+  }
+  const answer = v.safeParse(RunAnswer, response.body);
+  if (response.status !== 201 || !answer.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} refused the run (HTTP ${response.status})`, { hint: "restart it: authsome serve" });
   const run = answer.output;
   return {
     daemonUrl: daemon.url,
@@ -56,17 +95,9 @@ export async function openDaemonRun(home: string, body: { profile?: string; conn
     port: run.port,
     bundlePath: run.bundle_path,
     caPath: run.ca_path,
-    connectedProviders: async () => {
-      const asked: Record<string, string> = { authorization: headers.authorization };
-      if (body.profile !== undefined) asked["x-authsome-profile"] = body.profile;
-      const listed = await fetch(`${daemon.url}/v1/providers`, { headers: asked, signal: AbortSignal.timeout(30_000) });
-      const parsed = v.safeParse(ProvidersAnswer, await listed.json().catch(() => undefined));
-      if (!listed.ok || !parsed.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} did not list providers (HTTP ${listed.status})`, { hint: "restart it: authsome serve" });
-      return parsed.output.providers.filter((p) => p.connections.length > 0).map((p) => p.name);
-    },
+    connectedProviders: () => Promise.resolve(run.providers),
     close: async () => {
-      const closed = await fetch(`${daemon.url}/v1/runs/${run.id}`, { method: "DELETE", headers }).catch(() => undefined);
-      await closed?.body?.cancel();
+      await loopbackJson(`${daemon.url}/v1/runs/${run.id}`, { method: "DELETE", headers, timeoutMs }).catch(() => undefined);
     },
   };
 }

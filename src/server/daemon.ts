@@ -54,6 +54,7 @@ export async function startDaemon(options: { port: number; profile?: string }): 
   const app = createApp({ getService, token, listenPort: () => port });
   const runs = createRunRegistry();
   const closeRuns = mountRuns(app, getService, runs);
+  await closeRuns.warm();
   const dashboard = mountDashboard(app, { getService, port: () => port, runs });
   // `authsome ui` with a daemon already running asks it for a link (bearer token, like all of /v1).
   app.post("/v1/ui/link", (c) => c.json({ url: dashboard.link() }, 201));

@@ -24,6 +24,11 @@ const RunBody = v.strictObject({
   command: v.optional(v.pipe(v.string(), v.maxLength(200))),
 });
 
+interface SharedCa {
+  ca: CertificateAuthority;
+  trustFiles: { caPath: string; bundlePath: string; remove(): Promise<void> };
+}
+
 interface HostedRun {
   session: ProxySession;
   pid: number | undefined;
@@ -39,21 +44,48 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Runs at most `max` tasks at once, the rest in arrival order. A hundred agents starting at once
+ * leave the daemon a sliver of the CPU; sessions made all at once would all finish late (every
+ * run past its deadline), made in turn the first runs are hosted at once and the rest wait.
+ */
+function _fifo(max: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (task) => {
+    if (active >= max) await new Promise<void>((resolve) => waiting.push(resolve));
+    else active++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next === undefined) active--;
+      else next();
+    }
+  };
+}
+
+/**
  * Adds `POST /v1/runs` and `DELETE /v1/runs/:id` to the daemon's app; returns a closer. Each
  * run is registered in `registry` (the dashboard's live view) while it lasts.
  */
-export function mountRuns(app: Hono, getService: (profile: string | undefined) => Promise<AuthService>, registry?: RunRegistry): () => Promise<void> {
+export function mountRuns(app: Hono, getService: (profile: string | undefined) => Promise<AuthService>, registry?: RunRegistry): (() => Promise<void>) & { warm(): Promise<void> } {
   const runs = new Map<string, HostedRun>();
-  const cas = new Map<string, Promise<CertificateAuthority>>();
-  const sharedCa = async (service: AuthService) => {
+  const cas = new Map<string, Promise<SharedCa>>();
+  // One CA per home for every run the daemon hosts (one leaf per host), and so one set of
+  // trust files: writing a 200 KB bundle per run was most of a hosted run's cost here.
+  const sharedCa = (service: AuthService): Promise<SharedCa> => {
     const home = service.context.home;
-    let ca = cas.get(home);
-    if (ca === undefined) {
-      const [{ createCertificateAuthority }, { createVaultCaStore }] = await Promise.all([import("../proxy/ca.ts"), import("../proxy/session.ts")]);
-      ca = createCertificateAuthority(createVaultCaStore(service.core));
-      cas.set(home, ca);
+    let shared = cas.get(home);
+    if (shared === undefined) {
+      shared = (async () => {
+        const [{ createCertificateAuthority }, { createVaultCaStore, writeTrustFiles }] = await Promise.all([import("../proxy/ca.ts"), import("../proxy/session.ts")]);
+        const ca = await createCertificateAuthority(createVaultCaStore(service.core));
+        return { ca, trustFiles: await writeTrustFiles(home, ca.caCertPem()) };
+      })();
+      shared.catch(() => cas.delete(home));
+      cas.set(home, shared);
     }
-    return ca;
+    return shared;
   };
   const close = async (id: string) => {
     const run = runs.get(id);
@@ -66,7 +98,8 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
   }, 2000);
   (reaper as { unref?: () => void }).unref?.();
 
-  app.post("/v1/runs", async (c) => {
+  const inTurn = _fifo(2);
+  app.post("/v1/runs", (c) => inTurn(async () => {
     const body = parseBody(RunBody, await c.req.json().catch(() => undefined));
     const service = await getService(body.profile);
     const { startProxySession } = await import("../proxy/session.ts");
@@ -75,23 +108,30 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
     const session = await startProxySession(service, {
       ...(body.connections === undefined ? {} : { connections: body.connections }),
       denyUnmatched: body.deny_unmatched === true,
-      ca: await sharedCa(service),
+      ...(await sharedCa(service)),
       ...(observer === undefined ? {} : { observer }),
     }).catch((error: unknown) => {
       registry?.end(id);
       throw error;
     });
     runs.set(id, { session, pid: body.pid });
-    return c.json({ id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath }, 201);
-  });
+    // The run needs the connected providers (its child's placeholders): said here, not asked again.
+    const providers = (await service.listProviders()).providers.filter((p) => p.connections.length > 0).map((p) => p.name);
+    return c.json({ id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath, providers }, 201);
+  }));
   app.delete("/v1/runs/:id", async (c) => {
     const id = c.req.param("id");
     if (!runs.has(id)) throw new AuthsomeError("usage", "no such run");
     await close(id);
     return c.json({ closed: id });
   });
-  return async () => {
+  const closeAll = async () => {
     clearInterval(reaper);
     await Promise.all([...runs.keys()].map(close));
+    await Promise.all([...cas.values()].map((shared) => shared.then((s) => s.trustFiles.remove(), () => {})));
   };
+  // Made before the daemon listens: the first of a hundred runs arriving at once would otherwise
+  // pay for the CA and the proxy's modules while every other run waits behind it.
+  const warm = async () => void (await Promise.all([getService(undefined).then(sharedCa), import("../proxy/session.ts")]));
+  return Object.assign(closeAll, { warm });
 }

@@ -29,9 +29,8 @@ export default defineCommand({
     const [command, ...commandArgs] = argv;
     if (command === undefined) throw new AuthsomeError("usage", "no command to run", { hint: "usage: authsome run [options] -- <command> [args...]" });
     const connections = parseConnections(options.connection);
-    const [{ createAuthService }, { startProxySession }, { buildChildEnv, checkCommand, runChild }, { openDaemonRun }] = await Promise.all([
+    const [{ createAuthService }, { buildChildEnv, checkCommand, runChild }, { openDaemonRun }] = await Promise.all([
       import("../../core/auth-service.ts"),
-      import("../../proxy/session.ts"),
       import("../../proxy/child.ts"),
       import("../../server/daemon-client.ts"),
     ]);
@@ -40,8 +39,9 @@ export default defineCommand({
     const denyUnmatched = options["deny-unmatched"];
     const service = await createAuthService({ actor: "cli:run", askPassphrase: true, ...(profile === undefined ? {} : { profile }) });
     // The home's daemon hosts the proxy when one runs (`authsome serve`); else this process does.
-    const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched, command: basename(command) });
-    const session = hosted ?? (await startProxySession(service, { connections, denyUnmatched }));
+    const hosted = await openDaemonRun(service.context.home, { ...(profile === undefined ? {} : { profile }), connections, deny_unmatched: denyUnmatched, command: basename(command) }, (reason) => out.info(`authsome: ${reason}`));
+    // Loaded only when this process hosts the proxy: a hosted run stays smaller than a self-hosted one.
+    const session = hosted ?? (await (await import("../../proxy/session.ts")).startProxySession(service, { connections, denyUnmatched }));
     try {
       // Asked of the daemon when it hosts the run: it holds the key (passphrase mode), this process may not.
       const connected = hosted !== null ? await hosted.connectedProviders()
