@@ -3,7 +3,8 @@
  * (`<host>:PORT` resolved to 127.0.0.1, their CA trusted as an upstream CA), the scripted
  * browser for the OAuth step, and a free redirect port.
  */
-import { writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli, tempHome, type CliResult } from "./cli.ts";
 import type { TestMcpServer } from "./mcp-server.ts";
@@ -27,7 +28,9 @@ export async function startMcpHome(servers: TestMcpServer[]): Promise<McpHome> {
   const caFile = join(home.home, "mcp-ca.pem");
   await writeFile(caFile, servers.map((s) => s.caPem).join("\n"));
   const resolve = servers.map((s) => `${new URL(s.origin).hostname}:${s.port}:127.0.0.1`).join(",");
-  const browserLog = join(home.home, "browser.log");
+  // Outside the home: the scripted browser may still append its last line after the login
+  // ended, and must not race the home's removal.
+  const browserLog = join(tmpdir(), `authsome-mcp-browser-${process.pid}-${Math.random().toString(36).slice(2)}.log`);
   const port = await freePort();
   // The redirect port in the environment too: a bridge's re-authorization uses the same one.
   const env = { ...home.env, ...browserEnv(browserLog), AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile, AUTHSOME_REDIRECT_PORT: String(port) };
@@ -35,6 +38,9 @@ export async function startMcpHome(servers: TestMcpServer[]): Promise<McpHome> {
   return {
     home, env, browserLog, cli,
     login: (url, args = []) => cli(["login", url, "--redirect-port", String(port), "--timeout", "60", ...args]),
-    cleanup: () => home.cleanup(),
+    cleanup: async () => {
+      await home.cleanup();
+      await rm(browserLog, { force: true });
+    },
   };
 }
