@@ -2,7 +2,8 @@
 // proxy (`authsome run`, injecting an API key for the host) and through mitmproxy with an addon
 // doing the same injection (what the Python authsome runs). Interleaved per cell; results and
 // ratios go to docs/benchmarks.md.
-//   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,tls-floor,mitmproxy] [--profile]
+//   node bench/proxy.mjs [--quick] [--no-build] [--deno] [--only=direct,authsome,tls-floor,mitmproxy,h2] [--profile]
+//   h2         the HTTP/2 and gRPC cells (bench/proxy-h2.mjs; with authsome, after the HTTP/1.1 cells)
 //   --deno     also runs the authsome proxy on Deno (src/ .ts)
 //   --only=authsome,authsome-noscrub  response scrubbing on (the default) vs off (a rule with
 //              `scrub: false`), interleaved in one run; --noscrub-first runs the off target first in
@@ -12,13 +13,14 @@
 //   --compare=NAME=DIR[,NAME=DIR]  also runs the authsome CLI of other (built) checkouts,
 //              interleaved, as `authsome-NAME`: before/after numbers from one run (not to the docs)
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, ProxyAgent } from "undici";
 import { runLoad } from "./load.mjs";
 import { HOST, AUTHORIZATION, cpuMsOf, memoryOf, resetPeak, settle, waitForQuiet, setupHome, startAuthsomeRun, startMitmdump, startTlsFloor, startUpstream, stopAll, watchdog } from "./procs.mjs";
 import { machineFacts, writeSection } from "./report.mjs";
+import { h2Report, runH2Cells, startH2Upstream } from "./proxy-h2.mjs";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -26,7 +28,8 @@ const profile = argv.includes("--profile");
 const only = argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
 const want = (name) => only === undefined || only.includes(name);
 const compare = (argv.find((a) => a.startsWith("--compare="))?.slice(10).split(",") ?? []).map((spec) => spec.split("="));
-watchdog((quick ? 4 : 9) * 60_000, "bench/proxy");
+// The HTTP/2 and gRPC cells (proxy-h2.mjs) add about two minutes to the HTTP/1.1 ones.
+watchdog((quick ? 5 : 12) * 60_000, "bench/proxy");
 
 const SCALE = quick ? 0.25 : 1;
 const CELLS = [
@@ -55,14 +58,18 @@ const targets = [];
 let backgroundBusy = 0;
 try {
   const upstream = await startUpstream(dir);
-  const resolveSpec = `${HOST}:${upstream.port}:127.0.0.1`;
+  // The HTTP/2 and gRPC upstream (proxy-h2.mjs), reached by the same name on its own ports.
+  const h2up = want("h2") && want("authsome") ? await startH2Upstream(dir) : null;
+  const resolveSpec = [`${HOST}:${upstream.port}:127.0.0.1`, ...(h2up === null ? [] : [`${HOST}:${h2up.port}:127.0.0.1`, `${HOST}:${h2up.grpcPort}:127.0.0.1`])].join(",");
+  const upstreamCas = join(dir, "upstream-cas.pem");
+  writeFileSync(upstreamCas, upstream.caPem + (h2up?.caPem ?? ""));
   const origin = `https://${HOST}:${upstream.port}`;
   if (want("direct")) {
     targets.push({ name: "direct", origin: `https://127.0.0.1:${upstream.port}`, headers: { authorization: AUTHORIZATION }, dispatcher: () => new Agent({ connect: { ca: upstream.caPem, servername: HOST } }) });
   }
   const home = join(dir, "home");
   mkdirSync(home);
-  const env = { ...setupHome(home, [HOST]), AUTHSOME_UPSTREAM_RESOLVE: resolveSpec, AUTHSOME_UPSTREAM_CA: upstream.caFile };
+  const env = { ...setupHome(home, [HOST]), AUTHSOME_UPSTREAM_RESOLVE: resolveSpec, AUTHSOME_UPSTREAM_CA: upstreamCas };
   const daemons = [];
   const proxied = (name, p) => ({ name, origin, headers: {}, pid: p.pid, dispatcher: () => new ProxyAgent({ uri: p.proxyUrl, requestTls: { ca: p.caPem } }) });
   if (want("authsome")) {
@@ -150,7 +157,9 @@ try {
   }
   // Peak RSS under load: the highest of the per-cell peaks (each cell resets the high-water mark).
   const memory = Object.fromEntries(targets.filter((t) => t.pid !== undefined).map((t) => [t.name, { peakMb: Math.max(...results.map((row) => row.by[t.name]?.peakMb ?? 0)) }]));
-  report(results, memory, mitm?.version);
+  // HTTP/2 and gRPC through the same authsome run, after the HTTP/1.1 cells (same run, same machine state).
+  const h2rows = h2up === null || daemons[0] === undefined ? [] : await runH2Cells(h2up, daemons[0], SCALE);
+  report(results, memory, mitm?.version, h2rows);
 } finally {
   // A profiled daemon writes its profile on exit, after its audit backlog: give it time.
   await stopAll(profile ? 60_000 : 2000);
@@ -158,7 +167,7 @@ try {
   rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
-function report(results, memory, mitmVersion) {
+function report(results, memory, mitmVersion, h2rows = []) {
   const names = targets.map((t) => t.name);
   const proxies = names.filter((n) => n !== "direct");
   const fmt = (r) => (r === undefined ? "- | - | -" : `${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)}`);
@@ -223,6 +232,7 @@ function report(results, memory, mitmVersion) {
     `| proxy peak RSS under 32-client load <= 100 MB | small bodies ${small32?.toFixed(0) ?? "-"} MB; highest of any cell ${Object.keys(memory).map((n) => `${n} ${mem(n)}`).join(", ")} | ${verdict(peak === undefined ? undefined : peak <= 100)} |`,
     "",
     `Reading: one agent making one request at a time waits ${added.toFixed(2)} ms longer per request through authsome than it would talking to the server directly (mitmproxy doing the same job: ${addedMitm.toFixed(2)} ms); against a real API, whose answers take tens to hundreds of milliseconds, that is lost in the noise. Sixteen or thirty-two agents at full speed get ${list((by) => ratio(by.authsome, by.mitmproxy))} the requests per second they would through mitmproxy. A proxy that opens and re-encrypts every request cannot match a direct connection on the same two cores: here it reaches ${list((by) => ratio(by.authsome, by.direct))} of direct, and the CPU cost per request above is what bounds it${a32.authsome ? ` (small bodies, 32 clients: ${a32.authsome.serverUs.toFixed(0)} us in the proxy against ${a32.direct?.serverUs.toFixed(0) ?? "?"} us in the upstream)` : ""}. ${floorReading()} Large bodies cost per byte in any TLS-terminating proxy (decrypt, then encrypt again); there authsome serves ${list((by) => ratio(by.authsome, by.mitmproxy))} of mitmproxy's requests per second, and 5x would be more than the direct connection serves. The proxy process peaked at ${mem("authsome")}.`,
+    ...(h2rows.length === 0 ? [] : ["", h2Report(h2rows)]),
   ].join("\n");
   console.log(text);
   // Partial or profiled runs are for investigation: they do not replace the published results.
