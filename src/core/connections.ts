@@ -263,16 +263,19 @@ export async function listProviders(core: ServiceCore): Promise<{ providers: Pro
   const [{ plugins, sources, errors }, vault] = await Promise.all([core.registry.list(), core.vault()]);
   const providers: ProviderView[] = [];
   const damaged: DamagedRecord[] = [];
-  // Two listings instead of two reads per provider: most of a 120-provider catalogue has no records.
-  const recorded = new Set([...(await vault.providerNames()), ...(await vault.pointerNames())]);
+  // The whole profile in two store reads (vault-overview.ts), whatever the number of providers
+  // and connections: a thousand connections used to be a thousand reads (issue 14).
+  const overview = await vault.overview();
   for (const plugin of plugins) {
-    if (!recorded.has(plugin.name)) {
-      providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", undefined, []));
-      continue;
-    }
-    const state = await vault.readProvider(plugin.name);
+    const state = overview.provider(plugin.name);
     if (state.damage !== undefined) damaged.push({ source: vault.locate("prov", plugin.name), message: state.damage.message });
-    providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", state.defaultConnection, await connectionsOf(vault, plugin.name, state.defaultConnection, damaged)));
+    const views: ConnectionView[] = [];
+    for (const { name, meta, damage } of overview.connections(plugin.name)) {
+      if (meta !== undefined) views.push(connectionView(meta, name === state.defaultConnection));
+      // One damaged record hides only itself (issue 11).
+      else if (damage !== undefined) damaged.push({ source: vault.locate("conn", plugin.name, name), message: damage.message });
+    }
+    providers.push(providerView(plugin, sources[plugin.name] ?? "bundled", state.defaultConnection, views));
   }
   return { providers, errors, damaged };
 }

@@ -19,6 +19,7 @@ import type { ConnectionMeta } from "./records.ts";
 import { requireConnection, type ServiceCore } from "./service.ts";
 import { needsRefresh } from "./tokens.ts";
 import type { Connection, Vault } from "./vault.ts";
+import { retryWhileUnavailable } from "./storage/retry.ts";
 
 const _inFlight = new Map<string, Promise<Connection>>();
 
@@ -54,7 +55,8 @@ async function _refreshLocked(core: ServiceCore, plugin: ProviderPlugin, connect
     const event = { action: "refresh", provider: plugin.name, connection } as const;
     try {
       const tokens = await operations.renew(plugin, current, await vault.getClient(plugin.name));
-      const next = await _store(vault, current, tokens);
+      // The old refresh token is spent: the new one must reach the store (storage/retry.ts).
+      const next = await retryWhileUnavailable(() => _store(vault, current, tokens));
       await core.record({ ...event, outcome: "ok" });
       return next;
     } catch (error) {

@@ -9,12 +9,12 @@ import { type SealedBox, sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import type { Lock } from "./lock.ts";
 import { parseStored, ProfileKeys } from "./profile-keys.ts";
+import { type ProfileOverview, providerSnapshot, readOverview } from "./vault-overview.ts";
 import {
   canonicalJson,
   ClientSecretsSchema,
   type ClientSecrets,
   type ConnectionMeta,
-  ProviderStateSchema,
   type Secrets,
   SecretsSchema,
   StoredRecordSchema,
@@ -244,16 +244,12 @@ export class Vault {
    * thrown: it must not make the provider's other connections unreadable (issue 11).
    */
   async readProvider(provider: string): Promise<ProviderSnapshot> {
-    const stored = await this.#storage.getItem(this.#key("prov", provider));
-    if (stored === null) return { defaultConnection: undefined };
-    const what = `the default pointer of ${provider} (${this.locate("prov", provider)})`;
-    const hint = `other connections still work with --connection NAME; set it again with \`authsome default ${provider} <connection>\`, or move it aside with \`authsome doctor --repair\``;
-    try {
-      return { defaultConnection: parseStored(ProviderStateSchema, stored, what, hint).defaultConnection };
-    } catch (error) {
-      if (isDamage(error)) return { defaultConnection: undefined, damage: error };
-      throw error;
-    }
+    return providerSnapshot(await this.#storage.getItem(this.#key("prov", provider)), provider, (...parts) => this.locate(...parts));
+  }
+
+  /** Every default pointer and connection's metadata of this profile in two store reads (`list`). */
+  overview(): Promise<ProfileOverview> {
+    return readOverview(this.#storage, this.#profile, (...parts) => this.locate(...parts));
   }
 
   /** The provider's default connection name, if set and readable. */

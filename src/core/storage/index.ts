@@ -110,6 +110,13 @@ function _guardDriver(driver: Driver, description: string): Driver {
     name: driver.name,
     hasItem: (key, opts) => (parseStorageKey(key), call("check", key, () => driver.hasItem(key, opts))),
     getItem: (key, opts) => (parseStorageKey(key), call("read", key, () => driver.getItem(key, opts))),
+    // One round trip for many records where the backend can (Redis MGET): `list` reads a profile at once.
+    getItems: (items, opts) => {
+      for (const { key } of items) parseStorageKey(key);
+      const many = driver.getItems;
+      if (many !== undefined) return call("read", items[0]?.key ?? "", () => many(items, opts));
+      return Promise.all(items.map(({ key, options }) => call("read", key, async () => ({ key, value: await driver.getItem(key, options) }))));
+    },
     setItem: (key, value, opts) => (parseStorageKey(key), call("write", key, () => driver.setItem?.(key, value, opts))),
     removeItem: (key, opts) => (parseStorageKey(key), call("remove", key, () => driver.removeItem?.(key, opts))),
     getKeys: (base, opts) => listKeys(base, opts),

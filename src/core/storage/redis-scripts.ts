@@ -85,6 +85,18 @@ walk(base)
 return out
 `;
 
+/**
+ * Takes a lock (`SET NX PX`) unless the server runs this after the deadline (server ms, as for
+ * writes): an attempt the client gave up on must not take the lock later, when nobody would
+ * renew or release it. KEYS: the lock. ARGV: owner, ttl ms, deadline. 1 taken, 0 held, -1 late.
+ */
+export const ACQUIRE_SCRIPT = `
+local t = redis.call('TIME')
+if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return -1 end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+return 0
+`;
+
 /** Compare-and-delete: only the holder's token releases a lock. */
 export const RELEASE_SCRIPT = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 

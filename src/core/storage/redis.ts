@@ -1,8 +1,8 @@
 /**
  * The Redis store (`AUTHSOME_STORAGE=redis://…` or `rediss://…`): one store for many machines.
  *
- * Bounded failures (issue 14): every command has a deadline (connect 2 s, command 3 s, one
- * retry across a reconnect), so an unreachable or frozen server gives one `store_unavailable`
+ * Bounded failures (issue 14): every call has a deadline (4 s: connect 2 s, one retry across a
+ * reconnect, the command), so an unreachable or frozen server gives one `store_unavailable`
  * error naming the store within about 4 s, and a refused password `store_auth_failed`. A write
  * reports success if and only if it is stored: it runs as a script that refuses to write once
  * its deadline has passed on the server's clock, so a write the client gave up on (a SIGSTOPped
@@ -16,18 +16,17 @@ import { readFileSync } from "node:fs";
 import type { Driver } from "unstorage";
 import type { Redis, RedisOptions } from "ioredis";
 import { AuthsomeError } from "../errors.ts";
-import { createRedisLock, heldFences } from "../lock.ts";
+import { createRedisLock, heldFences, type RedisLockClient } from "../lock.ts";
 import { getEnv } from "../../runtime/index.ts";
 import { parseStorageKey } from "./fs-driver.ts";
-import { WALK_SCRIPT, WRITE_SCRIPT } from "./redis-scripts.ts";
+import { ACQUIRE_SCRIPT, WALK_SCRIPT, WRITE_SCRIPT } from "./redis-scripts.ts";
 import { redactUrl, type Store } from "./index.ts";
 
 const CONNECT_TIMEOUT_MS = 2_000;
-const COMMAND_TIMEOUT_MS = 3_000;
-/** How long after the client sent it a write may still land (server clock); under the command timeout. */
-const WRITE_BUDGET_MS = 2_500;
-/** The backstop: no store call outlives this, whatever ioredis does. */
-const CALL_DEADLINE_MS = 4_500;
+/** No store call outlives this (a command, a reconnect and its retry included). */
+const CALL_DEADLINE_MS = 4_000;
+/** How long after the client sent it a write may still land (server clock): well under the deadline. */
+const WRITE_BUDGET_MS = 3_000;
 
 const RECORDS = "authsome:";
 const INDEX = "authsome#idx:";
@@ -49,7 +48,7 @@ function _storeError(description: string, action: string, error: unknown, lastCo
   if (/NOPERM/.test(text)) {
     return new AuthsomeError("store_auth_failed", `the redis store ${description} refused a command for this ACL user`, {
       cause: error,
-      hint: "the user needs +@read +@write +@scripting +@pubsub +@stream and access to keys authsome*",
+      hint: "give the user ~authsome* &authsome* +@read +@write +@scripting +@pubsub +@connection +time +info (docs/fleet.md)",
     });
   }
   const unreachable = /timed out|ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|ECONNRESET|max retries|Connection is closed|Stream isn't writeable|late/i.test(text);
@@ -74,9 +73,10 @@ function _clientOptions(url: string): RedisOptions {
     // Opening the store must not touch the network: the first command connects.
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
-    // stack-notes.md: without it a frozen server (SIGSTOP) hangs commands forever; it also
-    // bounds a command waiting in the offline queue for a connection.
-    commandTimeout: COMMAND_TIMEOUT_MS,
+    // No commandTimeout: a frozen server (SIGSTOP) would hang commands forever without one
+    // (stack-notes.md), but ioredis fires it from a timer even when the answer is already in the
+    // socket, and a CPU-starved process (30 CLIs on 2 cores) wakes to its timers before its
+    // I/O. The deadline is _caller's, which reads the socket once before giving up.
     maxRetriesPerRequest: 1,
     // Reconnect for ever (a daemon outlives outages) with backoff; commands fail meanwhile.
     retryStrategy: (times: number) => Math.min(50 * 2 ** times, 2_000),
@@ -92,6 +92,8 @@ export interface RedisHandle {
   client: Redis;
   call: RedisCall;
   description: string;
+  /** The lock's commands with the store's deadlines (tests make short-TTL locks on it). */
+  lockClient: RedisLockClient;
 }
 
 function _caller(client: Redis, description: string): RedisCall {
@@ -101,7 +103,9 @@ function _caller(client: Redis, description: string): RedisCall {
   return async (action, run) => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("timed out")), CALL_DEADLINE_MS);
+      // setImmediate runs after the event loop's I/O phase: an answer that arrived while this
+      // process was starved of CPU still wins over the deadline that expired meanwhile.
+      timer = setTimeout(() => setImmediate(() => reject(new Error("timed out"))), CALL_DEADLINE_MS);
     });
     try {
       return await Promise.race([run(), expired]);
@@ -134,8 +138,7 @@ function _dirs(segments: string[]): string[] {
 }
 
 /** The driver: plain GET/EXISTS for reads; fenced, deadline-bound scripts for writes. */
-function _driver(client: Redis, call: RedisCall, channel: string): Driver {
-  const clock = _serverClock(client);
+function _driver(client: Redis, call: RedisCall, channel: string, clock: () => Promise<number>): Driver {
   const write = (key: string, op: "set" | "del", value: string): Promise<void> => {
     const segments = parseStorageKey(key);
     const fences = heldFences();
@@ -156,6 +159,11 @@ function _driver(client: Redis, call: RedisCall, channel: string): Driver {
     name: "authsome-redis",
     hasItem: (key) => call(`check "${key}"`, async () => (await client.exists(RECORDS + key)) === 1),
     getItem: (key) => call(`read "${key}"`, () => client.get(RECORDS + key)),
+    getItems: async (items) => {
+      if (items.length === 0) return [];
+      const values = await call(`read ${items.length} records`, () => client.mget(items.map(({ key }) => RECORDS + key)));
+      return items.map(({ key }, i) => ({ key, value: values[i] ?? null }));
+    },
     setItem: (key, value) => write(key, "set", value),
     removeItem: (key) => write(key, "del", ""),
     getKeys: (base) => {
@@ -172,7 +180,7 @@ function _driver(client: Redis, call: RedisCall, channel: string): Driver {
  * never keeps what it read before a gap.
  */
 function _watch(client: Redis, channel: string, onChange: () => void, onLost: () => void): () => void {
-  const subscriber = client.duplicate({ lazyConnect: false, commandTimeout: undefined, maxRetriesPerRequest: null });
+  const subscriber = client.duplicate({ lazyConnect: false, maxRetriesPerRequest: null });
   let subscribed = false;
   subscriber.on("error", () => {});
   subscriber.on("message", () => onChange());
@@ -193,8 +201,20 @@ export async function openRedisStore(url: string, wrap: (driver: Driver, descrip
   const client = new Redis(url, _clientOptions(url));
   const call = _caller(client, description);
   const channel = `authsome#changes:${new URL(url).pathname.slice(1) || "0"}`;
-  const storage = wrap(_driver(client, call, channel), description);
-  const lock = createRedisLock(client, { storeError: (error) => _storeError(description, "take a lock", error, undefined) });
+  const clock = _serverClock(client);
+  const storage = wrap(_driver(client, call, channel, clock), description);
+  // The lock's commands get the same deadline as every other call.
+  const bounded: RedisLockClient = {
+    acquire: (key, owner, ttlMs) =>
+      call(`take lock ${key}`, async () => {
+        const deadline = Math.round(Date.now() + (await clock()) + WRITE_BUDGET_MS);
+        const taken = Number(await client.eval(ACQUIRE_SCRIPT, 1, key, owner, ttlMs, deadline));
+        if (taken < 0) throw new Error("late: the lock request reached the server after its deadline");
+        return taken === 1;
+      }),
+    eval: (script, numKeys, ...args) => call("renew or release a lock", () => client.eval(script, numKeys, ...args)),
+  };
+  const lock = createRedisLock(bounded);
   return {
     storage,
     lock,
@@ -203,6 +223,6 @@ export async function openRedisStore(url: string, wrap: (driver: Driver, descrip
     dispose: () => storage.dispose(),
     locate: (key) => `record ${key} in ${description}`,
     watchChanges: (onChange, onLost) => _watch(client, channel, onChange, onLost),
-    redis: { client, call, description },
+    redis: { client, call, description, lockClient: bounded },
   };
 }

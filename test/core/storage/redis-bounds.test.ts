@@ -7,6 +7,9 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -17,6 +20,8 @@ import { redisTlsUnavailableReason, redisUnavailableReason, startRedisServer } f
 import { runtimeCommand } from "../../helpers/spawn-runtime.ts";
 
 const skip = redisUnavailableReason();
+/** The ACL rules docs/fleet.md gives authsome's user. */
+const FLEET_ACL = "~authsome* &authsome* -@all +@read +@write +@scripting +@pubsub +@connection +time +info";
 const FENCE_WORKER = fileURLToPath(new URL("./fixtures/fence-worker.ts", import.meta.url));
 
 /** Runs `op`, which must fail with `code` within `withinMs`; returns the error. */
@@ -116,7 +121,8 @@ test("killed and restarted during writes: no call hangs past its deadline, every
 });
 
 test("a wrong password says authentication failed; an ACL user with its password works", { skip }, async () => {
-  const redis = await startRedisServer({ aclUsers: ["user fleet on >s3cret-pw ~authsome* &authsome* +@all"], password: "root-pw" });
+  // The permissions docs/fleet.md gives the authsome user, and no more.
+  const redis = await startRedisServer({ aclUsers: [`user fleet on >s3cret-pw ${FLEET_ACL}`], password: "root-pw" });
   const base = new URL(redis.url);
   const as = (auth: string) => `redis://${auth}@${base.host}/0`;
   try {
@@ -131,6 +137,22 @@ test("a wrong password says authentication failed; an ACL user with its password
       await store.storage.setItem("p:x", "acl");
       assert.equal(await store.storage.getItem("p:x"), "acl");
       assert.deepEqual(await store.storage.getKeys("p"), ["p:x"]);
+      assert.deepEqual(await store.storage.getItems(["p:x"]), [{ key: "p:x", value: "acl" }]);
+      await store.lock.withLock("acl", async () => store.storage.removeItem("p:x"));
+      const { openAuditLog } = await import("../../../src/core/audit.ts");
+      const home = await mkdtemp(join(tmpdir(), "authsome-acl-"));
+      const audit = await openAuditLog(home, "default", store, "test");
+      await audit.record({ action: "acl_check", outcome: "ok" });
+      assert.equal((await audit.verify()).ok, true);
+      await rm(home, { recursive: true, force: true });
+      // The change feed subscribes under the same user: its first notice comes once subscribed.
+      let changes = 0;
+      const stop = store.watchChanges?.(() => changes++, () => assert.fail("the change feed was refused"));
+      for (const deadline = Date.now() + 5_000; changes === 0; ) {
+        assert.ok(Date.now() < deadline, "no change notice within 5 s");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      stop?.();
     });
   } finally {
     await redis.stop();
@@ -138,7 +160,7 @@ test("a wrong password says authentication failed; an ACL user with its password
 });
 
 test("rediss:// (TLS) with an ACL user, the CA from AUTHSOME_REDIS_CA", { skip: redisTlsUnavailableReason() }, async () => {
-  const redis = await startRedisServer({ tls: true, aclUsers: ["user fleet on >tls-pw ~authsome* &authsome* +@all"] });
+  const redis = await startRedisServer({ tls: true, aclUsers: [`user fleet on >tls-pw ${FLEET_ACL}`] });
   const saved = process.env["AUTHSOME_REDIS_CA"];
   try {
     process.env["AUTHSOME_REDIS_CA"] = redis.caFile;
@@ -172,7 +194,7 @@ test("a lock holder paused past its TTL cannot commit its write (lock_lost); the
     signal(child.pid, "SIGSTOP");
     await withStore(redis.url, async (store) => {
       if (store.redis === undefined) throw new Error("not a redis store");
-      const lock = createRedisLock(store.redis.client, { ttlMs });
+      const lock = createRedisLock(store.redis.lockClient, { ttlMs });
       // Waits (bounded) for the frozen holder's lock to lapse: it cannot renew it.
       await lock.withLock("fence", () => store.storage.setItem("fenced", "new-holder"), { timeoutMs: 10_000 });
       signal(child.pid, "SIGCONT");
@@ -202,7 +224,7 @@ test("a lock left behind by a killed holder blocks nobody past one TTL", { skip 
     await withStore(redis.url, async (store) => {
       if (store.redis === undefined) throw new Error("not a redis store");
       const started = Date.now();
-      await createRedisLock(store.redis.client, { ttlMs }).withLock("fence", async () => {}, { timeoutMs: 10_000 });
+      await createRedisLock(store.redis.lockClient, { ttlMs }).withLock("fence", async () => {}, { timeoutMs: 10_000 });
       assert.ok(Date.now() - started <= ttlMs + 500, `waited ${Date.now() - started} ms for a dead holder's lock`);
     });
   } finally {
