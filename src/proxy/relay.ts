@@ -44,7 +44,14 @@ interface Exchange {
   websocket: boolean;
   /** Scrubs the response of an injected request (scrub.ts); null: passed on as it is. */
   scrub: Scrubber | null;
+  /** The request as the agent sent it, for the one retry after a 401 (see `_retryRefused`). */
+  request: { head: RequestHead; framing: BodyFraming };
+  /** This is that retry: a second 401 goes to the agent. */
+  authRetried: boolean;
 }
+
+/** Methods a 401 may retry once after a refresh (RFC 9110 9.2.2: idempotent; and no body to replay). */
+const RETRYABLE = new Set(["GET", "HEAD", "OPTIONS"]);
 
 type Phase = "head" | "deciding" | "body" | "waiting" | "tunnel" | "closed";
 
@@ -149,7 +156,7 @@ class Relay implements ConnectionOwner {
     return true;
   }
 
-  private _send(head: RequestHead, framing: BodyFraming, prepared: Prepared, websocket: boolean): void {
+  private _send(head: RequestHead, framing: BodyFraming, prepared: Prepared, websocket: boolean, authRetried = false): void {
     if (this.phase === "closed") return;
     if (prepared.decision !== null) _checkInjected(prepared.decision.headers);
     // An upgrade other than WebSocket is sent without `Upgrade` (as forward.ts does); the agent
@@ -164,7 +171,7 @@ class Relay implements ConnectionOwner {
     };
     const text = headText(prepared.path, prepared.headers);
     const hasBody = framing.kind === "chunked" || (framing.kind === "length" && framing.length > 0);
-    this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket, scrub };
+    this.exchange = { method: head.method, prepared, head: text, hasBody, bodyDone: !hasBody, responded: false, reported: false, retried: false, close, websocket, scrub, request: { head, framing }, authRetried };
     this.requestLeft = framing.kind === "chunked" ? new ChunkedScanner(400) : framing.kind === "length" ? framing.length : 0;
     const scan = prepared.bodyScan;
     this.bodyScan = scan === null ? null : framing.kind === "chunked" ? new ChunkedBodyScan(scan) : scan;
@@ -308,8 +315,9 @@ class Relay implements ConnectionOwner {
     const framing = responseFraming(exchange.method, head.status, head.rawHeaders);
     const scrub = exchange.scrub;
     const scrubbedHead = scrub === null ? null : scrubResponseHead(scrub, data.toString("latin1", 0, data.indexOf("\r\n")), head.rawHeaders, framing);
+    if (this._retryRefused(exchange, head.status, head.rawHeaders)) return false;
     if (head.status >= 200 || head.status === 101) this._report(exchange, head.status);
-    reportRefusal(this.ctx, exchange.prepared.decision, head.status, head.rawHeaders, this.session.target.host, exchange.method);
+    void reportRefusal(this.ctx, exchange.prepared.decision, head.status, head.rawHeaders, this.session.target.host, exchange.method);
     exchange.responded = true;
     this._writeClient(scrubbedHead ?? _clientHead(data, end, head.rawHeaders));
     if (head.status === 101) {
@@ -322,6 +330,31 @@ class Relay implements ConnectionOwner {
     this.responding = true;
     this.responseBody = scrub === null || this.responseLeft === 0 ? null : new FramedScrubber(scrub, framing);
     if (this.responseLeft === 0) this._responseDone();
+    return true;
+  }
+
+  /**
+   * A 401 to an injected, bodiless, idempotent request: the refusal is recorded (the stored token
+   * marked expired, ForwardContext.onRefusal), the answer dropped with its connection, and the
+   * request decided afresh (so with the refreshed token) and sent once more. Never more: the
+   * retry's answer, a second 401 included, goes to the agent.
+   */
+  private _retryRefused(exchange: Exchange, status: number, rawHeaders: readonly string[]): boolean {
+    if (status !== 401 || exchange.authRetried || exchange.hasBody || exchange.websocket || exchange.prepared.decision === null || !RETRYABLE.has(exchange.method) || this.ctx.onRefusal === undefined) return false;
+    const up = this.up;
+    this.up = null;
+    this.responsePending = null;
+    if (up !== null) {
+      up.owner = null;
+      up.socket.destroy();
+    }
+    this.phase = "deciding";
+    const { ctx, session } = this;
+    const { head, framing } = exchange.request;
+    reportRefusal(ctx, exchange.prepared.decision, status, rawHeaders, session.target.host, exchange.method)
+      .then(() => prepareRequest(ctx, head.target, head.rawHeaders, session.target, session.username, false, head.method))
+      .then((prepared) => this._send(head, framing, prepared, false, true))
+      .catch((error: unknown) => this._fail(error));
     return true;
   }
 

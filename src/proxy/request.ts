@@ -28,7 +28,7 @@ export interface ForwardContext {
    * An injected request answered 401/403 (with the response's `WWW-Authenticate`): a step-up or
    * a dead token, recorded by src/mcp/step-up.ts so the next request refreshes.
    */
-  onRefusal?: ((decision: InjectionDecision, status: number, wwwAuthenticate: string | null, host: string, method: string) => void) | undefined;
+  onRefusal?: ((decision: InjectionDecision, status: number, wwwAuthenticate: string | null, host: string, method: string) => Promise<unknown> | void) | undefined;
 }
 
 /** A request ready to send: path and headers after injection. */
@@ -150,13 +150,16 @@ export function reportInjection(ctx: ForwardContext, decision: InjectionDecision
   }
 }
 
-/** Reports an injected request the upstream refused (401/403); a failing sink never breaks the request. */
-export function reportRefusal(ctx: ForwardContext, decision: InjectionDecision | null, status: number, rawHeaders: readonly string[], host: string, method: string): void {
+/**
+ * Reports an injected request the upstream refused (401/403); resolves when the sink is done
+ * (a retry waits for the refused token to be marked expired). A failing sink never breaks the request.
+ */
+export async function reportRefusal(ctx: ForwardContext, decision: InjectionDecision | null, status: number, rawHeaders: readonly string[], host: string, method: string): Promise<void> {
   if (decision === null || (status !== 401 && status !== 403) || ctx.onRefusal === undefined) return;
   let challenge: string | null = null;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === "www-authenticate") challenge = challenge === null ? (rawHeaders[i + 1] ?? "") : `${challenge}, ${rawHeaders[i + 1] ?? ""}`;
   try {
-    ctx.onRefusal(decision, status, challenge, host, method);
+    await ctx.onRefusal(decision, status, challenge, host, method);
   } catch {
     // As for the audit sink: recording must not break the agent's request.
   }

@@ -176,7 +176,7 @@ export async function startProxySession(service: AuthService, options: ProxySess
     ...(options.observer?.denied === undefined ? {} : { onDenied: options.observer.denied }),
     // A refused injected request (401/403): a step-up recorded, a dead token expired so the next
     // request refreshes (src/mcp/step-up.ts, loaded only when a server refuses).
-    onRefusal: (decision, status, challenge, host, method) => void import("../mcp/step-up.ts").then((m) => m.noteRefusal(core, decision, status, challenge, host, method)).catch(() => {}),
+    onRefusal: (decision, status, challenge, host, method) => import("../mcp/step-up.ts").then((m) => m.noteRefusal(core, decision, status, challenge, host, method)).catch(() => null),
   });
   const address = await proxy.listen(0, "127.0.0.1");
   return {

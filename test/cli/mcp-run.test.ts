@@ -99,3 +99,15 @@ test("through authsome run: a 403 insufficient_scope is recorded for mcp list, a
   assert.equal((auth.stats.tokenRequests["refresh_token"] ?? 0) - refreshes, 1, "the dead token was refreshed once");
   assert.notEqual(await storedToken(), token);
 });
+
+test("through authsome run: a 401 on the SSE stream's GET gets one refresh and one retry, and the session works", async () => {
+  const token = await storedToken();
+  await auth.revoke(token);
+  const refreshes = auth.stats.tokenRequests["refresh_token"] ?? 0;
+  const from = mcp.seen.length;
+  const r = await home.cli(["run", "--", "node", fixture, `${mcp.origin}/mcp/sse`, "sse"]);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.equal((auth.stats.tokenRequests["refresh_token"] ?? 0) - refreshes, 1);
+  const gets = mcp.seen.slice(from).filter((s) => s.method === "GET" && s.path === "/mcp/sse");
+  assert.deepEqual(gets.map((g) => [g.token === token, g.status === 401]), [[true, true], [false, false]], "the refused GET, then its one retry with the refreshed token");
+});
