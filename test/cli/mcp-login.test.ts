@@ -10,6 +10,10 @@ import { after, before, test } from "node:test";
 import { type McpAuthServer, PREREGISTERED_CLIENT, startMcpAuth } from "../helpers/mcp-auth.ts";
 import { startMcpHome } from "../helpers/mcp-home.ts";
 import { startMcpServer, type TestMcpServer } from "../helpers/mcp-server.ts";
+import { clientMetadataDocument } from "../../src/mcp/client-identity.ts";
+
+/** A client metadata document of the user's own (--client-metadata-url). */
+const OWN_DOCUMENT = "https://agent.example.test/client.json";
 
 let auth: McpAuthServer;
 let cimdAuth: McpAuthServer;
@@ -20,7 +24,7 @@ let cimd: TestMcpServer;
 
 before(async () => {
   auth = await startMcpAuth({ resources: () => [mcp.url, second.url] });
-  cimdAuth = await startMcpAuth({ resources: () => [cimd.url], cimd: true });
+  cimdAuth = await startMcpAuth({ resources: () => [cimd.url], cimd: true, documents: { [OWN_DOCUMENT]: { ...clientMetadataDocument(OWN_DOCUMENT), client_name: "my agent" } } });
   mcp = await startMcpServer({ auth });
   second = await startMcpServer({ auth, host: "tools.example.test" });
   bare = await startMcpServer({ auth, host: "bare.example.test", metadata: false });
@@ -140,6 +144,10 @@ test("an authorization server supporting client metadata documents gets authsome
     assert.equal(view.server.client_identity, "metadata_document");
     assert.equal(view.client_id, "https://authsome.dev/mcp/client-metadata.json");
     assert.ok(cimdAuth.stats.documents >= 1, "the authorization server fetched the document");
+    assert.equal(cimdAuth.stats.registrationAttempts, 0);
+    const own = await home.login(cimd.url, ["--connection", "own", "--client-metadata-url", OWN_DOCUMENT, "--json"]);
+    assert.equal(own.code, 0, own.stderr);
+    assert.equal((JSON.parse(own.stdout) as { client_id?: string }).client_id, OWN_DOCUMENT);
     assert.equal(cimdAuth.stats.registrationAttempts, 0);
   } finally {
     await home.cleanup();
