@@ -113,8 +113,10 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
     return `the master key opens profile "${core.context.profile}"`;
   }, "restore the master key this home was created with"));
   checks.push(await recordsCheck(core));
-  const { errors, plugins } = await core.registry.list();
+  const { errors, plugins, shadowed } = await core.registry.list();
   checks.push({ name: "plugins", ok: errors.length === 0, detail: `${plugins.length} providers loaded${errors.length ? `; ${errors.length} refused` : ""}`, ...(errors.length ? { fix: "fix or remove: " + errors.map((e) => `${e.source} (${e.message})`).join("; ") } : {}) });
+  // A home plugin file that the shared store's plugin of its name overrides (docs/fleet.md).
+  if (shadowed.length > 0) checks.push({ name: "shared plugins", ok: false, detail: `${shadowed.length} home plugin file(s) shadowed by the store`, fix: shadowed.map((s) => `${s.source} ${s.message}`).join("; ") });
   checks.push(await attempt("audit log", async () => {
     const result = await (await core.auditLog()).verify();
     if (!result.ok) throw new Error(`line ${result.problem?.line}: ${result.problem?.reason}`);

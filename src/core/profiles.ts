@@ -2,6 +2,10 @@
  * Named profiles inside one home. Each has its own vault (records under `p:<name>:`), its own
  * data key and its own audit log. `default` always exists; others are created explicitly, so a
  * mistyped `--profile` is an error instead of a silently empty vault.
+ *
+ * Profiles are records of the store (`profiles:<name>`): with a shared (Redis) store every
+ * machine lists and uses the same profiles. Which profile a command uses stays per home and per
+ * process (`--profile`, `AUTHSOME_PROFILE`, else `default`).
  */
 import * as v from "valibot";
 import { checkName } from "./context.ts";
@@ -22,8 +26,11 @@ const key = (name: string) => `profiles:${name}`;
 
 async function readMeta(core: ServiceCore, name: string): Promise<ProfileMeta | null> {
   const { storage } = await core.store();
-  const stored = await storage.getItem(key(name));
-  if (stored === null) return null;
+  return _parseMeta(name, await storage.getItem(key(name)));
+}
+
+function _parseMeta(name: string, stored: unknown): ProfileMeta | null {
+  if (stored === null || stored === undefined) return null;
   const parsed = v.safeParse(ProfileMetaSchema, stored);
   if (!parsed.success) throw new AuthsomeError("record_invalid", `the record of profile "${name}" is unreadable`);
   return parsed.output;
@@ -32,7 +39,8 @@ async function readMeta(core: ServiceCore, name: string): Promise<ProfileMeta | 
 /** Throws profile_not_found unless the profile exists (`default` always does). @internal */
 export async function assertProfileExists(core: ServiceCore, name: string): Promise<void> {
   if (name === "default" || (await readMeta(core, name)) !== null) return;
-  throw new AuthsomeError("profile_not_found", `no profile "${name}" in ${core.context.home}`, {
+  const store = await core.store();
+  throw new AuthsomeError("profile_not_found", `no profile "${name}" in ${store.kind === "redis" ? store.description : core.context.home}`, {
     hint: `create it: authsome profile create ${name}`,
   });
 }
@@ -52,13 +60,14 @@ export async function createProfile(core: ServiceCore, name: string, options: { 
   });
 }
 
-/** Every profile in the home, `default` first. @internal */
+/** Every profile of the store, `default` first: two store reads (the names, then all records at once). @internal */
 export async function listProfiles(core: ServiceCore): Promise<ProfileView[]> {
   const { storage } = await core.store();
-  const names = (await storage.getKeys("profiles")).map((k) => k.slice("profiles:".length)).filter((n) => n !== "default" && !n.includes(":"));
+  const names = (await storage.getKeys("profiles")).map((k) => k.slice("profiles:".length)).filter((n) => n !== "default" && !n.includes(":")).sort();
   const views: ProfileView[] = [{ name: "default", description: null, created_at: null, current: core.context.profile === "default" }];
-  for (const name of names.sort()) {
-    const meta = await readMeta(core, name);
+  const records = new Map((names.length === 0 ? [] : await storage.getItems(names.map(key))).map((r) => [r.key, r.value]));
+  for (const name of names) {
+    const meta = _parseMeta(name, records.get(key(name)) ?? null);
     if (meta !== null) views.push({ name, description: meta.description ?? null, created_at: meta.createdAt, current: name === core.context.profile });
   }
   return views;

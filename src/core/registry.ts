@@ -7,6 +7,9 @@
  * So no third-party code and no compiler run at CLI start, and a module's `authsome/plugin`
  * import never has to resolve again. A bad installed
  * file is reported by `list()` (file and field) without hiding the others.
+ *
+ * With a shared (Redis) store, `install` writes to the store instead and every machine sees the
+ * plugin (shared-plugins.ts); the store's plugin wins over a home file of the same name.
  */
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -18,9 +21,11 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
+import { MAX_PLUGIN_BYTES, openSharedPlugins, samePlugin, type SharedPlugins } from "./shared-plugins.ts";
+import type { Store } from "./storage/index.ts";
 
 /** Where a listed plugin comes from. */
-export type PluginSource = "bundled" | "installed";
+export type PluginSource = "bundled" | "installed" | "shared";
 
 /** Options for {@link createRegistry}. */
 export interface RegistryOptions {
@@ -28,6 +33,8 @@ export interface RegistryOptions {
   home: string;
   /** Bundled plugin map; default plugins/index.ts (tests pass their own). */
   bundled?: Record<string, () => Promise<{ default: ProviderPlugin }>>;
+  /** The store, opened on first use: a shared (Redis) one holds the fleet's plugins. */
+  store?: () => Promise<Store>;
 }
 
 /** Result of {@link Registry.list}. */
@@ -38,6 +45,8 @@ export interface PluginList {
   sources: Record<string, PluginSource>;
   /** Plugins that failed to load: the file (or bundled module) and what is wrong. */
   errors: { source: string; message: string }[];
+  /** Home plugin files that differ from the shared store's plugin of their name (the store's is used). */
+  shadowed: { source: string; message: string }[];
 }
 
 /** Options for {@link Registry.install}. */
@@ -60,13 +69,15 @@ export interface Registry {
 }
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".cjs"]);
-const MAX_PLUGIN_BYTES = 1024 * 1024;
 
 /** Creates a registry over `<home>/plugins/` and the bundled plugins. */
 export function createRegistry(options: RegistryOptions): Registry {
   const dir = join(options.home, "plugins");
   const bundled = options.bundled ?? bundledPlugins;
   const fileOf = (name: string): string => join(dir, `${name}.json`);
+  let shared: Promise<SharedPlugins | null> | undefined;
+  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store)));
+  const sharedNames = async (): Promise<string[]> => (await (await sharedPlugins())?.names()) ?? [];
 
   async function installedNames(): Promise<string[]> {
     try {
@@ -102,18 +113,24 @@ export function createRegistry(options: RegistryOptions): Registry {
     return load === undefined ? null : await _validated((await load()).default, `plugins/${name}.ts`);
   }
 
+  async function readShared(name: string): Promise<ProviderPlugin | null> {
+    return (await (await sharedPlugins())?.read(name))?.plugin ?? null;
+  }
+
   async function names(): Promise<string[]> {
-    return [...new Set([...Object.keys(bundled), ...(await installedNames())])].sort();
+    const [installed, fleet] = await Promise.all([installedNames(), sharedNames()]);
+    return [...new Set([...Object.keys(bundled), ...installed, ...fleet])].sort();
   }
 
   async function list(): Promise<PluginList> {
     const found = new Map<string, ProviderPlugin>();
     const sources: Record<string, PluginSource> = {};
     const errors: PluginList["errors"] = [];
-    const installed = await installedNames();
+    const [installed, fleet, store] = await Promise.all([installedNames(), sharedNames(), sharedPlugins()]);
+    const read = { shared: readShared, installed: readInstalled, bundled: readBundled };
     const attempt = async (name: string, source: PluginSource, where: string): Promise<void> => {
       try {
-        const plugin = source === "installed" ? await readInstalled(name) : await readBundled(name);
+        const plugin = await read[source](name);
         if (plugin === null) return;
         found.set(name, plugin);
         sources[name] = source;
@@ -121,17 +138,19 @@ export function createRegistry(options: RegistryOptions): Registry {
         errors.push({ source: where, message: error instanceof Error ? error.message : String(error) });
       }
     };
-    await Promise.all(installed.map((n) => attempt(n, "installed", fileOf(n))));
-    // A broken installed file still shadows its bundled namesake: never a silent fallback.
-    const shadowed = new Set(installed);
+    const inStore = new Set(fleet);
+    await Promise.all(fleet.map((n) => attempt(n, "shared", store?.locate(n) ?? n)));
+    await Promise.all(installed.filter((n) => !inStore.has(n)).map((n) => attempt(n, "installed", fileOf(n))));
+    // A broken installed (or shared) plugin still shadows its bundled namesake: never a silent fallback.
+    const shadowed = new Set([...installed, ...fleet]);
     const unshadowed = Object.keys(bundled).filter((n) => !shadowed.has(n));
     await Promise.all(unshadowed.map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
     const plugins = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
-    return { plugins, sources, errors };
+    return { plugins, sources, errors, shadowed: await _shadowedFiles(installed.filter((n) => inStore.has(n)), found, readInstalled, fileOf) };
   }
 
   async function get(name: string): Promise<ProviderPlugin> {
-    const plugin = PLUGIN_NAME_PATTERN.test(name) ? ((await readInstalled(name)) ?? (await readBundled(name))) : null;
+    const plugin = PLUGIN_NAME_PATTERN.test(name) ? ((await readShared(name)) ?? (await readInstalled(name)) ?? (await readBundled(name))) : null;
     if (plugin !== null) return plugin;
     const close = closeNames(name, await names());
     const suffix = close.length > 0 ? ` (did you mean ${close.map((c) => `"${c}"`).join(", ")}?)` : "";
@@ -141,26 +160,32 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
-    const { plugin, origin } = await loadPluginSource(source, options.home);
-    const installed = (await installedNames()).includes(plugin.name);
-    const existing = installed ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
+    const { plugin, origin, moduleSource } = await loadPluginSource(source, options.home);
+    const store = await sharedPlugins();
+    const [installed, fleet] = await Promise.all([installedNames(), sharedNames()]);
+    const existing = fleet.includes(plugin.name) ? "in the shared store" : installed.includes(plugin.name) ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
     if (existing !== null && installOptions.force !== true) {
       throw new AuthsomeError("provider_exists", `provider "${plugin.name}" is already ${existing}`, {
         hint: existing === "bundled" ? "use --force to replace the bundled provider" : "use --force to replace it",
       });
     }
-    await writeAtomic(dir, `${plugin.name}.json`, `${JSON.stringify({ $source: origin, ...plugin }, null, 2)}\n`);
+    const definition = { $source: origin, ...plugin };
+    if (store !== null) await store.write(plugin.name, definition, moduleSource);
+    else await writeAtomic(dir, `${plugin.name}.json`, `${JSON.stringify(definition, null, 2)}\n`);
     return plugin;
   }
 
   async function remove(name: string): Promise<void> {
     if (PLUGIN_NAME_PATTERN.test(name)) {
+      // Fleet-wide: the store's record, and this home's file (else it would take over again).
+      const fromStore = (await (await sharedPlugins())?.remove(name)) ?? false;
       try {
         await rm(fileOf(name));
         return;
       } catch (error) {
         if (!isNotFound(error)) throw new AuthsomeError("storage_failed", `cannot remove ${fileOf(name)}`, { cause: error });
       }
+      if (fromStore) return;
       if (Object.hasOwn(bundled, name)) {
         throw new AuthsomeError("usage", `provider "${name}" is bundled and cannot be removed`);
       }
@@ -169,6 +194,18 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   return { names, list, get, install, remove };
+}
+
+/** Home files shadowed by the store's plugin of their name that say something else (for `doctor`). */
+async function _shadowedFiles(names: string[], used: Map<string, ProviderPlugin>, read: (name: string) => Promise<ProviderPlugin | null>, fileOf: (name: string) => string): Promise<PluginList["shadowed"]> {
+  const out: PluginList["shadowed"] = [];
+  for (const name of names) {
+    const local = await read(name).catch(() => null);
+    const fleet = used.get(name);
+    if (local !== null && fleet !== undefined && samePlugin(local, fleet)) continue;
+    out.push({ source: fileOf(name), message: `differs from the shared store's "${name}", which is used; remove the file, or update the store with: authsome providers add <file> --force` });
+  }
+  return out;
 }
 
 // `regex:` rules compile on RE2, loaded only for plugins that have one (src/core/rule-regex.ts).
@@ -187,7 +224,7 @@ async function _validated(input: unknown, source: string): Promise<ProviderPlugi
  * stores the result; `providers test` checks it); `origin` is recorded as `$source`.
  * `home` is the directory a module plugin may not read. @internal
  */
-export async function loadPluginSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
+export async function loadPluginSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string; moduleSource?: string }> {
   // Installing is rare: RE2 checks the API-key pattern too, not only `regex:` rules.
   await loadRegexEngine();
   const ext = extname(source).toLowerCase();
@@ -207,7 +244,9 @@ export async function loadPluginSource(source: string, home: string): Promise<{ 
   if (MODULE_EXTENSIONS.has(ext)) {
     const path = resolve(source);
     const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
-    return { plugin: await _validated(await importPluginModule(path, source, { privateDirs: [home] }), source), origin: path };
+    const plugin = await _validated(await importPluginModule(path, source, { privateDirs: [home] }), source);
+    // Kept beside the definition in a shared store: what the definition was made from.
+    return { plugin, origin: path, moduleSource: await readFile(path, "utf8") };
   }
   if (source.startsWith("jsr:")) {
     const { withJsrEntry } = await import("./plugin-jsr.ts");

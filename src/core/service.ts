@@ -60,10 +60,11 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   let audit: Promise<AuditTrail> | undefined;
   const core: ServiceCore = {
     context,
-    registry: createRegistry({ home: context.home }),
+    registry: createRegistry({ home: context.home, store: () => core.store() }),
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
     // The CLI (askPassphrase) is told on stderr when a new home's key cannot go to the keyring.
-    masterKey: () => (master ??= loadCustodyKey(context, context.askPassphrase ? (line) => void process.stderr.write(`${line}\n`) : undefined)),
+    // The store is asked only when the home has no key: a machine of a shared store must not make one.
+    masterKey: () => (master ??= loadCustodyKey(context, context.askPassphrase ? (line) => void process.stderr.write(`${line}\n`) : undefined, core.store)),
     vault: () =>
       (vault ??= (async () => {
         const [s, m] = await Promise.all([core.store(), core.masterKey()]);

@@ -1,0 +1,142 @@
+/**
+ * Provider plugins kept in a shared (Redis) store, so every machine of a fleet sees the plugins
+ * any of them added (issue 14 part 5). One record per plugin, `plugins:<name>`: the validated
+ * definition exactly as `providers add` writes a home's `<home>/plugins/<name>.json`, plus, for a
+ * .ts/.js module plugin, the module's source text and its SHA-256 (what the definition was made
+ * from, for review; nothing runs it again: the definition was produced once, in the sandbox child
+ * at `providers add`, as for a home's plugin).
+ *
+ * A record is third-party data: it is size-bounded, parsed and validated here exactly as a
+ * plugin file is (plugin-v1.ts, plugin-schema.ts), and a bad one is refused with one line naming
+ * the record and the field. Rule when a home's own plugin file and the store disagree: the store
+ * wins (every machine injects by the same rules) and `doctor` names the home file it shadows.
+ */
+import * as v from "valibot";
+import type { ProviderPlugin } from "./plugin.ts";
+import { pluginError } from "./plugin-schema.ts";
+import { loadPluginJson } from "./plugin-v1.ts";
+import { prepareRegexEngine } from "./rule-regex.ts";
+import type { Store } from "./storage/index.ts";
+
+/** The largest plugin definition accepted, as for a home's plugin file. */
+export const MAX_PLUGIN_BYTES = 1024 * 1024;
+/** The largest record: a definition and a module source of at most 1 MiB each, plus the envelope. */
+const MAX_RECORD_BYTES = 2 * MAX_PLUGIN_BYTES + 4096;
+const PREFIX = "plugins";
+
+const RecordSchema = v.strictObject({
+  kind: v.literal("authsome-plugin"),
+  version: v.literal(1),
+  name: v.string(),
+  definition: v.record(v.string(), v.unknown()),
+  module: v.optional(v.strictObject({
+    sha256: v.pipe(v.string(), v.regex(/^[0-9a-f]{64}$/, "expected 64 lowercase hex digits")),
+    source: v.pipe(v.string(), v.maxLength(MAX_PLUGIN_BYTES, "longer than 1 MiB")),
+  })),
+  added_at: v.pipe(v.string(), v.isoTimestamp("expected an ISO timestamp")),
+});
+
+/** A plugin read from the store, with the content hash of the module it was made from. */
+export interface SharedPlugin {
+  plugin: ProviderPlugin;
+  /** SHA-256 (hex) of the module source, for module plugins. */
+  moduleSha256?: string;
+}
+
+/** The shared plugins of one store. */
+export interface SharedPlugins {
+  /** Where a plugin's record lives, for messages. */
+  locate(name: string): string;
+  /** Every plugin name the store holds: one store round trip (the store's index). */
+  names(): Promise<string[]>;
+  /** One plugin, validated; null when the store has none of that name. Throws plugin_invalid. */
+  read(name: string): Promise<SharedPlugin | null>;
+  /** Stores a validated plugin (`definition` is what a home's plugin file would hold). */
+  write(name: string, definition: Record<string, unknown>, moduleSource?: string): Promise<void>;
+  /** Removes a plugin's record; false when there was none. */
+  remove(name: string): Promise<boolean>;
+}
+
+/**
+ * The shared plugins of the store `open` gives, or null when that store is not shared (fs and
+ * memory stores keep plugins in each home, as before).
+ */
+export async function openSharedPlugins(open: () => Promise<Store>): Promise<SharedPlugins | null> {
+  const store = await open();
+  if (store.kind !== "redis") return null;
+  const { storage } = store;
+  const key = (name: string): string => `${PREFIX}:${name}`;
+  const locate = (name: string): string => store.locate(key(name));
+  return {
+    locate,
+    async names() {
+      return (await storage.getKeys(PREFIX)).map((k) => k.slice(PREFIX.length + 1)).filter((n) => n !== "" && !n.includes(":"));
+    },
+    async read(name) {
+      // Raw text: the size bound comes before any parsing.
+      const raw = await storage.getItemRaw(key(name));
+      return raw === null || raw === undefined ? null : await _parseRecord(raw, name, locate(name));
+    },
+    async write(name, definition, moduleSource) {
+      const module = moduleSource === undefined ? undefined : { sha256: await sha256Hex(moduleSource), source: moduleSource };
+      const record = { kind: "authsome-plugin", version: 1, name, definition, ...(module === undefined ? {} : { module }), added_at: new Date().toISOString() };
+      const text = JSON.stringify(record);
+      if (text.length > MAX_RECORD_BYTES) throw pluginError(name, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB with its module source; nothing was installed`);
+      await storage.setItem(key(name), text);
+    },
+    async remove(name) {
+      if (!(await storage.hasItem(key(name)))) return false;
+      await storage.removeItem(key(name));
+      return true;
+    },
+  };
+}
+
+/** Validates a stored record as a plugin file is validated; every refusal names the record and field. */
+async function _parseRecord(raw: unknown, name: string, source: string): Promise<SharedPlugin> {
+  if (typeof raw !== "string") throw pluginError(source, "", "expected JSON text");
+  if (raw.length > MAX_RECORD_BYTES) throw pluginError(source, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB`);
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch (error) {
+    throw pluginError(source, "", "invalid JSON", error);
+  }
+  const parsed = v.safeParse(RecordSchema, json);
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    throw pluginError(source, v.getDotPath(issue) ?? "", issue.message);
+  }
+  const record = parsed.output;
+  if (record.name !== name) throw pluginError(source, "name", `"${record.name.slice(0, 80)}" does not match the record's key`);
+  if (record.module !== undefined && (await sha256Hex(record.module.source)) !== record.module.sha256) {
+    throw pluginError(source, "module.sha256", "does not match the module source (the record was altered)");
+  }
+  const text = JSON.stringify(record.definition);
+  if (text.length > MAX_PLUGIN_BYTES) throw pluginError(source, "definition", `larger than ${MAX_PLUGIN_BYTES >> 10} KiB`);
+  // `regex:` rules compile on RE2, loaded only for plugins that have one (rule-regex.ts).
+  await prepareRegexEngine(text);
+  const plugin = loadPluginJson(text, source);
+  if (plugin.name !== name) throw pluginError(source, "definition.name", `"${plugin.name}" does not match the record's key`);
+  return { plugin, ...(record.module === undefined ? {} : { moduleSha256: record.module.sha256 }) };
+}
+
+/** SHA-256 of a text (UTF-8), lowercase hex. */
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Whether two validated plugins say the same thing (a home file against the store's record). */
+export function samePlugin(a: ProviderPlugin, b: ProviderPlugin): boolean {
+  return _canonical(a) === _canonical(b);
+}
+
+function _canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(_canonical).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(([x], [y]) => (x < y ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${_canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
