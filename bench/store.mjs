@@ -7,7 +7,7 @@
 //
 //   node bench/store.mjs [--quick] [--no-build]     (writes the `store` section of docs/benchmarks.md unless --quick)
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ProxyAgent } from "undici";
@@ -25,7 +25,12 @@ const SMALL_BYTES = Buffer.byteLength(JSON.stringify({ ok: true, injected: true 
 watchdog(quick ? 600_000 : 1_500_000, "bench/store");
 
 if (!argv.includes("--no-build") && spawnSync(process.execPath, ["scripts/build.mjs"], { stdio: "inherit" }).status !== 0) process.exit(1);
-const { createAuthService } = await import(resolve("dist/index.mjs"));
+// A copy of the built CLI: a rebuild in the checkout meanwhile (tests) must not swap its chunks.
+const dir = mkdtempSync(join(tmpdir(), "authsome-bench-store-"));
+const ROOT = join(dir, "pkg");
+for (const part of ["bin", "dist", "package.json"]) cpSync(part, join(ROOT, part), { recursive: true });
+symlinkSync(resolve("node_modules"), join(ROOT, "node_modules"));
+const { createAuthService } = await import(join(ROOT, "dist/index.mjs"));
 
 /** A redis-server for the bench (no persistence: the bench measures reads). */
 async function startRedis(dir) {
@@ -39,7 +44,7 @@ async function startRedis(dir) {
 }
 
 function cli(env, args) {
-  const r = spawnSync(process.execPath, ["bin/authsome.mjs", ...args], { env, encoding: "utf8" });
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/authsome.mjs"), ...args], { env, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`authsome ${args.join(" ")} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -73,7 +78,7 @@ function medianMs(env, args) {
 
 /** Requests/s and proxy CPU per request through `authsome run` on this home. */
 async function proxyLoad(env, upstream) {
-  const run = await startAuthsomeRun({ ...env, AUTHSOME_UPSTREAM_RESOLVE: `${HOST}:${upstream.port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: upstream.caFile });
+  const run = await startAuthsomeRun({ ...env, AUTHSOME_UPSTREAM_RESOLVE: `${HOST}:${upstream.port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: upstream.caFile }, { root: ROOT });
   const dispatcher = new ProxyAgent({ uri: run.proxyUrl, requestTls: { ca: run.caPem } });
   let cpuStart = 0;
   try {
@@ -92,7 +97,6 @@ async function proxyLoad(env, upstream) {
   }
 }
 
-const dir = mkdtempSync(join(tmpdir(), "authsome-bench-store-"));
 const rows = [];
 try {
   const upstream = await startUpstream(dir);

@@ -189,6 +189,16 @@ export function createFsDriver(options: FsDriverOptions): Driver<FsDriverOptions
     return keys;
   };
 
+  const read = (key: string): string | null => {
+    const { dir, file } = locate(key);
+    try {
+      return readFileSync(join(dir, file), "utf8");
+    } catch (error) {
+      if (_isMissing(error)) return null;
+      throw fail("read", key, error);
+    }
+  };
+
   return {
     name: "authsome-fs",
     options,
@@ -201,15 +211,9 @@ export function createFsDriver(options: FsDriverOptions): Driver<FsDriverOptions
         throw fail("check", key, error);
       }
     },
-    getItem(key) {
-      const { dir, file } = locate(key);
-      try {
-        return readFileSync(join(dir, file), "utf8");
-      } catch (error) {
-        if (_isMissing(error)) return null;
-        throw fail("read", key, error);
-      }
-    },
+    getItem: read,
+    // One synchronous pass for a whole listing (`list` reads a profile at once): no promise per record.
+    getItems: (items) => items.map(({ key }) => ({ key, value: read(key) })),
     getMeta(key): StorageMeta | null {
       const { dir, file } = locate(key);
       try {

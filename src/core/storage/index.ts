@@ -113,8 +113,7 @@ function _guardDriver(driver: Driver, description: string): Driver {
     // One round trip for many records where the backend can (Redis MGET): `list` reads a profile at once.
     getItems: (items, opts) => {
       for (const { key } of items) parseStorageKey(key);
-      const many = driver.getItems;
-      if (many !== undefined) return call("read", items[0]?.key ?? "", () => many(items, opts));
+      if (driver.getItems !== undefined) return call("read", items[0]?.key ?? "", () => driver.getItems?.(items, opts) ?? []);
       return Promise.all(items.map(({ key, options }) => call("read", key, async () => ({ key, value: await driver.getItem(key, options) }))));
     },
     setItem: (key, value, opts) => (parseStorageKey(key), call("write", key, () => driver.setItem?.(key, value, opts))),

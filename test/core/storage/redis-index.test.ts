@@ -39,8 +39,9 @@ test("list costs the same few Redis commands with 5 and with 205 connections", {
     for (let i = 5; i < 205; i++) await login(i);
     const large = await listCost();
     assert.equal(large, small, `list took ${small} commands with 5 connections, ${large} with 205`);
-    // Two round trips: the index walk (one script: EXISTS + one HKEYS per key level) and one MGET.
-    assert.ok(small <= 8, `list took ${small} commands`);
+    // The profile: two round trips, the index walk (one script: EXISTS + one HKEYS per key level)
+    // and one MGET; the registry's own reads (plugins shared through the store) come on top.
+    assert.ok(small <= 16, `list took ${small} commands`);
     const { providers } = await service.listProviders();
     assert.equal(providers.find((p) => p.name === "openai")?.connections.length, 205);
   } finally {
