@@ -43,7 +43,7 @@ export async function loginByUrl(input: LoginByUrl): Promise<void> {
 }
 
 const list = defineCommand({
-  name: "list",
+  name: "mcp list",
   summary: "MCP servers of this home: authorization server, connections, status, scopes, expiry, step-up needed.",
   async run({ api, out }) {
     const { servers } = await api.call("mcpList", {});
@@ -64,7 +64,7 @@ const list = defineCommand({
 });
 
 const stdio = defineCommand({
-  name: "stdio",
+  name: "mcp stdio",
   summary: "Serve MCP on stdio, bridged to the remote server with the token injected and refreshed (a drop-in for `npx mcp-remote URL`).",
   args: ["<url>"],
   options: {
@@ -90,7 +90,7 @@ const stdio = defineCommand({
 });
 
 const importCommand = defineCommand({
-  name: "import",
+  name: "mcp import",
   summary: "Import another MCP client's plaintext tokens into the vault (mcp-remote: ~/.mcp-auth) and list the files you may delete.",
   args: ["<mcp-remote>"],
   options: {
