@@ -127,10 +127,9 @@ export function createRegistry(options: RegistryOptions): Registry {
     const sources: Record<string, PluginSource> = {};
     const errors: PluginList["errors"] = [];
     const [installed, fleet, store] = await Promise.all([installedNames(), sharedNames(), sharedPlugins()]);
-    const read = { shared: readShared, installed: readInstalled, bundled: readBundled };
-    const attempt = async (name: string, source: PluginSource, where: string): Promise<void> => {
+    const attempt = async (name: string, source: "installed" | "bundled", where: string): Promise<void> => {
       try {
-        const plugin = await read[source](name);
+        const plugin = source === "installed" ? await readInstalled(name) : await readBundled(name);
         if (plugin === null) return;
         found.set(name, plugin);
         sources[name] = source;
@@ -139,7 +138,12 @@ export function createRegistry(options: RegistryOptions): Registry {
       }
     };
     const inStore = new Set(fleet);
-    await Promise.all(fleet.map((n) => attempt(n, "shared", store?.locate(n) ?? n)));
+    for (const { name, plugin, error } of (await store?.readMany(fleet)) ?? []) {
+      if (plugin !== undefined) {
+        found.set(name, plugin.plugin);
+        sources[name] = "shared";
+      } else if (error !== undefined) errors.push({ source: store?.locate(name) ?? name, message: error instanceof Error ? error.message : String(error) });
+    }
     await Promise.all(installed.filter((n) => !inStore.has(n)).map((n) => attempt(n, "installed", fileOf(n))));
     // A broken installed (or shared) plugin still shadows its bundled namesake: never a silent fallback.
     const shadowed = new Set([...installed, ...fleet]);

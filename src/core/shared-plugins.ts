@@ -51,6 +51,8 @@ export interface SharedPlugins {
   names(): Promise<string[]>;
   /** One plugin, validated; null when the store has none of that name. Throws plugin_invalid. */
   read(name: string): Promise<SharedPlugin | null>;
+  /** Several plugins in one store round trip; each validated on its own (a refusal hides only itself). */
+  readMany(names: string[]): Promise<{ name: string; plugin?: SharedPlugin; error?: unknown }[]>;
   /** Stores a validated plugin (`definition` is what a home's plugin file would hold). */
   write(name: string, definition: Record<string, unknown>, moduleSource?: string): Promise<void>;
   /** Removes a plugin's record; false when there was none. */
@@ -77,6 +79,18 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
       const raw = await storage.getItemRaw(key(name));
       return raw === null || raw === undefined ? null : await _parseRecord(raw, name, locate(name));
     },
+    async readMany(names) {
+      const raws = await _rawValues(storage, names.map(key));
+      return Promise.all(names.map(async (name, i) => {
+        const raw = raws[i];
+        if (raw === null || raw === undefined) return { name };
+        try {
+          return { name, plugin: await _parseRecord(raw, name, locate(name)) };
+        } catch (error) {
+          return { name, error };
+        }
+      }));
+    },
     async write(name, definition, moduleSource) {
       const module = moduleSource === undefined ? undefined : { sha256: await sha256Hex(moduleSource), source: moduleSource };
       const record = { kind: "authsome-plugin", version: 1, name, definition, ...(module === undefined ? {} : { module }), added_at: new Date().toISOString() };
@@ -90,6 +104,18 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
       return true;
     },
   };
+}
+
+/**
+ * The stored texts of `keys`, unparsed (the size bound comes before any parsing), in one MGET
+ * where the driver can: `storage.getItems` would hand them back already parsed.
+ */
+async function _rawValues(storage: Store["storage"], keys: string[]): Promise<unknown[]> {
+  if (keys.length === 0) return [];
+  const { driver } = storage.getMount(keys[0]);
+  if (driver.getItems === undefined) return Promise.all(keys.map((k) => storage.getItemRaw(k)));
+  const found = new Map((await driver.getItems(keys.map((k) => ({ key: k })), {})).map((r) => [r.key, r.value]));
+  return keys.map((k) => found.get(k) ?? null);
 }
 
 /** Validates a stored record as a plugin file is validated; every refusal names the record and field. */
