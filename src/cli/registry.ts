@@ -30,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, { summary: string; load: Loader; 
   whoami: { summary: "show home, profile, storage and key source", load: () => import("./commands/whoami.ts") },
   doctor: { summary: "check the installation and say how to fix problems", load: () => import("./commands/doctor.ts") },
   key: { summary: "rotate the home's master key (re-wrap, or --reencrypt every record)", load: () => import("./commands/key.ts"), usesApi: false },
+  machine: { summary: "machines of a shared store: join, approve, list, remove (keys of their own, no copied master key)", load: () => import("./commands/machine.ts"), usesApi: false },
   completion: { summary: "print a shell completion script (bash, zsh or fish)", load: () => import("./commands/completion.ts"), usesApi: false },
   __complete: { summary: "completion candidates for the shell scripts", load: () => import("./commands/complete.ts"), hidden: true, usesApi: false },
 };

@@ -30,6 +30,7 @@ export const ERROR_CODES = {
   record_tampered: { exit: 1, status: 500 },
   master_key_invalid: { exit: 1, status: 500 },
   keyring_unavailable: { exit: 1, status: 503 },
+  machine_no_access: { exit: 1, status: 403 },
   storage_failed: { exit: 1, status: 500 },
   lock_timeout: { exit: 1, status: 503 },
   lock_lost: { exit: 1, status: 503 },

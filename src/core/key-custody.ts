@@ -7,9 +7,13 @@
  * 3. `<home>/master.keyring`: a pointer (service and account, no secret) to an entry of the OS
  *    keyring. When the keyring cannot be reached the command fails in one line; it never makes
  *    a new key, which would not open this home's vault.
- * 4. Neither (a new home): a new key goes to the OS keyring when one answers (and no passphrase
- *    was asked for), else to `master.key` (0600) with one line saying why. `AUTHSOME_KEYRING=0`
- *    skips the keyring.
+ * 4. Neither, and the store lists this machine as approved (src/core/machines.ts): its own key
+ *    pair (`<home>/machine.key`) opens the data keys wrapped for it.
+ * 5. Neither, and the store already holds profiles: `machine_no_access`, never a new key (it
+ *    would not open them).
+ * 6. Neither (a new home, an empty store): a new key goes to the OS keyring when one answers (and
+ *    no passphrase was asked for), else to `master.key` (0600) with one line saying why.
+ *    `AUTHSOME_KEYRING=0` skips the keyring.
  *
  * During a rotation the new key also sits in `master.key.next` or `master.keyring.next`; it is
  * loaded as a fallback so records re-wrapped so far open too (src/core/rotate.ts).
@@ -23,13 +27,15 @@ import { AuthsomeError } from "./errors.ts";
 import { createFileExclusive } from "./files.ts";
 import { setFallbackKeys } from "./key-fallbacks.ts";
 import { decodeKeyText, loadMasterKey, masterKeyPath, type KeySource } from "./keys.ts";
+import { machineIdentity } from "./machine.ts";
+import type { Store } from "./storage/index.ts";
 import { keyringName, keyringProblem } from "../runtime/keyring.ts";
 
 /** The keyring service name of every authsome entry; the account names the home. */
 export const KEYRING_SERVICE = "authsome";
 
-/** Where a loaded master key came from. */
-export type CustodySource = KeySource | "keyring";
+/** Where a loaded master key came from; `machine`: no master key, this machine's own key (machines.ts). */
+export type CustodySource = KeySource | "keyring" | "machine";
 
 /** A loaded master key. */
 export interface CustodyKey {
@@ -141,13 +147,23 @@ async function _present(context: CustodyContext): Promise<CustodyKey[]> {
 
 /**
  * Loads the home's master key (see the order above), creating it on first use. `notice` gets
- * one line when a new home's key goes to the file because the keyring cannot be used.
+ * one line when a new home's key goes to the file because the keyring cannot be used; `store`
+ * opens the store, asked only when the home has no key (steps 4 and 5).
  */
-export async function loadCustodyKey(context: CustodyContext, notice?: (line: string) => void): Promise<CustodyKey> {
+export async function loadCustodyKey(context: CustodyContext, notice?: (line: string) => void, store?: () => Promise<Store>): Promise<CustodyKey> {
   if (context.masterKey !== undefined) return loadMasterKey(context.home, context.masterKey);
   const found = await _present(context);
   const [primary, ...rest] = found;
-  if (primary === undefined) return _create(context, notice);
+  if (primary === undefined) {
+    if (store !== undefined) {
+      const opened = await store();
+      const machines = await import("./machines.ts");
+      const machine = await machines.openMachineCustody(context.home, opened);
+      if (machine !== undefined) return machine;
+      if (await machines.storeHoldsProfiles(opened)) throw machines.noAccessError(opened, "the home has no master key (master.key, master.keyring or AUTHSOME_MASTER_KEY) and the store does not list this machine as approved", machineIdentity(context.home));
+    }
+    return _create(context, notice);
+  }
   setFallbackKeys(primary.key, rest.map((k) => k.key));
   return primary;
 }
@@ -197,7 +213,7 @@ async function _createInKeyring(context: CustodyContext): Promise<CustodyKey> {
 
 /** What `whoami` and `doctor` say about the key, found without unlocking or creating it. */
 export interface CustodyDescription {
-  /** env, file, `passphrase (locked)`, keyring, or `not created yet`. */
+  /** env, file, `passphrase (locked)`, keyring, machine, or `not created yet`. */
   key_mode: string;
   /** AUTHSOME_MASTER_KEY, the file's path, or the keyring entry and its pointer file. */
   key_source: string;
@@ -218,6 +234,8 @@ export function describeCustody(home: string, envKey: string | undefined, passph
   }
   const pointer = readPointer(paths.keyring);
   if (pointer !== undefined) return { key_mode: "keyring", key_source: `${describeEntry(pointer)} (named by ${paths.keyring})`, ...pending };
+  const machineKey = join(home, "machine.key");
+  if (existsSync(machineKey)) return { key_mode: "machine", key_source: `${machineKey} (machine ${machineIdentity(home).id}; opens the data keys the store wraps for it)`, ...pending };
   const problem = passphrase === undefined ? keyringProblem() : "a passphrase is set";
   const where = problem === undefined ? `the OS keyring (${keyringName()}) on first use, else ${paths.file}` : `${paths.file} on first use (keyring: ${problem})`;
   return { key_mode: "not created yet", key_source: where, ...pending };

@@ -11,6 +11,7 @@ import { importAesKey, randomBytes, type SealedBox, sealJson, unsealJson } from 
 import { AuthsomeError } from "./errors.ts";
 import { currentKey, fallbackKeys } from "./key-fallbacks.ts";
 import type { Lock } from "./lock.ts";
+import { machineOf, type MachineKey, MachineWrapSchema, unwrapForMachine } from "./machine-keys.ts";
 import { WrappedKeySchema } from "./records.ts";
 
 /** Parses a stored value with `schema`, naming the first bad field as record_invalid. */
@@ -61,9 +62,22 @@ export class ProfileKeys {
    * first time it opens (under the key lock; the data key itself does not change).
    */
   async #loadDataKey(): Promise<CryptoKey> {
+    const { raw } = await this.rawDataKey(true);
+    return importAesKey(decodeBase64(raw));
+  }
+
+  /**
+   * The profile's data key as base64, and its record's `createdAt` (`machine approve` wraps it for
+   * another machine). With `create`, a profile without one gets one; a machine key never creates
+   * one (the fleet's other machines could not open it).
+   */
+  async rawDataKey(create = false): Promise<{ raw: string; createdAt: string }> {
+    const machine = machineOf(this.#masterKey);
+    if (machine !== undefined) return this.#machineDataKey(machine);
     const storageKey = this.#key("key");
     let stored = await this.#storage.getItem(storageKey);
     if (stored === null) {
+      if (!create) throw new AuthsomeError("record_invalid", `profile "${this.#profile}" has no key record (${this.#locate("key")})`);
       stored = await this.#lock.withLock(`${this.#profile}.key`, async () => {
         const again = await this.#storage.getItem(storageKey);
         if (again !== null) return again;
@@ -88,7 +102,25 @@ export class ProfileKeys {
     const parsed = v.safeParse(v.pipe(v.string(), v.base64()), raw);
     if (!parsed.success) throw new AuthsomeError("record_invalid", `${what} is malformed`);
     if (wrapped.v === 1) await this.#migrateKey(storageKey, parsed.output);
-    return importAesKey(decodeBase64(parsed.output));
+    return { raw: parsed.output, createdAt: wrapped.createdAt };
+  }
+
+  /**
+   * A joined machine's copy of the data key (src/core/machines.ts): wrapped for its own key pair.
+   * Missing (never approved for this profile, or removed) or older than the profile's key record
+   * (the data key was replaced since) is one clear `machine_no_access`.
+   */
+  async #machineDataKey(machine: MachineKey): Promise<{ raw: string; createdAt: string }> {
+    const slot = `machine:${machine.id}:key:${this.#profile}`;
+    const [stored, record] = await Promise.all([this.#storage.getItem(slot), this.#storage.getItem(this.#key("key"))]);
+    const refuse = (detail: string) => new AuthsomeError("machine_no_access", `this machine (${machine.id}, ${machine.host}) ${detail}`, {
+      hint: "run `authsome machine join` here, then `authsome machine approve <id>` on a machine that has access",
+    });
+    if (stored === null) throw refuse(record === null ? `cannot create profile "${this.#profile}": a profile's first key is made on a machine holding the fleet's master key` : `has no key for profile "${this.#profile}" (not approved, or removed)`);
+    const wrap = parseStored(MachineWrapSchema, stored, `this machine's key of profile "${this.#profile}" (${slot})`, "approve this machine again from a machine with access");
+    const current = v.safeParse(WrappedKeySchema, record);
+    if (current.success && current.output.createdAt !== wrap.createdAt) throw refuse(`holds an old key of profile "${this.#profile}": its data key was replaced since this machine was approved`);
+    return { raw: await unwrapForMachine(machine, this.#profile, wrap, `this machine's key of profile "${this.#profile}" (${slot})`), createdAt: wrap.createdAt };
   }
 
   /** Opens a wrapped data key with the master key, or a rotation's other key (src/core/key-fallbacks.ts). */
@@ -134,6 +166,8 @@ export class ProfileKeys {
   }
 
   async #readNextKey(): Promise<CryptoKey | undefined> {
+    // A machine holds only the wrapping of the current data key; it is approved again after a re-encryption.
+    if (machineOf(this.#masterKey) !== undefined) return undefined;
     const stored = await this.#storage.getItem(this.#key("key-next"));
     if (stored === null) return undefined;
     const what = `the new key of profile "${this.#profile}" (${this.#locate("key-next")})`;

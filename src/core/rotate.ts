@@ -201,6 +201,9 @@ export async function rotateMasterKey(core: ServiceCore, options: RotateOptions 
   return store.lock.withLock("master-key", async () => {
     // The key this core holds (not a fresh copy): it is the one given a successor below.
     const current = await core.masterKey();
+    if (current.source === "machine") {
+      throw new AuthsomeError("usage", "this machine has no master key (it reads the store through its machine key)", { hint: "rotate on a machine that holds the fleet's master key, then `authsome machine approve` the others again" });
+    }
     const found = await _findPending(core);
     if (found !== undefined && options.to !== undefined && options.to !== found.to) {
       throw new AuthsomeError("usage", `an interrupted rotation to the ${found.to === "file" ? "key file" : "keyring"} must finish first`, { hint: "run `authsome key rotate` without --to, then rotate again" });

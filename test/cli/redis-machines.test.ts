@@ -1,0 +1,125 @@
+/**
+ * Machine identities on a shared Redis store (issue 14 part 6): homes stand in for machines, each
+ * with its own key, none given another's master key. A machine without access gets one clear
+ * error and no key file; it joins, is approved, reads and writes; it is removed and can no longer
+ * read; `remove --rotate` re-encrypts and the remaining machines still read.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { runCli, tempHome } from "../helpers/cli.ts";
+import { type RedisServer, redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
+
+const skip = redisUnavailableReason();
+
+let redis: RedisServer;
+let homes: Awaited<ReturnType<typeof tempHome>>[] = [];
+const cli = (i: number, args: string[], input?: string) => runCli(args, { env: { ...homes[i]?.env, AUTHSOME_STORAGE: redis.url }, ...(input === undefined ? {} : { input }) });
+const SECRET = "sk-machines-0123456789abcdefghij";
+
+before(async () => {
+  if (skip !== undefined) return;
+  redis = await startRedisServer();
+  homes = await Promise.all([0, 1, 2].map(() => tempHome()));
+});
+after(async () => {
+  await redis?.stop();
+  await Promise.all(homes.map((h) => h.cleanup()));
+});
+
+const noKeyFiles = (i: number) => ["master.key", "master.keyring"].filter((name) => existsSync(join(homes[i]?.home ?? "", name)));
+
+async function expectNoAccess(i: number, what: string): Promise<void> {
+  const r = await cli(i, ["get", "openai", "--show-secret"]);
+  assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
+  assert.equal(r.stdout, "");
+  assert.match(r.stderr, /^error: this machine \([0-9a-f]{32}, .+\) has no access to the profiles in redis:\/\/|^error: this machine \([0-9a-f]{32}, .+\) has no key for profile "default"/, what);
+  assert.match(r.stderr.split("\n")[1] ?? "", /^  run `authsome machine join` here/, what);
+  assert.doesNotMatch(r.stderr, new RegExp(SECRET), what);
+  const json = await cli(i, ["get", "openai", "--json"]);
+  assert.equal((JSON.parse(json.stdout) as { error: string }).error, "machine_no_access", what);
+  assert.deepEqual(noKeyFiles(i), [], `${what}: no master key was created`);
+}
+
+test("a machine without access gets machine_no_access and no key file; it joins, is approved, reads and writes, is removed, and can no longer read", { skip }, async () => {
+  let r = await cli(0, ["login", "openai"], SECRET);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(existsSync(join(homes[0]?.home ?? "", "master.key")), "the first machine made the fleet's master key");
+
+  await expectNoAccess(1, "before joining");
+  r = await cli(1, ["machine", "join", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const request = JSON.parse(r.stdout) as { id: string; fingerprint: string; status: string; approve: string };
+  assert.equal(request.status, "requested");
+  assert.equal(request.approve, `authsome machine approve ${request.id}.${request.fingerprint}`);
+  assert.doesNotMatch(r.stdout + r.stderr, /PRIVATE|pkcs8/i, "a join request holds no secret");
+  const keyFile = await readFile(join(homes[1]?.home ?? "", "machine.key"), "utf8");
+  assert.ok(!redis.cli("--scan", "--pattern", "*").includes(JSON.parse(keyFile).pkcs8.slice(8, 40)), "the private key never reaches the store");
+  await expectNoAccess(1, "requested, not yet approved");
+
+  // A request whose key was swapped in the store is refused by its fingerprint.
+  r = await cli(0, ["machine", "approve", `${request.id}.0000000000000000`]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /has fingerprint [0-9a-f]{16}, not 0000000000000000/);
+
+  r = await cli(0, ["machine", "approve", `${request.id}.${request.fingerprint}`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Approved machine [0-9a-f]{32} .*1 profile key\(s\) wrapped for it \(default\)/);
+
+  r = await cli(1, ["get", "openai", "--show-secret", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(SECRET), "the joined machine reads the connection");
+  r = await cli(1, ["login", "anthropic"], "sk-ant-from-machine-b-000000000000");
+  assert.equal(r.code, 0, r.stderr);
+  r = await cli(0, ["get", "anthropic", "--show-secret", "--json"]);
+  assert.match(r.stdout, /sk-ant-from-machine-b/, "what the joined machine wrote, the first one reads");
+  assert.deepEqual(noKeyFiles(1), [], "the joined machine never held a master key");
+  r = await cli(1, ["whoami", "--json"]);
+  assert.equal((JSON.parse(r.stdout) as { key_mode: string }).key_mode, "machine");
+
+  r = await cli(0, ["machine", "list", "--json"]);
+  const { machines } = JSON.parse(r.stdout) as { machines: { id: string; status: string; hostname: string; joined_at?: string; approved_by?: string; last_seen?: string; profiles: string[] }[] };
+  const joined = machines.find((m) => m.id === request.id);
+  assert.equal(joined?.status, "approved");
+  assert.deepEqual(joined?.profiles, ["default"]);
+  assert.ok(joined?.joined_at !== undefined && joined.last_seen !== undefined && joined.hostname !== "");
+  assert.match(joined?.approved_by ?? "", /^[0-9a-f]{32} \(.+\)$/);
+
+  r = await cli(0, ["machine", "remove", request.id]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Removed machine .*1 wrapped key\(s\) deleted.*It keeps what it already read/);
+  await expectNoAccess(1, "after removal");
+
+  const { entries } = JSON.parse((await cli(0, ["audit", "--json"])).stdout) as { entries: { action: string; host?: string }[] };
+  for (const action of ["machine_join", "machine_approve", "machine_remove"]) {
+    assert.ok(entries.some((e) => e.action === action && e.host === request.id), `${action} audited, naming the machine`);
+  }
+});
+
+test("remove --rotate: every record under new data keys, the remaining machine approved again and still reading; a stale wrapping is refused clearly", { skip }, async () => {
+  const join2 = JSON.parse((await cli(2, ["machine", "join", "--json"])).stdout) as { id: string; fingerprint: string };
+  let r = await cli(0, ["machine", "approve", `${join2.id}.${join2.fingerprint}`]);
+  assert.equal(r.code, 0, r.stderr);
+  const join1 = JSON.parse((await cli(1, ["machine", "join", "--json"])).stdout) as { id: string; fingerprint: string };
+  r = await cli(0, ["machine", "approve", `${join1.id}.${join1.fingerprint}`]);
+  assert.equal(r.code, 0, r.stderr);
+  // Machine 1 keeps a copy of its wrapping, as a removed machine could.
+  const copy = redis.cli("GET", `authsome:machine:${join1.id}:key:default`);
+
+  r = await cli(0, ["machine", "remove", join1.id, "--rotate", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((JSON.parse(r.stdout) as { rewrapped: string[] }).rewrapped, [join2.id]);
+  r = await cli(2, ["get", "openai", "--show-secret", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(SECRET));
+
+  // The old wrapping put back: it opens only the retired data key, and says so.
+  if (copy.trim() !== "") {
+    redis.cli("SET", `authsome:machine:${join1.id}:key:default`, copy.trim());
+    r = await cli(1, ["get", "openai", "--show-secret"]);
+    assert.equal(r.code, 1);
+    assert.doesNotMatch(r.stdout + r.stderr, new RegExp(SECRET));
+  }
+});
