@@ -2,7 +2,7 @@ import { defineCommand } from "../command.ts";
 
 const list = defineCommand({
   name: "providers list",
-  summary: "List bundled and installed provider plugins (and any refused plugin files).",
+  summary: "List bundled, installed and shared (Redis store) provider plugins, and any refused plugin.",
   async run({ api, out }) {
     const result = await api.call("listProviders", {});
     const rows = result.providers.map((p) => ({ name: p.name, display_name: p.display_name, auth_type: p.auth_type, flows: p.flows, source: p.source }));
@@ -13,7 +13,7 @@ const list = defineCommand({
 
 const add = defineCommand({
   name: "providers add",
-  summary: "Install a provider plugin from a .json/.jsonc file, a .ts/.js module, or an npm package.",
+  summary: "Install a provider plugin from a .json/.jsonc file, a .ts/.js module, or an npm package (into the store, for every machine, when the store is Redis).",
   args: ["<source>"],
   options: { force: { type: "boolean", short: "f", description: "replace a provider of the same name" } },
   examples: ["authsome providers add ./my-provider.json", "authsome providers add ./github.jsonc", "authsome providers add authsome-plugin-acme", "authsome providers add ./authsome-plugin-acme-1.0.0.tgz"],
@@ -26,7 +26,7 @@ const add = defineCommand({
 
 const remove = defineCommand({
   name: "providers remove",
-  summary: "Remove an installed provider plugin (its connections stay until logout).",
+  summary: "Remove an installed provider plugin, fleet-wide with a Redis store (its connections stay until logout).",
   args: ["<provider>"],
   async run({ args, api, out }) {
     await api.call("removeProvider", { provider: args[0] });
