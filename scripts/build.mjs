@@ -1,6 +1,7 @@
 // Builds what the package ships: one esbuild bundle of src/ for Node (and for Deno running the
-// npm package), code-split so the CLI's start-up loads a few files and lazy imports (plugins,
-// flows, proxy) stay out of the hot path; and the .d.ts types consumers compile against.
+// npm package), code-split so lazy imports (plugins, flows, proxy) stay out of the hot path,
+// then the chunks of the CLI's start-up and `get` path merged into four files
+// (scripts/merge-chunks.mjs); and the .d.ts types consumers compile against.
 //   node scripts/build.mjs            the published build: no source maps
 //   node scripts/build.mjs --debug    the same with linked source maps, for local debugging
 // Every pure-JS dependency is bundled here (they are devDependencies); ioredis is the one
@@ -11,6 +12,8 @@ import { spawnSync } from "node:child_process";
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { addRequireWhereUsed, mergeHotChunks, REQUIRE_BANNER } from "./merge-chunks.mjs";
 
 const debug = process.argv.includes("--debug");
 const entryPoints = {
@@ -80,18 +83,41 @@ async function pruneUnreachable(dir, files, entries) {
     if (reached.has(file)) continue;
     reached.add(file);
     const text = await readFile(join(dir, file), "utf8");
-    for (const [, spec] of text.matchAll(/(?:from|import\()\s*["'](\.{1,2}\/[^"']+)\.js["']/g)) queue.push(join(dirname(file), `${spec}.d.ts`));
+    // `from "./x.js"`, `import("./x.js")` and a side-effect `import "./x.js"` (src/index.ts's register).
+    for (const [, spec] of text.matchAll(/(?:from|import\(?)\s*["'](\.{1,2}\/[^"']+)\.js["']/g)) queue.push(join(dirname(file), `${spec}.d.ts`));
   }
   await Promise.all(files.filter((f) => !reached.has(f)).map((f) => rm(join(dir, f))));
   const dirs = (await readdir(dir, { recursive: true, withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(e.parentPath, e.name));
   for (const d of dirs.sort((a, b) => b.length - a.length)) if ((await readdir(d)).length === 0) await rm(d, { recursive: true });
 }
 
+/**
+ * The registry takes bundled plugins as they are (src/core/registry.ts): refuse to build a
+ * catalogue the plugin schema would change or reject (test/plugins/bundled-trusted.test.ts too).
+ */
+async function checkBundledPlugins(outdir) {
+  const contents = [
+    'import { isDeepStrictEqual } from "node:util";',
+    'import { catalogue } from "./plugins/catalogue.ts";',
+    'import { validatePlugin } from "./src/core/plugin-schema.ts";',
+    "for (const [name, plugin] of Object.entries(catalogue)) {",
+    "  if (!isDeepStrictEqual(validatePlugin(plugin, `plugins/${name}.ts`), plugin)) throw new Error(`plugins/${name}.ts: the plugin schema changes it`);",
+    "}",
+  ].join("\n");
+  const file = join(outdir, "check-plugins.mjs");
+  await build({ stdin: { contents, resolveDir: ".", loader: "ts" }, bundle: true, format: "esm", platform: "node", outfile: file, logLevel: "warning" });
+  try {
+    await import(pathToFileURL(file).href);
+  } finally {
+    await rm(file);
+  }
+}
+
 // Build beside dist/ and swap it in, so a CLI started by a test running meanwhile finds a whole
 // dist/ (old or new), not a half-written one.
 const outdir = `dist.tmp-${process.pid}`;
 await rm(outdir, { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints,
   outdir,
   bundle: true,
@@ -109,8 +135,10 @@ await build({
   legalComments: "none",
   logLevel: "warning",
   plugins: [cjsNamedExports],
-  // Bundled CommonJS dependencies call require(); give them Node's.
-  banner: { js: "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);" },
+  metafile: true,
+  // Bundled CommonJS dependencies call require(): Node's, from createRequire. The published build
+  // gives it only to the files that use it (below); a banner keeps the debug build's maps exact.
+  ...(debug ? { banner: { js: REQUIRE_BANNER.trimEnd() } } : {}),
   // @napi-rs/keyring is native (an optional dependency), loaded only by the keyring helper.
   external: ["ioredis", "@napi-rs/keyring"],
   // hash-wasm's "main" is a UMD build of every algorithm (~218 KB); its ES build lets the
@@ -118,6 +146,14 @@ await build({
   // jsonc-parser's "main" is UMD whose require() calls the bundler cannot see: its ES build.
   alias: { "hash-wasm": "hash-wasm/dist/index.esm.js", "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
 });
+// The CLI's start-up and `get` path merged into a few files (scripts/merge-chunks.mjs); the
+// debug build keeps esbuild's chunks, whose source maps a second pass would not carry.
+if (!debug) {
+  await mergeHotChunks(outdir, result.metafile);
+  const modules = (await readdir(outdir, { recursive: true })).filter((f) => f.endsWith(".mjs")).map((f) => join(outdir, f));
+  await addRequireWhereUsed(modules);
+}
+await checkBundledPlugins(outdir);
 await emitTypes(outdir);
 await rm(`dist.old-${process.pid}`, { recursive: true, force: true });
 await rename("dist", `dist.old-${process.pid}`).catch(() => {});

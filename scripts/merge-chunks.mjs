@@ -1,0 +1,141 @@
+// A second esbuild pass over the code-split build: the chunks a CLI start-up and a `get` load
+// are merged into a few files, and each merged chunk's file becomes a one-line facade that
+// re-exports from its merged file, so every other chunk (and the library entries) keeps its
+// imports and shares the same module instances (one AuthsomeError class, one flow registry).
+//
+// Why: esbuild puts each module in a chunk keyed by the exact set of entries (static and
+// dynamic) that reach it, and does not move code into a chunk already loaded before it (Rollup
+// does); with 20 commands as dynamic entries, a `get` loaded 41 files of 0.3-20 KB, and Node 20
+// has no compile cache for ES modules: each file is read, compiled, linked and evaluated on
+// its own turn of the loader.
+//
+// Groups, by who reaches a chunk (a group never imports a later one, so there is no cycle):
+// cli start-up only; start-up and the library; the library and the `get` path; the `get` path
+// only. Chunks of the small entries (plugin, preload, keyring child) stay as they are, so those
+// entries do not load the CLI's code.
+import { build } from "esbuild";
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+
+/** The `get` path's dynamic entries (sources), loaded by every API command. */
+const HOT_ENTRIES = ["src/cli/commands/get.ts", "src/server/routes.ts", "src/core/auth-service.ts"];
+/** Library entries: their chunks are grouped apart from the CLI-only ones. */
+const LIBRARY_ENTRIES = ["src/index.ts", "src/intercept/index.ts"];
+/** Entries that must stay light: their chunks are never merged. */
+const LIGHT_ENTRIES = ["src/plugin.ts", "src/intercept/preload.mjs", "src/runtime/keyring-child.mjs"];
+
+function _closure(outputs, roots) {
+  const seen = new Set();
+  const queue = [...roots];
+  while (queue.length > 0) {
+    const path = queue.pop();
+    if (path === undefined || seen.has(path)) continue;
+    seen.add(path);
+    for (const i of outputs[path].imports) if (i.kind === "import-statement" && !i.external) queue.push(i.path);
+  }
+  return seen;
+}
+
+function _groups(outputs, cliEntry) {
+  const byEntry = new Map(Object.entries(outputs).filter(([, o]) => o.entryPoint).map(([path, o]) => [o.entryPoint, path]));
+  const of = (entries) => _closure(outputs, entries.map((e) => byEntry.get(e)).filter((p) => p !== undefined));
+  const cli = _closure(outputs, [cliEntry]);
+  const hot = new Set([...cli, ...of(HOT_ENTRIES)]);
+  const library = of(LIBRARY_ENTRIES);
+  const light = of(LIGHT_ENTRIES);
+  const groups = { "cli-start": [], "cli-core": [], "core": [], "cli-get": [] };
+  for (const path of hot) {
+    if (light.has(path) || !path.endsWith(".mjs")) continue;
+    const name = cli.has(path) ? (library.has(path) ? "cli-core" : "cli-start") : library.has(path) ? "core" : "cli-get";
+    groups[name].push(path);
+  }
+  return groups;
+}
+
+/**
+ * Merges the hot chunks of the build in `outdir` (esbuild's `metafile` of it), in place. Returns
+ * the merged files' names and how many chunks each holds.
+ */
+export async function mergeHotChunks(outdir, metafile) {
+  const outputs = metafile.outputs;
+  const cliEntry = Object.keys(outputs).find((p) => outputs[p].entryPoint === "src/cli/main.ts");
+  const groups = _groups(outputs, cliEntry);
+  const chunks = join(outdir, "chunks");
+  // Every member gets a global index: its exports are `m<index>$<name>` in its merged file.
+  const home = new Map();
+  for (const [group, members] of Object.entries(groups)) members.forEach((path) => home.set(resolve(path), { group, index: home.size }));
+  const mergedName = (group) => `merged-${group}.mjs`;
+  const exportsOf = (path) => outputs[relative(process.cwd(), path)]?.exports ?? [];
+  const alias = (path, name) => `m${home.get(path).index}$${name}`;
+  const facade = (path, from) => {
+    const names = exportsOf(path);
+    return names.length === 0 ? `import ${JSON.stringify(from)};\n` : `export { ${names.map((n) => `${alias(path, n)} as ${n}`).join(", ")} } from ${JSON.stringify(from)};\n`;
+  };
+  const report = [];
+  for (const [group, members] of Object.entries(groups)) {
+    if (members.length === 0) continue;
+    const own = new Set(members.map((p) => resolve(p)));
+    const entry = members.map((p) => {
+      const names = exportsOf(resolve(p));
+      const spec = JSON.stringify(resolve(p));
+      return names.length === 0 ? `import ${spec};` : `export { ${names.map((n) => `${n} as ${alias(resolve(p), n)}`).join(", ")} } from ${spec};`;
+    }).join("\n");
+    const result = await build({
+      stdin: { contents: entry, resolveDir: chunks, sourcefile: mergedName(group), loader: "js" },
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      minify: true,
+      legalComments: "none",
+      logLevel: "warning",
+      plugins: [{
+        name: "merge-hot-chunks",
+        setup(b) {
+          b.onResolve({ filter: /.*/ }, (args) => {
+            // node:* builtins and ioredis, as in the first pass.
+            if (!args.path.startsWith(".") && !args.path.startsWith("/")) return { path: args.path, external: true };
+            const path = resolve(args.resolveDir, args.path);
+            if (own.has(path)) return { path };
+            // A member of another merged group: import its names from that group's file directly.
+            if (home.has(path) && args.kind === "import-statement") return { path, namespace: "merged-facade" };
+            const spec = relative(chunks, path);
+            return { path: spec.startsWith(".") ? spec : `./${spec}`, external: true };
+          });
+          b.onLoad({ filter: /.*/, namespace: "merged-facade" }, (args) => ({ contents: facade(args.path, `./${mergedName(home.get(args.path).group)}`), loader: "js", resolveDir: chunks }));
+        },
+      }],
+    });
+    await writeFile(join(chunks, mergedName(group)), result.outputFiles[0].contents);
+    report.push(`${mergedName(group)}: ${members.length} chunks, ${result.outputFiles[0].contents.length} bytes`);
+  }
+  // Facades last: the merge read the members' code from these same paths.
+  for (const path of home.keys()) {
+    const target = join(chunks, mergedName(home.get(path).group));
+    const spec = relative(dirname(path), target);
+    await writeFile(path, facade(path, spec.startsWith(".") ? spec : `./${spec}`));
+  }
+  return report;
+}
+
+/** What gives an ES module Node's `require` (bundled CommonJS dependencies call it). */
+export const REQUIRE_BANNER = "import { createRequire as __authsomeRequire } from 'node:module'; const require = __authsomeRequire(import.meta.url);\n";
+
+/**
+ * The ESM files that call `require` (bundled CommonJS code) get Node's, from `createRequire`;
+ * the others are left without it (it was a banner on every chunk: one `createRequire` per module
+ * loaded). Returns the names of the files given one.
+ */
+export async function addRequireWhereUsed(files) {
+  const banner = REQUIRE_BANNER;
+  const given = [];
+  for (const file of files) {
+    const text = await readFile(file, "utf8");
+    if (!/\brequire\b/.test(text)) continue;
+    await writeFile(file, banner + text);
+    given.push(file);
+  }
+  return given;
+}
+
