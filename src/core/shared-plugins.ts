@@ -13,7 +13,7 @@
  */
 import * as v from "valibot";
 import type { ProviderPlugin } from "./plugin.ts";
-import { pluginError } from "./plugin-schema.ts";
+import { PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
 import type { Store } from "./storage/index.ts";
@@ -47,7 +47,7 @@ export interface SharedPlugin {
 export interface SharedPlugins {
   /** Where a plugin's record lives, for messages. */
   locate(name: string): string;
-  /** Every plugin name the store holds: one store round trip (the store's index). */
+  /** Every record name under `plugins:` (one store round trip, the store's index); not all need be valid names. */
   names(): Promise<string[]>;
   /** One plugin, validated; null when the store has none of that name. Throws plugin_invalid. */
   read(name: string): Promise<SharedPlugin | null>;
@@ -80,9 +80,12 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
       return raw === null || raw === undefined ? null : await _parseRecord(raw, name, locate(name));
     },
     async readMany(names) {
-      const raws = await _rawValues(storage, names.map(key));
-      return Promise.all(names.map(async (name, i) => {
-        const raw = raws[i];
+      // A key no plugin could have (written straight into Redis) is refused without reading it.
+      const valid = names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
+      const raws = new Map((await _rawValues(storage, valid.map(key))).map((raw, i) => [valid[i], raw]));
+      return Promise.all(names.map(async (name) => {
+        if (!raws.has(name)) return { name, error: pluginError(`record plugins:${JSON.stringify(name.slice(0, 80))} in ${store.description}`, "name", "not a plugin name (lowercase letters, digits, - and _, at most 64)") };
+        const raw = raws.get(name);
         if (raw === null || raw === undefined) return { name };
         try {
           return { name, plugin: await _parseRecord(raw, name, locate(name)) };

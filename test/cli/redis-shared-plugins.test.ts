@@ -140,6 +140,16 @@ test("a record altered straight in Redis is refused with one line naming the rec
   }
   setRecord("plugins:jsonco", JSON.stringify(good));
   assert.equal((await cli(B, ["get", "jsonco"])).code, 0, "the restored record is accepted again");
+
+  // A key no plugin can have, put into the store's index by hand: refused by name, never read.
+  redis.cli("HSET", "authsome#idx:plugins", "r:Evil\nName", "0");
+  setRecord("plugins:Evil\nName", JSON.stringify(good));
+  const list = await cli(B, ["providers", "list", "--json"]);
+  assert.equal(list.code, 0, list.stderr);
+  const { errors } = JSON.parse(list.stdout) as { errors: { source: string; message: string }[] };
+  assert.equal(errors.length, 1, list.stdout);
+  assert.match(errors[0]?.message ?? "", /^plugin record plugins:"Evil\\nName" in redis:\/\/[^\n]*field "name": not a plugin name/);
+  redis.cli("HDEL", "authsome#idx:plugins", "r:Evil\nName");
 });
 
 test("a home file that disagrees with the store's plugin loses, and doctor names it", { skip }, async () => {
