@@ -1,5 +1,5 @@
 /**
- * A proxy session for `authsome run`: the home's CA (sealed in the store under the master key),
+ * A proxy session for `authsome run`: the home's CA (sealed in the store: src/proxy/ca-store.ts),
  * the core injector over the service's vault, a fresh per-run proxy credential, the upstream
  * overrides from the environment, and an audit entry per injection. Also writes the trust
  * bundle the child gets (system roots + the home's CA) into a folder of the run's own.
@@ -7,17 +7,16 @@
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
-import * as v from "valibot";
-import { decodeBase64, encodeBase64 } from "@oslojs/encoding";
 import type { AuthService } from "../core/auth-service.ts";
-import { constantTimeEqual, randomToken, sealJson, unsealJson } from "../core/crypto.ts";
+import { constantTimeEqual, randomToken } from "../core/crypto.ts";
 import { ensurePrivateDir, writeFileAtomic } from "../core/files.ts";
 import { type AuditEvent, createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
 import { limitYoungGeneration } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
-import { type CaStore, type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
+import { type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
+import { createVaultCaStore } from "./ca-store.ts";
 import { createProxy } from "./server.ts";
 import { readUpstreamOverrides } from "../runtime/upstream.ts";
 import { injectionAuditEntry } from "../core/egress.ts";
@@ -77,31 +76,14 @@ export interface ProxySession {
   close(): Promise<void>;
 }
 
-const StoredCa = v.object({ certPem: v.string(), keyPkcs8: v.string() });
-const CA_KEY = "home:ca";
-const CA_AAD = "authsome/v1/home-ca";
-/** The store lock under which the home's CA is created (ca.ts re-checks under it). */
-const CA_LOCK = "home-ca";
 const RUNS_DIR = "runs";
 
-/** The home's CA, its private key sealed with the master key in the store. */
-export function createVaultCaStore(core: ServiceCore): CaStore {
-  return {
-    async load() {
-      const [store, master] = await Promise.all([core.store(), core.masterKey()]);
-      const sealed = await store.storage.getItem(CA_KEY);
-      if (sealed === null) return null;
-      const plain = v.parse(StoredCa, await unsealJson(master.key, v.parse(v.object({ alg: v.literal("A256GCM"), nonce: v.string(), ct: v.string() }), sealed), CA_AAD, "the home's CA"));
-      return { certPem: plain.certPem, keyPkcs8: decodeBase64(plain.keyPkcs8) };
-    },
-    async save(ca) {
-      const [store, master] = await Promise.all([core.store(), core.masterKey()]);
-      await store.storage.setItem(CA_KEY, await sealJson(master.key, { certPem: ca.certPem, keyPkcs8: encodeBase64(ca.keyPkcs8) }, CA_AAD));
-    },
-    async exclusive(fn) {
-      return (await core.store()).lock.withLock(CA_LOCK, fn);
-    },
-  };
+/** The home's (or, on a shared store, this machine's) CA: src/proxy/ca-store.ts. */
+export { createVaultCaStore } from "./ca-store.ts";
+
+/** The injector, intercepting only hosts the CA may sign for (a name-constrained CA refuses others: they are tunnelled). */
+function _covered(injector: Injector, ca: CertificateAuthority): Injector {
+  return { ...injector, shouldIntercept: async (name, port) => (await injector.shouldIntercept(name, port)) && ca.covers(name) };
 }
 
 /** True while process `pid` exists (EPERM: it exists, owned by someone else). */
@@ -163,7 +145,7 @@ export async function startProxySession(service: AuthService, options: ProxySess
   });
   const proxy = createProxy({
     tripwire,
-    injector: _observed(injector, options.observer),
+    injector: _observed(_covered(injector, ca), options.observer),
     authenticate: (_user, password) => constantTimeEqual(password, token),
     ca,
     denyUnmatched: options.denyUnmatched === true,

@@ -111,6 +111,35 @@ test("A adds a JSON and a .ts plugin and logs in; B, with no plugin file, lists,
   assert.equal(calls[1]?.verified, true, "B signs by the shared module plugin's hook");
 });
 
+/** The commands `providers list` on B sends to Redis, by name (scripts' inner calls included). */
+async function listCommands(): Promise<{ counts: Record<string, number>; providers: number }> {
+  redis.cli("CONFIG", "RESETSTAT");
+  const r = await cli(B, ["providers", "list", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const counts: Record<string, number> = {};
+  for (const m of redis.cli("INFO", "commandstats").matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
+    if (m[1] !== "config" && m[1] !== "info") counts[m[1] ?? ""] = Number(m[2]);
+  }
+  return { counts, providers: (JSON.parse(r.stdout) as { providers: unknown[] }).providers.length };
+}
+
+test("providers list sends the same commands to Redis with 2 and with 12 shared plugins", { skip }, async () => {
+  const few = await listCommands();
+  const good = JSON.parse(redis.cli("GET", "authsome:plugins:jsonco")) as { definition: Record<string, unknown> };
+  const names = Array.from({ length: 10 }, (_, i) => `bulk${i}`);
+  for (const name of names) {
+    setRecord(`plugins:${name}`, JSON.stringify({ ...good, name, definition: { ...good.definition, name, env: { [`BULK${name.slice(4)}_KEY`]: "api_key" } } }));
+    redis.cli("HSET", "authsome#idx:plugins", `r:${name}`, "0");
+  }
+  const many = await listCommands();
+  assert.equal(many.providers, few.providers + 10);
+  assert.deepEqual(many.counts, few.counts, "the plugin index in one walk, every record in one MGET");
+  for (const name of names) {
+    redis.cli("DEL", `authsome:plugins:${name}`);
+    redis.cli("HDEL", "authsome#idx:plugins", `r:${name}`);
+  }
+});
+
 test("a record altered straight in Redis is refused with one line naming the record and the field", { skip }, async () => {
   const r0 = await cli(A, ["providers", "add", join(homes[A]?.home ?? "", "jsonco.json"), "--force"]);
   assert.equal(r0.code, 0, r0.stderr);
