@@ -143,6 +143,8 @@ export async function startProxySession(service: AuthService, options: ProxySess
       options.observer?.audit?.(event);
     },
   });
+  // Refusals being recorded; close() waits for them, as it flushes the audit log.
+  const refusals = new Set<Promise<unknown>>();
   const proxy = createProxy({
     tripwire,
     injector: _observed(_covered(injector, ca), options.observer),
@@ -158,7 +160,12 @@ export async function startProxySession(service: AuthService, options: ProxySess
     ...(options.observer?.denied === undefined ? {} : { onDenied: options.observer.denied }),
     // A refused injected request (401/403): a step-up recorded, a dead token expired so the next
     // request refreshes (src/mcp/step-up.ts, loaded only when a server refuses).
-    onRefusal: (decision, status, challenge, host, method) => import("../mcp/step-up.ts").then((m) => m.noteRefusal(core, decision, status, challenge, host, method)).catch(() => null),
+    onRefusal: (decision, status, challenge, host, method) => {
+      const noted = import("../mcp/step-up.ts").then((m) => m.noteRefusal(core, decision, status, challenge, host, method)).catch(() => null);
+      refusals.add(noted);
+      void noted.finally(() => refusals.delete(noted));
+      return noted;
+    },
   });
   const address = await proxy.listen(0, "127.0.0.1");
   return {
@@ -170,6 +177,7 @@ export async function startProxySession(service: AuthService, options: ProxySess
       await proxy.close();
       injector.close?.();
       tripwire.close();
+      await Promise.allSettled([...refusals]);
       await audit.flush();
       await files.remove();
     },

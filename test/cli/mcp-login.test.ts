@@ -85,15 +85,15 @@ test("login by URL registers a client (DCR), logs in with PKCE and resource, and
 test("resource (RFC 8707) on every token request, code and refresh alike; a forged iss (RFC 9207) ends the login", async () => {
   const home = await startMcpHome([mcp]);
   try {
-    const before = { ...auth.stats.tokenRequests, without: auth.stats.withoutResource };
+    const before = { code: auth.stats.tokenRequests["authorization_code"] ?? 0, refresh: auth.stats.tokenRequests["refresh_token"] ?? 0, without: auth.stats.withoutResource };
     const r = await home.login(mcp.url);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /[?&]resource=https%3A%2F%2Fmcp\.example\.test%3A\d+%2Fmcp(&|\n)/, "on the authorization request");
     // A margin above the token's lifetime forces a refresh.
     const refreshed = await home.cli(["get", "example", "--field", "access_token", "--show-secret"], { env: { AUTHSOME_REFRESH_MARGIN: "7200" } });
     assert.equal(refreshed.code, 0, refreshed.stderr);
-    assert.equal((auth.stats.tokenRequests["authorization_code"] ?? 0) - (before["authorization_code"] ?? 0), 1);
-    assert.equal((auth.stats.tokenRequests["refresh_token"] ?? 0) - (before["refresh_token"] ?? 0), 1);
+    assert.equal((auth.stats.tokenRequests["authorization_code"] ?? 0) - before.code, 1);
+    assert.equal((auth.stats.tokenRequests["refresh_token"] ?? 0) - before.refresh, 1);
     assert.equal(auth.stats.withoutResource - before.without, 0, "every token request carried resource");
     assert.equal((await auth.verify(refreshed.stdout.trim()))?.resource, mcp.url, "the refreshed token is for the MCP resource");
 

@@ -61,7 +61,6 @@ test("a token expiring during a long-lived stream is refreshed and used by the n
     // Log in again so the stored token has the short lifetime.
     const login = await home.login(mcp.url, ["--force"]);
     assert.equal(login.code, 0, login.stderr);
-    const first = await storedToken();
     const refreshes = auth.stats.tokenRequests["refresh_token"] ?? 0;
     const from = mcp.seen.length;
     const r = await home.cli(["run", "--", "node", fixture, mcp.url, "http"], { env: { MCP_WAIT_EXPIRY: "1", AUTHSOME_REFRESH_MARGIN: "1" } });
@@ -76,7 +75,6 @@ test("a token expiring during a long-lived stream is refreshed and used by the n
     assert.equal(gets.length, 1, "one event stream for the whole session");
     const posts = seen.filter((s) => s.method === "POST");
     assert.notEqual(posts.at(-1)?.token, gets[0]?.token, "the request after the expiry carried a newer token than the open stream's");
-    assert.ok([first, posts[0]?.token].includes(gets[0]?.token), "the stream opened with the session's first token");
   } finally {
     auth.settings.accessTokenTtl = 3600;
   }

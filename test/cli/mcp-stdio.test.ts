@@ -69,7 +69,8 @@ async function bridge(url: string, env: Record<string, string> = {}): Promise<Br
   };
 }
 
-const whoami = async (client: Client) => JSON.parse(String((await client.callTool({ name: "whoami", arguments: {} })).content?.[0]?.text)) as { scopes: string[]; expiresAt: number };
+const textOf = (result: unknown) => (result as { content?: { text?: string }[] }).content?.[0]?.text;
+const whoami = async (client: Client) => JSON.parse(String(textOf(await client.callTool({ name: "whoami", arguments: {} })))) as { scopes: string[]; expiresAt: number };
 
 for (const [kind, path] of [["Streamable HTTP", "/mcp"], ["the SSE fallback", "/mcp/sse"]] as const) {
   test(`the SDK stdio client through the bridge over ${kind}: tools, server notifications, only protocol on stdout, clean exit`, async () => {
@@ -157,7 +158,7 @@ test("step-up: a 403 insufficient_scope makes the bridge re-authorize once with 
   const b = await bridge(mcp.url);
   try {
     const result = await b.client.callTool({ name: "admin", arguments: {} });
-    assert.equal(result.content?.[0]?.text, "admin ok", b.stderr());
+    assert.equal(textOf(result), "admin ok", b.stderr());
     assert.match(b.stderr(), /asked for more scope; requesting: mcp:read mcp:admin/);
     const listed = await home.cli(["mcp", "list", "--json"]);
     const conn = (JSON.parse(listed.stdout) as { servers: { connections: { scopes: string[]; step_up: string[] | null }[] }[] }).servers[0]?.connections[0];

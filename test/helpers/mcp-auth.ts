@@ -13,6 +13,16 @@ import type { AddressInfo } from "node:net";
 import Provider from "oidc-provider";
 import { clientMetadataDocument, DEFAULT_CLIENT_METADATA_URL } from "../../src/mcp/client-identity.ts";
 
+/** The members of oidc-provider's access-token model the resource server side reads. */
+interface AccessTokenModel {
+  clientId: unknown;
+  scope?: unknown;
+  exp: unknown;
+  aud?: unknown;
+  isExpired: boolean;
+  destroy(): Promise<void>;
+}
+
 /** A public client registered by hand (the `--client-id` path). */
 export const PREREGISTERED_CLIENT = "mcp-preregistered";
 
@@ -119,22 +129,25 @@ export async function startMcpAuth(options: McpAuthOptions): Promise<McpAuthServ
       } else if (ctx.status === 201) stats.registrations += 1;
     }
     // A forged RFC 9207 `iss` on the authorization response: a client that checks it must refuse.
-    const location = String(ctx.response.get("location") ?? "");
-    if (settings.forgeIss && location.includes("code=")) ctx.response.set("location", location.replace(/([?&]iss=)[^&]*/, `$1${encodeURIComponent("https://evil.example")}`));
+    const response = (ctx as unknown as { response: { get(name: string): string | undefined; set(name: string, value: string): void } }).response;
+    const location = String(response.get("location") ?? "");
+    if (settings.forgeIss && location.includes("code=")) response.set("location", location.replace(/([?&]iss=)[^&]*/, `$1${encodeURIComponent("https://evil.example")}`));
   });
   const handle = provider.callback();
+  // The token store oidc-provider keeps (its types here are test/helpers/oidc-provider-types.d.ts, which leave it out).
+  const tokens = (provider as unknown as { AccessToken: { find(value: string): Promise<AccessTokenModel | undefined> } }).AccessToken;
   server.on("request", (req: IncomingMessage, res: ServerResponse) => handle(req, res));
   return {
     issuer,
     stats,
     settings,
     async verify(token) {
-      const found = await provider.AccessToken.find(token);
+      const found = await tokens.find(token);
       if (found === undefined || found.isExpired) return null;
       return { clientId: String(found.clientId), scopes: String(found.scope ?? "").split(" ").filter(Boolean), expiresAt: Number(found.exp), ...(typeof found.aud === "string" ? { resource: found.aud } : {}) };
     },
     async revoke(token) {
-      await (await provider.AccessToken.find(token))?.destroy();
+      await (await tokens.find(token))?.destroy();
     },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());

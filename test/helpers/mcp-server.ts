@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import express from "express";
+import express, { type RequestHandler } from "express";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import { SSEServerTransport } from "@modelcontextprotocol/sdk/server/sse.js";
@@ -61,7 +61,7 @@ function _mcpServer(): McpServer {
 }
 
 /** 403 insufficient_scope for the `admin` tool without `mcp:admin` (the body is JSON-RPC). */
-function _adminScope(metadataUrl: string | undefined): express.RequestHandler {
+function _adminScope(metadataUrl: string | undefined): RequestHandler {
   return (req, res, next) => {
     const body = req.body as { method?: string; params?: { name?: string } } | undefined;
     if (body?.method === "tools/call" && body.params?.name === "admin" && !(req.auth?.scopes ?? []).includes("mcp:admin")) {
@@ -89,7 +89,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
   const metadataUrl = options.metadata === false ? undefined : `${origin}/.well-known/oauth-protected-resource/mcp`;
   app.use((req, res, next) => {
     const auth = req.headers.authorization;
-    const entry: TestMcpServer["seen"][number] = { method: req.method, path: req.path, token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined };
+    const entry: TestMcpServer["seen"][number] = { method: req.method ?? "", path: req.path, token: auth?.startsWith("Bearer ") ? auth.slice(7) : undefined };
     seen.push(entry);
     res.locals["seen"] = entry;
     res.on("finish", () => (entry.status = res.statusCode));
@@ -111,7 +111,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
   const bearer = requireBearerAuth({ verifier, expectedResource: new URL(url), ...(metadataUrl === undefined ? {} : { resourceMetadataUrl: metadataUrl }) });
   const streams = new Map<string, StreamableHTTPServerTransport>();
   const legacy = new Map<string, SSEServerTransport>();
-  const rpc: express.RequestHandler = (req, res, next) => {
+  const rpc: RequestHandler = (req, res, next) => {
     const entry = res.locals["seen"] as TestMcpServer["seen"][number] | undefined;
     const method = (req.body as { method?: unknown } | undefined)?.method;
     if (entry !== undefined && typeof method === "string") entry.rpc = method;
@@ -127,7 +127,7 @@ export async function startMcpServer(options: McpServerOptions): Promise<TestMcp
     }
     await transport.handleRequest(req, res, req.body);
   });
-  const existing: express.RequestHandler = async (req, res) => {
+  const existing: RequestHandler = async (req, res) => {
     const transport = streams.get(String(req.headers["mcp-session-id"] ?? ""));
     if (transport === undefined) return void res.status(404).json({ error: "no such session" });
     await transport.handleRequest(req, res);

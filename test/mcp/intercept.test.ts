@@ -46,7 +46,7 @@ async function connect(url: string, kind: "http" | "sse"): Promise<Client> {
   await client.connect(kind === "sse" ? new SSEClientTransport(new URL(url)) : new StreamableHTTPClientTransport(new URL(url)));
   return client;
 }
-const text = (result: { content?: unknown }) => String((result.content as { text?: string }[] | undefined)?.[0]?.text);
+const text = (result: unknown) => String((result as { content?: { text?: string }[] }).content?.[0]?.text);
 
 test("the library gives the token for the server's URL", async () => {
   const token = await service.getAccessToken(mcp.url);
