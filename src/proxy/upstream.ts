@@ -54,14 +54,27 @@ export interface Upstream {
   close(): void;
 }
 
+/** Trust contexts by extra CA, shared by every connection and every session of the process. */
+const contexts = new Map<string, tls.SecureContext>();
+
+/**
+ * The system roots plus `pem`, built once per process: parsing ~150 roots costs ~75 ms of CPU,
+ * once per connection at first, then once per session, which was most of what a daemon hosting a
+ * hundred runs at once spent.
+ */
+function _contextWithCa(pem: string): tls.SecureContext {
+  let context = contexts.get(pem);
+  if (context === undefined) {
+    context = tls.createSecureContext({ ca: [...tls.rootCertificates, pem] });
+    if (contexts.size < 8) contexts.set(pem, context);
+  }
+  return context;
+}
+
 /** Builds the upstream side: one keep-alive pool for HTTP and one for HTTPS. */
 export function createUpstream(options: UpstreamOptions = {}): Upstream {
   const resolve = options.resolve ?? new Map<string, string>();
-  // One context shared by every connection: building it from ~150 roots per connection costs ms.
-  const secureContext =
-    options.extraCaPem === undefined
-      ? undefined
-      : tls.createSecureContext({ ca: [...tls.rootCertificates, options.extraCaPem] });
+  const secureContext = options.extraCaPem === undefined ? undefined : _contextWithCa(options.extraCaPem);
   const agentOptions = { keepAlive: true, scheduling: "lifo" as const, noDelay: true };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(

@@ -16,16 +16,22 @@ export interface LoopbackAnswer {
 const MAX_ANSWER_BYTES = 1 << 20;
 
 /**
- * Sends one request and reads the whole JSON answer, within `timeoutMs` for all of it (connect,
- * headers and body). Rejects on timeout, on a connection error, or when the answer is too large.
+ * Sends one request and reads the whole JSON answer: the status line and headers within
+ * `timeoutMs` (connect included), then the body within `bodyTimeoutMs` more (default: the same).
+ * Rejects on either timeout, on a connection error, or when the answer is too large.
  */
-export function loopbackJson(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number }): Promise<LoopbackAnswer> {
+export function loopbackJson(url: string, init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number; bodyTimeoutMs?: number }): Promise<LoopbackAnswer> {
   return new Promise((resolve, reject) => {
     const request = http.request(url, { method: init.method ?? "GET", headers: init.headers ?? {}, agent: false });
-    const timer = setTimeout(() => request.destroy(new Error(`no answer from ${new URL(url).origin} within ${init.timeoutMs} ms`)), init.timeoutMs);
+    const origin = new URL(url).origin;
+    const expire = (ms: number, what: string) => setTimeout(() => request.destroy(new Error(`${what} from ${origin} within ${ms} ms`)), ms);
+    let timer = expire(init.timeoutMs, "no answer");
     const settle = (fn: () => void) => (clearTimeout(timer), fn());
     request.on("error", (error) => settle(() => reject(error)));
     request.on("response", (response) => {
+      clearTimeout(timer);
+      const bodyMs = init.bodyTimeoutMs ?? init.timeoutMs;
+      timer = expire(bodyMs, "no complete answer");
       const chunks: Buffer[] = [];
       let size = 0;
       response.on("data", (chunk: Buffer) => {

@@ -11,7 +11,8 @@ import { getEnv } from "../runtime/index.ts";
 import { type LoopbackAnswer, loopbackJson } from "../runtime/loopback.ts";
 
 const DaemonFile = v.object({ url: v.pipe(v.string(), v.url()), port: v.number(), pid: v.number() });
-const RunAnswer = v.object({ id: v.string(), proxy_url: v.string(), port: v.number(), bundle_path: v.string(), ca_path: v.string(), providers: v.array(v.string()) });
+const RunAnswer = v.object({ run: v.object({ id: v.string(), proxy_url: v.string(), port: v.number(), bundle_path: v.string(), ca_path: v.string(), providers: v.array(v.string()) }) });
+const ErrorAnswer = v.object({ error: v.string(), message: v.string() });
 
 /** A proxy session hosted by the daemon. */
 export interface DaemonRun {
@@ -29,11 +30,16 @@ export interface DaemonRun {
 }
 
 /**
- * How long a run waits for its daemon before hosting its own proxy. Generous: with a hundred
- * agents starting at once on two cores the daemon gets a small share of the CPU, and a run that
- * gives up early hosts a proxy of its own (more memory, another CA leaf per host) for nothing.
+ * How long a run waits for its daemon to accept it (status and headers). A daemon accepts at
+ * once and makes the session after, so only a frozen or gone daemon misses this.
  */
-const DAEMON_ANSWER_MS = 20_000;
+const DAEMON_ANSWER_MS = 30_000;
+
+/**
+ * Once the daemon has accepted the run (202), how long its session may take: it makes sessions
+ * in arrival order, so under load a run waits for the ones before it.
+ */
+const SESSION_MS = 120_000;
 
 /** `AUTHSOME_DAEMON_TIMEOUT` (seconds, 1-600) or the default; anything else is refused. */
 function _answerMs(): number {
@@ -81,14 +87,19 @@ export async function openDaemonRun(
   const headers = { authorization: `Bearer ${daemon.token}`, "content-type": "application/json" };
   let response: LoopbackAnswer;
   try {
-    response = await loopbackJson(`${daemon.url}/v1/runs`, { method: "POST", headers, body: JSON.stringify({ ...body, pid: process.pid }), timeoutMs });
+    const sent = JSON.stringify({ ...body, pid: process.pid });
+    response = await loopbackJson(`${daemon.url}/v1/runs`, { method: "POST", headers, body: sent, timeoutMs, bodyTimeoutMs: SESSION_MS });
   } catch (error) {
     onFallback(`the daemon at ${daemon.url} did not answer (${(error as Error).message}); hosting the proxy in this process`);
     return null;
   }
   const answer = v.safeParse(RunAnswer, response.body);
-  if (response.status !== 201 || !answer.success) throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} refused the run (HTTP ${response.status})`, { hint: "restart it: authsome serve" });
-  const run = answer.output;
+  if (response.status !== 202 || !answer.success) {
+    const said = v.safeParse(ErrorAnswer, response.body);
+    const why = said.success ? `: ${said.output.message}` : ` (HTTP ${response.status})`;
+    throw new AuthsomeError("daemon_unavailable", `the daemon at ${daemon.url} refused the run${why}`, { hint: "restart it: authsome serve" });
+  }
+  const run = answer.output.run;
   return {
     daemonUrl: daemon.url,
     proxyUrl: run.proxy_url,

@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import * as v from "valibot";
 import type { AuthService } from "../core/auth-service.ts";
 import { randomToken } from "../core/crypto.ts";
-import { AuthsomeError } from "../core/errors.ts";
+import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import type { CertificateAuthority } from "../proxy/ca.ts";
 import type { ProxySession } from "../proxy/session.ts";
 import type { RunRegistry } from "./run-registry.ts";
@@ -99,8 +99,7 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
   (reaper as { unref?: () => void }).unref?.();
 
   const inTurn = _fifo(2);
-  app.post("/v1/runs", (c) => inTurn(async () => {
-    const body = parseBody(RunBody, await c.req.json().catch(() => undefined));
+  const create = async (body: v.InferOutput<typeof RunBody>) => {
     const service = await getService(body.profile);
     const { startProxySession } = await import("../proxy/session.ts");
     const id = randomToken(12);
@@ -117,8 +116,29 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
     runs.set(id, { session, pid: body.pid });
     // The run needs the connected providers (its child's placeholders): said here, not asked again.
     const providers = (await service.listProviders()).providers.filter((p) => p.connections.length > 0).map((p) => p.name);
-    return c.json({ id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath, providers }, 201);
-  }));
+    return { id, proxy_url: session.proxyUrl, port: session.port, bundle_path: session.bundlePath, ca_path: session.caPath, providers };
+  };
+  app.post("/v1/runs", async (c) => {
+    const body = parseBody(RunBody, await c.req.json().catch(() => undefined));
+    const made = inTurn(() => create(body));
+    // 202 and its headers now, the session (or its error) as the body when it is made: a daemon
+    // starved by a hundred agents starting at once has said "accepted" long before, so the run
+    // waits its turn instead of giving up on a daemon that is working through a queue.
+    let gone = false;
+    const answer = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        const result = await made.then((run) => ({ run }), (error: unknown) => toAuthsomeError(error).toJSON());
+        if (!gone) controller.enqueue(new TextEncoder().encode(JSON.stringify(result)));
+        controller.close();
+      },
+      cancel() {
+        gone = true;
+        // The run gave up (and hosts its own proxy): the session made for it is closed.
+        void made.then((run) => close(run.id), () => {});
+      },
+    });
+    return new Response(answer, { status: 202, headers: { "content-type": "application/json" } });
+  });
   app.delete("/v1/runs/:id", async (c) => {
     const id = c.req.param("id");
     if (!runs.has(id)) throw new AuthsomeError("usage", "no such run");
