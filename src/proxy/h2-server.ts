@@ -10,6 +10,7 @@ import { forwardStream } from "./h2-stream.ts";
 import { createH2Upstream, SESSION_MEMORY_MB } from "./h2-upstream.ts";
 import type { ForwardContext } from "./request.ts";
 import type { H2Tunnels, TunnelSession } from "./terminate.ts";
+import { getEnv, runtime } from "../runtime/index.ts";
 
 /** Concurrent streams an agent may open on one tunnel (RFC 9113 recommends at least 100). */
 const MAX_STREAMS = 1000;
@@ -20,6 +21,18 @@ const MAX_STREAMS = 1000;
  */
 const IDLE_MS = 30_000;
 
+/**
+ * Whether tunnels offer h2 here: on Node unless `AUTHSOME_HTTP2=0`; on Deno only with
+ * `AUTHSOME_HTTP2=1`, because Deno 2.9's node:http2 can abort the whole process (an nghttp2
+ * assertion, `stream->closed_next == NULL`) when a client closes its session after large or many
+ * streams; a plain Deno http2 server does the same. Without h2 every client falls back to
+ * HTTP/1.1 (an h2-only one, gRPC, cannot connect).
+ */
+export function http2Offered(): boolean {
+  const setting = getEnv("AUTHSOME_HTTP2");
+  return runtime === "deno" ? setting === "1" : setting !== "0";
+}
+
 /** HTTP/2 for a proxy's tunnels; {@link close} ends its upstream sessions. */
 export interface H2Proxy extends H2Tunnels {
   close(): void;
@@ -28,6 +41,7 @@ export interface H2Proxy extends H2Tunnels {
 /** Builds the HTTP/2 side of a proxy over its forwarding context (`secureContext`: upstream trust roots). */
 export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureContext | undefined): H2Proxy {
   const pool = createH2Upstream(secureContext);
+  const offered = http2Offered();
   const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { enablePush: false, maxConcurrentStreams: MAX_STREAMS } });
   const tunnels = new WeakMap<http2.Http2Session, TunnelSession>();
   const open = new Set<http2.ServerHttp2Session>();
@@ -47,7 +61,7 @@ export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureCont
     forwardStream(ctx, pool, stream, rawHeaders, tunnel);
   });
   return {
-    speaksH2: (target) => pool.speaksH2(target),
+    speaksH2: (target) => (offered ? pool.speaksH2(target) : Promise.resolve(false)),
     serve(socket, session) {
       // A server-side TLSSocket made outside a tls.Server never clears this flag, and
       // node:http2 would wait for a `secureConnect` that only client sockets emit.

@@ -146,10 +146,11 @@ class Exchange {
     }
     this.up = up;
     this.pool.opened(session);
-    up.on("error", () => undefined);
+    let failure: unknown;
+    up.on("error", (error) => (failure = error));
     up.on("close", () => {
       this.pool.closed(session);
-      this._upstreamClosed(up, mayRetry);
+      this._upstreamClosed(up, mayRetry, failure);
     });
     up.on("headers", (headers) => this._interim(headers));
     up.on("response", (headers, flags, raw?: string[]) => this._response(up, headers, flags, raw));
@@ -225,7 +226,7 @@ class Exchange {
     return kept;
   }
 
-  private _upstreamClosed(up: http2.ClientHttp2Stream, mayRetry: boolean): void {
+  private _upstreamClosed(up: http2.ClientHttp2Stream, mayRetry: boolean, failure: unknown): void {
     if (this.up !== up) return;
     const stream = this.stream;
     if (stream.closed || stream.destroyed) return;
@@ -238,6 +239,11 @@ class Exchange {
     // Refused (a GOAWAY below this stream's id): never processed, safe to send again once.
     if (code === NGHTTP2_REFUSED_STREAM && mayRetry && !this.bodyStarted) return this.send(false);
     this._report(502);
+    // The session never came up (refused, TLS verification...): the reason, as on HTTP/1.1.
+    if (_code(failure) === "ERR_HTTP2_STREAM_CANCEL") {
+      const cause = typeof failure === "object" && failure !== null && "cause" in failure ? failure.cause : failure;
+      return this._fail(new ProxyReply(502, describeUpstreamError(cause, this.target)));
+    }
     // A reset is passed on with its code (REFUSED_STREAM tells the agent it may retry).
     if (code !== 0) return void stream.close(code);
     this._fail(new ProxyReply(502, `${this.target.host}:${this.target.port} closed the stream without answering`));

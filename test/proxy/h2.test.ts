@@ -25,7 +25,10 @@ describe("HTTP/2 through the intercepting proxy", () => {
   const events: InjectionEvent[] = [];
   const connect = () => connectH2(port, token, "api.example.test", h2.port, ca.caCertPem());
 
+  const setting = process.env["AUTHSOME_HTTP2"];
   before(async () => {
+    // Offered on both runtimes here (on Deno it is opt-in: src/proxy/h2-server.ts).
+    process.env["AUTHSOME_HTTP2"] = "1";
     ca = await createCertificateAuthority(createMemoryCaStore());
     const upstreamCa = await createCertificateAuthority(createMemoryCaStore());
     h2 = await startH2Upstream(upstreamCa);
@@ -35,6 +38,8 @@ describe("HTTP/2 through the intercepting proxy", () => {
     ({ port } = await proxy.listen(0, "127.0.0.1"));
   });
   after(async () => {
+    if (setting === undefined) delete process.env["AUTHSOME_HTTP2"];
+    else process.env["AUTHSOME_HTTP2"] = setting;
     await proxy.close();
     await Promise.all([h2.close(), h1.close()]);
   });
