@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   command_not_found: { exit: 127, status: 400 },
   command_not_executable: { exit: 126, status: 400 },
   host_refused: { exit: 2, status: 421 },
+  host_not_brokered: { exit: 2, status: 421 },
   origin_refused: { exit: 2, status: 403 },
   content_type_refused: { exit: 2, status: 415 },
 } as const satisfies Record<string, { exit: number; status: number }>;

@@ -197,11 +197,13 @@ export async function listMachines(core: ServiceCore): Promise<MachineView[]> {
 export async function removeMachine(core: ServiceCore, request: string): Promise<{ id: string; removed: number }> {
   const { id } = _parseRequest(request);
   const store = await core.store();
-  const wrappings = (await store.storage.getKeys(`machine:${id}`)).filter((k) => k.startsWith(`machine:${id}:key:`));
-  if ((await readMachine(store, id)) === null && wrappings.length === 0) {
+  // Its wrappings, and its proxy CA (src/proxy/ca-store.ts), sealed under its own key.
+  const owned = (await store.storage.getKeys(`machine:${id}`)).filter((k) => k.startsWith(`machine:${id}:`));
+  const wrappings = owned.filter((k) => k.startsWith(`machine:${id}:key:`));
+  if ((await readMachine(store, id)) === null && owned.length === 0) {
     throw new AuthsomeError("usage", `no machine ${id} in ${store.description}`, { hint: "see `authsome machine list`" });
   }
-  for (const key of wrappings) await store.storage.removeItem(key);
+  for (const key of owned) await store.storage.removeItem(key);
   await store.storage.removeItem(recordKey(id));
   await core.record({ action: "machine_remove", host: id, outcome: "ok" });
   return { id, removed: wrappings.length };

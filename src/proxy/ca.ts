@@ -1,26 +1,39 @@
 /**
  * The home's local certificate authority for the intercepting proxy: one long-lived ECDSA P-256
  * CA (kept by a {@link CaStore}, the vault in production) and short-lived leaf certificates
- * minted on demand per host, cached in memory.
+ * minted on demand per host, cached in memory. Where the store says which hosts the providers
+ * broker, the CA is name-constrained to them (ca-hosts.ts): it refuses to sign for any other host,
+ * TLS clients refuse a leaf outside the constraints, and a changed host set makes a new CA.
  *
  * WebCrypto only (certificates built by x509.ts), so it runs unchanged on Node and Deno.
  */
 import { AuthsomeError } from "../core/errors.ts";
 import { isValidHost, normalizeHost } from "./address.ts";
+import { isPermitted, nameConstraints, namesKey, type PermittedNames } from "./ca-hosts.ts";
 import * as x509 from "./x509.ts";
 
 /** Where the CA certificate and its private key live between runs. */
 export interface CaStore {
-  /** The stored CA, or null when none was created yet. */
-  load(): Promise<{ certPem: string; keyPkcs8: Uint8Array } | null>;
+  /** The stored CA, or null when none was created yet; `names` is the {@link namesKey} it was made for. */
+  load(): Promise<StoredCa | null>;
   /** Persists a newly created CA. */
-  save(ca: { certPem: string; keyPkcs8: Uint8Array }): Promise<void>;
+  save(ca: StoredCa): Promise<void>;
+  /** The names the CA may sign for (the providers' hosts); unconstrained when absent. */
+  permitted?(): Promise<PermittedNames>;
   /**
    * Runs `fn` while no other process creates a CA for this store (the store's lock). Without it,
    * first runs started at once would each make and save their own CA, and children of all but
    * the last would trust a CA the proxy no longer signs with.
    */
   exclusive?<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** A CA as a {@link CaStore} keeps it. */
+export interface StoredCa {
+  certPem: string;
+  keyPkcs8: Uint8Array;
+  /** The {@link namesKey} of the constraints it carries; absent for an unconstrained CA. */
+  names?: string;
 }
 
 /** A leaf certificate for one host, signed by the CA. */
@@ -36,8 +49,13 @@ export interface LeafCertificate {
 export interface CertificateAuthority {
   /** The CA certificate, for the child's trust bundle. */
   caCertPem(): string;
-  /** A leaf for `host` (DNS name or IP), from the cache when still valid for more than a day. */
+  /**
+   * A leaf for `host` (DNS name or IP), from the cache when still valid for more than a day;
+   * `host_not_brokered` for a host outside the CA's name constraints.
+   */
   leafFor(host: string): Promise<LeafCertificate>;
+  /** True when the CA may sign for `host` (the proxy does not intercept other hosts). */
+  covers(host: string): boolean;
 }
 
 /** Options for {@link createCertificateAuthority}. */
@@ -46,6 +64,8 @@ export interface CertificateAuthorityOptions {
   cacheSize?: number;
   /** Clock, for tests of expiry and renewal; default `() => new Date()`. */
   now?: () => Date;
+  /** The names the CA may sign for; default: the store's {@link CaStore.permitted}, else none (unconstrained). */
+  permitted?: PermittedNames;
 }
 
 const HOUR = 3_600_000;
@@ -84,14 +104,22 @@ export async function createCertificateAuthority(
   options: CertificateAuthorityOptions = {},
 ): Promise<CertificateAuthority> {
   const now = options.now ?? (() => new Date());
-  const ca = (await _loadCa(store, now())) ?? (await _loadOrCreateCa(store, now));
+  const permitted = options.permitted ?? (await store.permitted?.());
+  const ca = (await _loadCa(store, now(), permitted)) ?? (await _loadOrCreateCa(store, now, permitted));
   const minter = await _createMinter(ca);
   const cache = new _LruCache<Promise<LeafCertificate>>(options.cacheSize ?? 500);
+  const covers = (host: string) => permitted === undefined || isPermitted(host, permitted);
   return {
     caCertPem: () => ca.certPem,
+    covers: (host) => covers(normalizeHost(host)),
     async leafFor(rawHost) {
       const host = normalizeHost(rawHost);
       if (!isValidHost(host)) throw new AuthsomeError("usage", "cannot mint a certificate for an invalid host name");
+      if (!covers(host)) {
+        throw new AuthsomeError("host_not_brokered", `the proxy CA does not sign for ${host}: no provider's rules broker it (the CA is name-constrained to the providers' hosts)`, {
+          hint: "install or fix the provider that should broker this host; its traffic is tunnelled untouched meanwhile",
+        });
+      }
       const cached = cache.get(host);
       if (cached !== undefined) {
         const leaf = await cached;
@@ -144,19 +172,21 @@ async function _mintLeaf(minter: LeafMinter, host: string, now: Date): Promise<L
 
 /** A CA store kept in memory only (tests, and runs that need no persistence). */
 export function createMemoryCaStore(): CaStore {
-  let stored: { certPem: string; keyPkcs8: Uint8Array } | null = null;
+  let stored: StoredCa | null = null;
   return {
     load: () => Promise.resolve(stored),
     save: (ca) => {
-      stored = { certPem: ca.certPem, keyPkcs8: new Uint8Array(ca.keyPkcs8) };
+      stored = { ...ca, keyPkcs8: new Uint8Array(ca.keyPkcs8) };
       return Promise.resolve();
     },
   };
 }
 
-async function _loadCa(store: CaStore, now: Date): Promise<LoadedCa | null> {
+async function _loadCa(store: CaStore, now: Date, permitted: PermittedNames | undefined): Promise<LoadedCa | null> {
   const stored = await store.load();
   if (stored === null) return null;
+  // Made for another host set (or before constraints): remade, so its constraints match the providers.
+  if (permitted !== undefined && stored.names !== namesKey(permitted)) return null;
   let cert: x509.ParsedCertificate;
   let key: CryptoKey;
   try {
@@ -173,12 +203,12 @@ async function _loadCa(store: CaStore, now: Date): Promise<LoadedCa | null> {
 }
 
 /** Under the store's lock, looks again (another process may have just made it), else creates. */
-function _loadOrCreateCa(store: CaStore, now: () => Date): Promise<LoadedCa> {
-  const create = async () => (await _loadCa(store, now())) ?? (await _createCa(store, now()));
+function _loadOrCreateCa(store: CaStore, now: () => Date, permitted: PermittedNames | undefined): Promise<LoadedCa> {
+  const create = async () => (await _loadCa(store, now(), permitted)) ?? (await _createCa(store, now(), permitted));
   return store.exclusive === undefined ? create() : store.exclusive(create);
 }
 
-async function _createCa(store: CaStore, now: Date): Promise<LoadedCa> {
+async function _createCa(store: CaStore, now: Date, permitted: PermittedNames | undefined): Promise<LoadedCa> {
   const keys = await crypto.subtle.generateKey(EC_KEY, true, ["sign", "verify"]);
   const id = Array.from(crypto.getRandomValues(new Uint8Array(4)), (b) => b.toString(16).padStart(2, "0")).join("");
   const name = x509.distinguishedName(`authsome local CA (${id})`, "authsome");
@@ -191,13 +221,16 @@ async function _createCa(store: CaStore, now: Date): Promise<LoadedCa> {
       notBefore: new Date(now.getTime() - BACKDATE),
       notAfter: new Date(now.getTime() + CA_LIFETIME),
       spki,
-      extensions: [x509.basicConstraints(true), x509.keyUsage(true), x509.subjectKeyIdentifier(await x509.keyIdentifier(spki))],
+      extensions: [
+        x509.basicConstraints(true), x509.keyUsage(true), x509.subjectKeyIdentifier(await x509.keyIdentifier(spki)),
+        ...(permitted === undefined ? [] : [nameConstraints(permitted)]),
+      ],
     },
     keys.privateKey,
   );
   const certPem = x509.toPem(der, "CERTIFICATE");
   const keyPkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  await store.save({ certPem, keyPkcs8 });
+  await store.save({ certPem, keyPkcs8, ...(permitted === undefined ? {} : { names: namesKey(permitted) }) });
   return { cert: x509.parseCertificate(der), certPem, key: keys.privateKey };
 }
 

@@ -2,13 +2,16 @@
  * Machine identities on a shared Redis store (issue 14 part 6): homes stand in for machines, each
  * with its own key, none given another's master key. A machine without access gets one clear
  * error and no key file; it joins, is approved, reads and writes; it is removed and can no longer
- * read; `remove --rotate` re-encrypts and the remaining machines still read.
+ * read; `remove --rotate` re-encrypts and the remaining machines still read. Each machine's proxy
+ * CA is its own, name-constrained, and sealed so that no other machine opens it.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
 import { runCli, tempHome } from "../helpers/cli.ts";
 import { type RedisServer, redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
 
@@ -30,6 +33,36 @@ after(async () => {
 });
 
 const noKeyFiles = (i: number) => ["master.key", "master.keyring"].filter((name) => existsSync(join(homes[i]?.home ?? "", name)));
+
+/** The CA a run of machine `i` trusts (its NODE_EXTRA_CA_CERTS file). */
+async function runCa(i: number): Promise<string> {
+  const r = await cli(i, ["run", "--", "sh", "-c", 'cat "$NODE_EXTRA_CA_CERTS"']);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stdout;
+}
+
+/**
+ * Each machine has a CA of its own, name-constrained to the providers' hosts, sealed under its
+ * own key: machine 0 cannot open machine 1's (put in its slot, it fails its integrity check).
+ */
+async function perMachineCa(joinedId: string): Promise<void> {
+  const [first, second] = [await runCa(0), await runCa(1)];
+  assert.notEqual(first, second, "one CA per machine");
+  for (const pem of [first, second]) {
+    const constraints = new x509.X509Certificate(pem).getExtension("2.5.29.30");
+    assert.ok(constraints?.critical, "the CA is name-constrained");
+    assert.ok(Buffer.from(constraints.value).includes("openai.com"), "to the providers' hosts");
+  }
+  const keys = redis.cli("--scan", "--pattern", "authsome:*ca*").trim().split("\n").sort();
+  const firstId = (await readFile(join(homes[0]?.home ?? "", "machine-id"), "utf8")).trim();
+  assert.deepEqual(keys, [`authsome:machine:${firstId}:ca`, `authsome:machine:${joinedId}:ca`].sort(), "no fleet-wide CA record");
+  const mine = redis.cli("GET", `authsome:machine:${firstId}:ca`).trim();
+  redis.cli("SET", `authsome:machine:${firstId}:ca`, redis.cli("GET", `authsome:machine:${joinedId}:ca`).trim());
+  const r = await cli(0, ["run", "--", "true"]);
+  assert.notEqual(r.code, 0, "machine 0 opened machine 1's CA key");
+  assert.match(r.stderr, /the proxy CA failed its integrity check/);
+  redis.cli("SET", `authsome:machine:${firstId}:ca`, mine);
+}
 
 async function expectNoAccess(i: number, what: string): Promise<void> {
   const r = await cli(i, ["get", "openai", "--show-secret"]);
@@ -86,6 +119,8 @@ test("a machine without access gets machine_no_access and no key file; it joins,
   assert.deepEqual(joined?.profiles, ["default"]);
   assert.ok(joined?.joined_at !== undefined && joined.last_seen !== undefined && joined.hostname !== "");
   assert.match(joined?.approved_by ?? "", /^[0-9a-f]{32} \(.+\)$/);
+
+  await perMachineCa(request.id);
 
   r = await cli(0, ["machine", "remove", request.id]);
   assert.equal(r.code, 0, r.stderr);
