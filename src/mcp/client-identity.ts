@@ -18,14 +18,14 @@ import type { ClientIdentity } from "./provider.ts";
  * authsome's Client ID Metadata Document (docs/mcp-client-metadata.json is its content); an
  * authorization server that supports metadata documents fetches it to learn who is asking.
  */
-export const DEFAULT_CLIENT_METADATA_URL = "https://authsome.dev/mcp/client-metadata.json";
+export const DEFAULT_CLIENT_METADATA_URL = "https://raw.githubusercontent.com/authsome-dev/authsome/main/docs/mcp-client-metadata.json";
 
 /** The document served at a client-metadata URL (draft-ietf-oauth-client-id-metadata-document). */
 export function clientMetadataDocument(url: string): Record<string, unknown> {
   return {
     client_id: url,
     client_name: "authsome",
-    client_uri: "https://authsome.dev",
+    client_uri: "https://github.com/authsome-dev/authsome",
     application_type: "native",
     redirect_uris: ["http://127.0.0.1:7999/callback", "http://127.0.0.1/callback"],
     grant_types: ["authorization_code", "refresh_token"],

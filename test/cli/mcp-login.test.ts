@@ -142,7 +142,7 @@ test("an authorization server supporting client metadata documents gets authsome
     assert.equal(r.code, 0, r.stderr);
     const view = JSON.parse(r.stdout) as { client_id?: string; server: { client_identity: string } };
     assert.equal(view.server.client_identity, "metadata_document");
-    assert.equal(view.client_id, "https://authsome.dev/mcp/client-metadata.json");
+    assert.equal(view.client_id, "https://raw.githubusercontent.com/authsome-dev/authsome/main/docs/mcp-client-metadata.json");
     assert.ok(cimdAuth.stats.documents >= 1, "the authorization server fetched the document");
     assert.equal(cimdAuth.stats.registrationAttempts, 0);
     const own = await home.login(cimd.url, ["--connection", "own", "--client-metadata-url", OWN_DOCUMENT, "--json"]);
