@@ -35,6 +35,8 @@ export interface RegistryOptions {
   bundled?: Record<string, () => Promise<{ default: ProviderPlugin }>>;
   /** The store, opened on first use: a shared (Redis) one holds the fleet's plugins. */
   store?: () => Promise<Store>;
+  /** The key that seals plugin records in a shared store (shared-plugins.ts); required with `store`. */
+  sealKey?: () => Promise<CryptoKey>;
 }
 
 /** Result of {@link Registry.list}. */
@@ -76,7 +78,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const bundled = options.bundled ?? bundledPlugins;
   const fileOf = (name: string): string => join(dir, `${name}.json`);
   let shared: Promise<SharedPlugins | null> | undefined;
-  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store)));
+  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKey ?? _noSealKey)));
   const sharedNames = async (): Promise<string[]> => (await (await sharedPlugins())?.names()) ?? [];
   const validNames = (names: string[]): string[] => names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
 
@@ -205,6 +207,10 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   return { names, list, get, install, remove };
+}
+
+async function _noSealKey(): Promise<CryptoKey> {
+  throw new AuthsomeError("internal", "a registry over a shared store needs the key that seals its plugins");
 }
 
 /** Home files shadowed by the store's plugin of their name that say something else (for `doctor`). */

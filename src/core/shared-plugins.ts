@@ -8,15 +8,24 @@
  *
  * A record is third-party data: it is size-bounded, parsed and validated here exactly as a
  * plugin file is (plugin-v1.ts, plugin-schema.ts), and a bad one is refused with one line naming
- * the record and the field. Rule when a home's own plugin file and the store disagree: the store
+ * the record and the field. It is also sealed: a plugin says where credentials go, so a record
+ * that anyone with write access to Redis could forge would turn that access (which otherwise
+ * meets only ciphertext) into reading every machine's secrets. `seal` is an AES-GCM box, under
+ * the default profile's data key (which every machine with access holds), over the record's
+ * SHA-256, with the plugin's name as associated data; a record that does not open is refused. Rule when a home's own plugin file and the store disagree: the store
  * wins (every machine injects by the same rules) and `doctor` names the home file it shadows.
  */
 import * as v from "valibot";
 import type { ProviderPlugin } from "./plugin.ts";
+import { sealJson, unsealJson } from "./crypto.ts";
+import { AuthsomeError } from "./errors.ts";
 import { PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
+import { SealedBoxSchema } from "./records.ts";
+import type { ServiceCore } from "./service.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
 import type { Store } from "./storage/index.ts";
+import { Vault } from "./vault.ts";
 
 /** The largest plugin definition accepted, as for a home's plugin file. */
 export const MAX_PLUGIN_BYTES = 1024 * 1024;
@@ -34,7 +43,9 @@ const RecordSchema = v.strictObject({
     source: v.pipe(v.string(), v.maxLength(MAX_PLUGIN_BYTES, "longer than 1 MiB")),
   })),
   added_at: v.pipe(v.string(), v.isoTimestamp("expected an ISO timestamp")),
+  seal: SealedBoxSchema,
 });
+const SealSchema = v.strictObject({ name: v.string(), sha256: v.string() });
 
 /** A plugin read from the store, with the content hash of the module it was made from. */
 export interface SharedPlugin {
@@ -63,9 +74,11 @@ export interface SharedPlugins {
  * The shared plugins of the store `open` gives, or null when that store is not shared (fs and
  * memory stores keep plugins in each home, as before).
  */
-export async function openSharedPlugins(open: () => Promise<Store>): Promise<SharedPlugins | null> {
+export async function openSharedPlugins(open: () => Promise<Store>, sealKey: () => Promise<CryptoKey>): Promise<SharedPlugins | null> {
   const store = await open();
   if (store.kind !== "redis") return null;
+  let key_: Promise<CryptoKey> | undefined;
+  const fleetKey = (): Promise<CryptoKey> => (key_ ??= sealKey());
   const { storage } = store;
   const key = (name: string): string => `${PREFIX}:${name}`;
   const locate = (name: string): string => store.locate(key(name));
@@ -77,7 +90,7 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
     async read(name) {
       // Raw text: the size bound comes before any parsing.
       const raw = await storage.getItemRaw(key(name));
-      return raw === null || raw === undefined ? null : await _parseRecord(raw, name, locate(name));
+      return raw === null || raw === undefined ? null : await _parseRecord(raw, name, locate(name), fleetKey);
     },
     async readMany(names) {
       // A key no plugin could have (written straight into Redis) is refused without reading it.
@@ -88,7 +101,7 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
         const raw = raws.get(name);
         if (raw === null || raw === undefined) return { name };
         try {
-          return { name, plugin: await _parseRecord(raw, name, locate(name)) };
+          return { name, plugin: await _parseRecord(raw, name, locate(name), fleetKey) };
         } catch (error) {
           return { name, error };
         }
@@ -96,8 +109,9 @@ export async function openSharedPlugins(open: () => Promise<Store>): Promise<Sha
     },
     async write(name, definition, moduleSource) {
       const module = moduleSource === undefined ? undefined : { sha256: await sha256Hex(moduleSource), source: moduleSource };
-      const record = { kind: "authsome-plugin", version: 1, name, definition, ...(module === undefined ? {} : { module }), added_at: new Date().toISOString() };
-      const text = JSON.stringify(record);
+      const body = { kind: "authsome-plugin", version: 1, name, definition, ...(module === undefined ? {} : { module }), added_at: new Date().toISOString() };
+      const seal = await sealJson(await fleetKey(), { name, sha256: await sha256Hex(_canonical(body)) }, _sealAad(name));
+      const text = JSON.stringify({ ...body, seal });
       if (text.length > MAX_RECORD_BYTES) throw pluginError(name, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB with its module source; nothing was installed`);
       await storage.setItem(key(name), text);
     },
@@ -122,7 +136,7 @@ async function _rawValues(storage: Store["storage"], keys: string[]): Promise<un
 }
 
 /** Validates a stored record as a plugin file is validated; every refusal names the record and field. */
-async function _parseRecord(raw: unknown, name: string, source: string): Promise<SharedPlugin> {
+async function _parseRecord(raw: unknown, name: string, source: string, fleetKey: () => Promise<CryptoKey>): Promise<SharedPlugin> {
   if (typeof raw !== "string") throw pluginError(source, "", "expected JSON text");
   if (raw.length > MAX_RECORD_BYTES) throw pluginError(source, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB`);
   let json: unknown;
@@ -147,7 +161,38 @@ async function _parseRecord(raw: unknown, name: string, source: string): Promise
   await prepareRegexEngine(text);
   const plugin = loadPluginJson(text, source);
   if (plugin.name !== name) throw pluginError(source, "definition.name", `"${plugin.name}" does not match the record's key`);
+  const { seal, ...body } = record;
+  await _checkSeal(seal, body, name, source, await fleetKey());
   return { plugin, ...(record.module === undefined ? {} : { moduleSha256: record.module.sha256 }) };
+}
+
+function _sealAad(name: string): string {
+  return `authsome-plugin:${name}`;
+}
+
+/** Refuses a record whose seal does not open with the fleet's key or covers another content. */
+async function _checkSeal(seal: v.InferOutput<typeof SealedBoxSchema>, body: unknown, name: string, source: string, key: CryptoKey): Promise<void> {
+  let sealed: unknown;
+  try {
+    sealed = await unsealJson(key, seal, _sealAad(name), source);
+  } catch (error) {
+    if (!(error instanceof AuthsomeError) || error.code !== "record_tampered") throw error;
+    throw pluginError(source, "seal", "does not open with this fleet's key: the record was written or altered without it (or moved from another plugin); nothing of it is used", error);
+  }
+  const parsed = v.safeParse(SealSchema, sealed);
+  if (!parsed.success || parsed.output.name !== name || parsed.output.sha256 !== (await sha256Hex(_canonical(body)))) {
+    throw pluginError(source, "seal", "does not match the record: it was altered after it was sealed; nothing of it is used");
+  }
+}
+
+/**
+ * The key that seals shared plugin records: the default profile's data key, which every machine
+ * with access to the store holds (a machine's approval wraps every profile's key for it).
+ */
+export async function pluginSealKey(core: ServiceCore): Promise<CryptoKey> {
+  if (core.context.profile === "default") return (await core.vault()).dataKey();
+  const [store, custody] = await Promise.all([core.store(), core.masterKey()]);
+  return new Vault(store.storage, store.lock, "default", custody.key, store.locate).dataKey();
 }
 
 /** SHA-256 of a text (UTF-8), lowercase hex. */

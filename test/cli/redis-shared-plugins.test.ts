@@ -120,10 +120,11 @@ async function listCommands(): Promise<{ counts: Record<string, number>; provide
   for (const m of redis.cli("INFO", "commandstats").matchAll(/^cmdstat_([a-z|]+):calls=(\d+)/gm)) {
     if (m[1] !== "config" && m[1] !== "info") counts[m[1] ?? ""] = Number(m[2]);
   }
-  return { counts, providers: (JSON.parse(r.stdout) as { providers: unknown[] }).providers.length };
+  const listed = JSON.parse(r.stdout) as { providers: unknown[]; errors: unknown[] };
+  return { counts, providers: listed.providers.length + listed.errors.length };
 }
 
-test("providers list sends the same commands to Redis with 2 and with 12 shared plugins", { skip }, async () => {
+test("providers list sends the same commands to Redis with 2 and with 12 plugin records", { skip }, async () => {
   const few = await listCommands();
   const good = JSON.parse(redis.cli("GET", "authsome:plugins:jsonco")) as { definition: Record<string, unknown> };
   const names = Array.from({ length: 10 }, (_, i) => `bulk${i}`);
@@ -131,6 +132,7 @@ test("providers list sends the same commands to Redis with 2 and with 12 shared 
     setRecord(`plugins:${name}`, JSON.stringify({ ...good, name, definition: { ...good.definition, name, env: { [`BULK${name.slice(4)}_KEY`]: "api_key" } } }));
     redis.cli("HSET", "authsome#idx:plugins", `r:${name}`, "0");
   }
+  // Copies re-named without the fleet's key: each is read (and refused at its seal) like a real one.
   const many = await listCommands();
   assert.equal(many.providers, few.providers + 10);
   assert.deepEqual(many.counts, few.counts, "the plugin index in one walk, every record in one MGET");
@@ -151,6 +153,8 @@ test("a record altered straight in Redis is refused with one line naming the rec
     ["another name", JSON.stringify({ ...good, definition: { ...good.definition, name: "openai" } }), /field "definition\.name"/],
     ["not JSON", "{\"kind\":", /invalid JSON/],
     ["too large", JSON.stringify({ ...good, definition: { ...good.definition, displayName: "x".repeat(3 * 1024 * 1024) } }), /larger than/],
+    ["a valid rule sending the key elsewhere", JSON.stringify({ ...good, definition: { ...good.definition, inject: [{ host: "http://attacker.example.test", name: "Authorization", format: "Bearer {token}" }] } }), /field "seal": does not match the record/],
+    ["another plugin's sealed record under this name", JSON.stringify({ ...hmac, name: "jsonco", definition: { ...(hmac as unknown as { definition: Record<string, unknown> }).definition, name: "jsonco" } }), /field "seal": does not open with this fleet's key/],
     ["a module that is not the hashed one", JSON.stringify({ ...hmac, name: "jsonco", definition: good.definition, module: { ...hmac.module, source: `${hmac.module.source}\n// altered` } }), /field "module\.sha256"/],
   ];
   for (const [what, value, field] of cases) {
