@@ -3,6 +3,7 @@
  * what they find.
  */
 import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { describeCustody, keyPaths } from "./key-custody.ts";
 import { masterKeyPath } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
@@ -96,7 +97,8 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   checks.push(await modeCheck("home permissions", home, 0o700, `chmod 700 ${home}`));
   const custody = describeCustody(home, core.context.masterKey, core.context.passphrase);
   // A keyring home has no key file: its pointer (no secret, but it names the entry) is checked instead.
-  const keyFile = custody.key_mode === "keyring" ? keyPaths(home).keyring : masterKeyPath(home);
+  // A joined machine of a shared store has its own key instead (src/core/machines.ts).
+  const keyFile = custody.key_mode === "keyring" ? keyPaths(home).keyring : custody.key_mode === "machine" ? join(home, "machine.key") : masterKeyPath(home);
   checks.push(await modeCheck("master key permissions", keyFile, 0o600, `chmod 600 ${keyFile}`));
   checks.push(await attempt("storage", async () => {
     const store = await core.store();

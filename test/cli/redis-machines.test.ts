@@ -111,6 +111,10 @@ test("a machine without access gets machine_no_access and no key file; it joins,
   assert.deepEqual(noKeyFiles(1), [], "the joined machine never held a master key");
   r = await cli(1, ["whoami", "--json"]);
   assert.equal((JSON.parse(r.stdout) as { key_mode: string }).key_mode, "machine");
+  r = await cli(1, ["doctor", "--json"]);
+  const checks = (JSON.parse(r.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }).checks;
+  assert.deepEqual(checks.filter((c) => !c.ok), [], "doctor finds nothing wrong on a joined machine");
+  assert.match(checks.find((c) => c.name === "master key permissions")?.detail ?? "", /machine\.key has mode 600/);
 
   r = await cli(0, ["machine", "list", "--json"]);
   const { machines } = JSON.parse(r.stdout) as { machines: { id: string; status: string; hostname: string; joined_at?: string; approved_by?: string; last_seen?: string; profiles: string[] }[] };
