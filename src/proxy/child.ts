@@ -55,19 +55,30 @@ export function preloadUrl(): string {
   throw new AuthsomeError("internal", "the Node preload (src/intercept/preload.mjs) is missing from this installation");
 }
 
-/** Builds the child's environment. */
+/** `deno` itself: the one client that gets the SOCKS5 proxy (see {@link buildChildEnv}). */
+const DENO = /(^|[/\\])deno(\.exe)?$/;
+
+/**
+ * Builds the child's environment. `command` is what `run` starts: when it is `deno`, ALL_PROXY
+ * names the proxy's SOCKS5 side too. Deno reads ALL_PROXY before HTTPS_PROXY and repeats an
+ * http:// proxy's credential inside CONNECT tunnels; over SOCKS5 it stays in the handshake
+ * (src/proxy/socks.ts). Not for every child: Python's httpx (the OpenAI and Anthropic SDKs)
+ * builds a transport for every proxy variable at start and fails on a SOCKS one without the
+ * optional socksio package (`Unknown scheme` in httpx 0.23).
+ */
 export function buildChildEnv(
   base: Record<string, string | undefined>,
   session: { proxyUrl: string; bundlePath: string; caPath: string },
   providers: ProviderPlugin[],
+  command = "",
 ): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(base)) if (v !== undefined && !WITHHELD.includes(k)) env[k] = v;
   for (const name of ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"]) env[name] = session.proxyUrl;
-  // Deno reads ALL_PROXY before HTTPS_PROXY and repeats an http:// proxy's credential inside
-  // CONNECT tunnels; over SOCKS5 it stays in the handshake (src/proxy/socks.ts). Other clients
-  // use ALL_PROXY only when the scheme's own variable is unset, which it never is here.
-  for (const name of ["ALL_PROXY", "all_proxy"]) env[name] = session.proxyUrl.replace(/^http:/, "socks5h:");
+  for (const name of ["ALL_PROXY", "all_proxy"]) {
+    if (DENO.test(command)) env[name] = session.proxyUrl.replace(/^http:/, "socks5h:");
+    else delete env[name];
+  }
   const noProxy = "localhost,127.0.0.1,::1";
   env["NO_PROXY"] = env["no_proxy"] = noProxy;
   // grpc-js reads its roots from GRPC_DEFAULT_SSL_ROOTS_FILE_PATH when set (it replaces the system roots).

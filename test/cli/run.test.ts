@@ -79,6 +79,20 @@ test("a Deno child: fetch honours the proxy variables and DENO_CERT", async () =
   assert.equal(upstream.requests.find((q) => q.url === "/deno")?.headers.authorization, `Bearer ${DEFAULT_KEY}`);
 });
 
+test("only a deno child is given ALL_PROXY (SOCKS5); Python's httpx, the OpenAI SDK's client, starts and gets the key", async () => {
+  const deno = join(repoRoot, "node_modules/.bin/deno");
+  const denoSees = await run(["--", deno, "eval", `console.log(Deno.env.get("ALL_PROXY") ?? "none")`]);
+  assert.equal(denoSees.code, 0, denoSees.stderr);
+  assert.match(denoSees.stdout.trim(), /^socks5h:\/\/_:[^@]+@127\.0\.0\.1:\d+$/);
+  const shellSees = await runCli(["run", "--", "sh", "-c", 'echo "${ALL_PROXY-none} ${all_proxy-none}"'], { env: { ...env, ALL_PROXY: "socks5://elsewhere:1080" } });
+  assert.equal(shellSees.stdout.trim(), "none none", "an inherited ALL_PROXY is removed too: it would bypass the proxy");
+  const script = `import httpx\nr = httpx.get("${base}/httpx")\nprint(r.status_code)`;
+  const r = await run(["--", "/usr/bin/python3", "-c", script]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "200");
+  assert.equal(upstream.requests.find((q) => q.url === "/httpx")?.headers.authorization, `Bearer ${DEFAULT_KEY}`);
+});
+
 test("the child's environment and argv hold no secret, only placeholders and the proxy", async () => {
   const r = await run(["--", "sh", "-c", "tr '\\0' '\\n' < /proc/$$/environ; echo ARGV; tr '\\0' ' ' < /proc/$$/cmdline"]);
   assert.equal(r.code, 0, r.stderr);

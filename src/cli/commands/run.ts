@@ -49,7 +49,7 @@ export default defineCommand({
       const plugins = await Promise.all(connected.map((name) => service.core.registry.get(name)));
       const where = hosted === null ? "" : ` (hosted by the daemon at ${hosted.daemonUrl})`;
       out.info(`authsome: proxy on 127.0.0.1:${session.port}${where}; injecting for ${connected.length ? connected.join(", ") : "no provider (none connected)"}`);
-      return await runChild(command, commandArgs, buildChildEnv(process.env, session, plugins));
+      return await runChild(command, commandArgs, buildChildEnv(process.env, session, plugins, command));
     } finally {
       await session.close();
       await service.close();
