@@ -101,7 +101,12 @@ export class ProfileKeys {
     }
     const parsed = v.safeParse(v.pipe(v.string(), v.base64()), raw);
     if (!parsed.success) throw new AuthsomeError("record_invalid", `${what} is malformed`);
-    if (wrapped.v === 1) await this.#migrateKey(storageKey, parsed.output);
+    if (wrapped.v === 1) {
+      await this.#migrateKey(storageKey, parsed.output);
+      // The v2 record has a createdAt of its own: a machine's wrapping must name that one.
+      const migrated = v.safeParse(WrappedKeySchema, await this.#storage.getItem(storageKey));
+      return { raw: parsed.output, createdAt: migrated.success ? migrated.output.createdAt : wrapped.createdAt };
+    }
     return { raw: parsed.output, createdAt: wrapped.createdAt };
   }
 
