@@ -21,7 +21,7 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
-import { MAX_PLUGIN_BYTES, openSharedPlugins, samePlugin, type SharedPlugins } from "./shared-plugins.ts";
+import { MAX_PLUGIN_BYTES, openSharedPlugins, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 
 /** Where a listed plugin comes from. */
@@ -78,7 +78,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const bundled = options.bundled ?? bundledPlugins;
   const fileOf = (name: string): string => join(dir, `${name}.json`);
   let shared: Promise<SharedPlugins | null> | undefined;
-  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKey ?? _noSealKey)));
+  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKey)));
   const sharedNames = async (): Promise<string[]> => (await (await sharedPlugins())?.names()) ?? [];
   const validNames = (names: string[]): string[] => names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
 
@@ -159,7 +159,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     const unshadowed = Object.keys(bundled).filter((n) => !shadowed.has(n));
     await Promise.all(unshadowed.map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
     const plugins = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
-    return { plugins, sources, errors, shadowed: await _shadowedFiles(installed.filter((n) => inStore.has(n)), found, readInstalled, fileOf) };
+    return { plugins, sources, errors, shadowed: await shadowedFiles(installed.filter((n) => inStore.has(n)), found, readInstalled, fileOf) };
   }
 
   async function get(name: string): Promise<ProviderPlugin> {
@@ -207,22 +207,6 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   return { names, list, get, install, remove };
-}
-
-async function _noSealKey(): Promise<CryptoKey> {
-  throw new AuthsomeError("internal", "a registry over a shared store needs the key that seals its plugins");
-}
-
-/** Home files shadowed by the store's plugin of their name that say something else (for `doctor`). */
-async function _shadowedFiles(names: string[], used: Map<string, ProviderPlugin>, read: (name: string) => Promise<ProviderPlugin | null>, fileOf: (name: string) => string): Promise<PluginList["shadowed"]> {
-  const out: PluginList["shadowed"] = [];
-  for (const name of names) {
-    const local = await read(name).catch(() => null);
-    const fleet = used.get(name);
-    if (local !== null && fleet !== undefined && samePlugin(local, fleet)) continue;
-    out.push({ source: fileOf(name), message: `differs from the shared store's "${name}", which is used; remove the file, or update the store with: authsome providers add <file> --force` });
-  }
-  return out;
 }
 
 // `regex:` rules compile on RE2, loaded only for plugins that have one (src/core/rule-regex.ts).

@@ -74,11 +74,11 @@ export interface SharedPlugins {
  * The shared plugins of the store `open` gives, or null when that store is not shared (fs and
  * memory stores keep plugins in each home, as before).
  */
-export async function openSharedPlugins(open: () => Promise<Store>, sealKey: () => Promise<CryptoKey>): Promise<SharedPlugins | null> {
+export async function openSharedPlugins(open: () => Promise<Store>, sealKey: (() => Promise<CryptoKey>) | undefined): Promise<SharedPlugins | null> {
   const store = await open();
   if (store.kind !== "redis") return null;
   let key_: Promise<CryptoKey> | undefined;
-  const fleetKey = (): Promise<CryptoKey> => (key_ ??= sealKey());
+  const fleetKey = (): Promise<CryptoKey> => (key_ ??= sealKey?.() ?? Promise.reject(new AuthsomeError("internal", "a registry over a shared store needs the key that seals its plugins")));
   const { storage } = store;
   const key = (name: string): string => `${PREFIX}:${name}`;
   const locate = (name: string): string => store.locate(key(name));
@@ -199,6 +199,21 @@ export async function pluginSealKey(core: ServiceCore): Promise<CryptoKey> {
 export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Home plugin files (`names`, read by `read`) that the store's plugin of their name (in `used`)
+ * overrides and that say something else: `doctor` names them. @internal
+ */
+export async function shadowedFiles(names: string[], used: Map<string, ProviderPlugin>, read: (name: string) => Promise<ProviderPlugin | null>, fileOf: (name: string) => string): Promise<{ source: string; message: string }[]> {
+  const out: { source: string; message: string }[] = [];
+  for (const name of names) {
+    const local = await read(name).catch(() => null);
+    const fleet = used.get(name);
+    if (local !== null && fleet !== undefined && samePlugin(local, fleet)) continue;
+    out.push({ source: fileOf(name), message: `differs from the shared store's "${name}", which is used; remove the file, or update the store with: authsome providers add <file> --force` });
+  }
+  return out;
 }
 
 /** Whether two validated plugins say the same thing (a home file against the store's record). */
