@@ -3,7 +3,8 @@
  * home A adds a JSON plugin and a TypeScript module plugin (with a sign hook) and logs in; home
  * B, which has no plugin file, lists, gets and runs through both; a record altered straight in
  * Redis is refused with one line naming the record and the field; A's removal reaches B; a home
- * file that disagrees with the store loses, and doctor names it; profiles are the store's.
+ * file that disagrees with the store loses, and doctor names it; profiles are the store's; a
+ * machine that joined with its own key (issue 14 part 6) opens the records' seals and adds one.
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -48,7 +49,7 @@ function setRecord(key: string, value: string): void {
 before(async () => {
   if (skip !== undefined) return;
   redis = await startRedisServer();
-  homes = await Promise.all([0, 1].map(() => tempHome()));
+  homes = await Promise.all([0, 1, 2].map(() => tempHome()));
   server = http.createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -231,4 +232,27 @@ test("profiles are the store's: created on A, listed and used on B; which one is
   assert.equal(r.stdout, "ci-secret-000000000000000000\n", r.stderr);
   r = await cli(A, ["get", "hmacapi", "--profile", "nope"]);
   assert.match(r.stderr, /no profile "nope" in redis:\/\/127\.0\.0\.1:\d+\/0/);
+});
+
+test("a machine that joined with its own key (no copied master key) reads, uses and adds shared plugins", { skip }, async () => {
+  const C = 2;
+  const own = { AUTHSOME_MASTER_KEY: "" };
+  let r = await cli(C, ["machine", "join", "--json"], undefined, own);
+  assert.equal(r.code, 0, r.stderr);
+  const request = JSON.parse(r.stdout) as { id: string; fingerprint: string };
+  r = await cli(A, ["machine", "approve", `${request.id}.${request.fingerprint}`]);
+  assert.equal(r.code, 0, r.stderr);
+  r = await cli(C, ["providers", "list", "--json"], undefined, own);
+  assert.equal(r.code, 0, r.stderr);
+  const listed = JSON.parse(r.stdout) as { providers: { name: string; source: string }[]; errors: unknown[] };
+  assert.equal(listed.providers.find((p) => p.name === "hmacapi")?.source, "shared", "the seal opens with the data key wrapped for this machine");
+  assert.deepEqual(listed.errors, []);
+  r = await cli(C, ["get", "hmacapi", "--profile", "ci", "--field", "api_key", "--show-secret"], undefined, own);
+  assert.equal(r.stdout, "ci-secret-000000000000000000\n", r.stderr);
+  await writeFile(join(homes[C]?.home ?? "", "fromc.json"), jsonPlugin("fromc", "api.fromc.example.test"));
+  r = await cli(C, ["providers", "add", join(homes[C]?.home ?? "", "fromc.json")], undefined, own);
+  assert.equal(r.code, 0, r.stderr);
+  r = await cli(A, ["inspect", "fromc", "--json"]);
+  assert.equal(r.code, 0, `what the joined machine sealed, the others open: ${r.stderr}`);
+  assert.match(r.stdout, /api\.fromc\.example\.test/);
 });
