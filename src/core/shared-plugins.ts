@@ -177,7 +177,9 @@ async function _checkSeal(seal: v.InferOutput<typeof SealedBoxSchema>, body: unk
     sealed = await unsealJson(key, seal, _sealAad(name), source);
   } catch (error) {
     if (!(error instanceof AuthsomeError) || error.code !== "record_tampered") throw error;
-    throw pluginError(source, "seal", "does not open with this fleet's key: the record was written or altered without it (or moved from another plugin); nothing of it is used", error);
+    // A re-encryption (key rotate --reencrypt, machine remove --rotate) gives "default" a new data
+    // key and does not yet seal plugin records again: adding the plugin again does.
+    throw pluginError(source, "seal", "does not open with this fleet's key: the record was written or altered without it, moved from another plugin, or sealed before the default profile's data key was rotated (then add it again: authsome providers add <file> --force); nothing of it is used", error);
   }
   const parsed = v.safeParse(SealSchema, sealed);
   if (!parsed.success || parsed.output.name !== name || parsed.output.sha256 !== (await sha256Hex(_canonical(body)))) {
