@@ -3,9 +3,9 @@
  * what they find.
  */
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
 import { describeCustody, keyPaths } from "./key-custody.ts";
 import { masterKeyPath } from "./keys.ts";
+import { machineKeyLocation } from "./machine-keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import { runtime } from "../runtime/index.ts";
@@ -98,7 +98,7 @@ export async function doctor(core: ServiceCore): Promise<DoctorCheck[]> {
   const custody = describeCustody(home, core.context.masterKey, core.context.passphrase);
   // A keyring home has no key file: its pointer (no secret, but it names the entry) is checked instead.
   // A joined machine of a shared store has its own key instead (src/core/machines.ts).
-  const keyFile = custody.key_mode === "keyring" ? keyPaths(home).keyring : custody.key_mode === "machine" ? join(home, "machine.key") : masterKeyPath(home);
+  const keyFile = custody.key_mode === "keyring" ? keyPaths(home).keyring : custody.key_mode === "machine" ? machineKeyLocation(home) : masterKeyPath(home);
   checks.push(await modeCheck("master key permissions", keyFile, 0o600, `chmod 600 ${keyFile}`));
   checks.push(await attempt("storage", async () => {
     const store = await core.store();

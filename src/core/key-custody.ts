@@ -234,8 +234,9 @@ export function describeCustody(home: string, envKey: string | undefined, passph
   }
   const pointer = readPointer(paths.keyring);
   if (pointer !== undefined) return { key_mode: "keyring", key_source: `${describeEntry(pointer)} (named by ${paths.keyring})`, ...pending };
-  const machineKey = join(home, "machine.key");
-  if (existsSync(machineKey)) return { key_mode: "machine", key_source: `${machineKey} (machine ${machineIdentity(home).id}; opens the data keys the store wraps for it)`, ...pending };
+  // A joined machine of a shared store (src/core/machine-keys.ts): its key file or keyring pointer.
+  const machineKey = [join(home, "machine.key"), join(home, "machine.keyring")].find((path) => existsSync(path));
+  if (machineKey !== undefined) return { key_mode: "machine", key_source: `${machineKey} (machine ${machineIdentity(home).id}; opens the data keys the store wraps for it)`, ...pending };
   const problem = passphrase === undefined ? keyringProblem() : "a passphrase is set";
   const where = problem === undefined ? `the OS keyring (${keyringName()}) on first use, else ${paths.file}` : `${paths.file} on first use (keyring: ${problem})`;
   return { key_mode: "not created yet", key_source: where, ...pending };

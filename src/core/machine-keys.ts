@@ -3,12 +3,15 @@
  * a machine's public key, so a machine joining a shared store never needs another machine's
  * master key (issue 14 part 6; docs/fleet.md, "Machines").
  *
- * The private key lives in `<home>/machine.key` (mode 0600, made at first use, like master.key);
- * only the public key (SPKI) goes to the store. A data key is wrapped ECIES-style: a fresh
+ * The private key is kept like a new home's master key (key-custody.ts): in the OS keyring when
+ * one answers (the home then holds `machine.keyring`, a pointer naming the entry, no secret),
+ * else in `<home>/machine.key` (mode 0600); made at first use. Only the public key (SPKI) goes
+ * to the store. A data key is wrapped ECIES-style: a fresh
  * ephemeral ECDH key per wrapping, HKDF-SHA-256 of the shared secret to an AES-256-GCM key, and
  * associated data naming the profile, the machine and the data key's `createdAt`, so a wrapping
  * copied to another machine's or profile's slot does not open.
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import * as v from "valibot";
 import { decodeBase64, encodeBase64, encodeHexLowerCase } from "@oslojs/encoding";
@@ -40,6 +43,16 @@ export function machineKeyPath(home: string): string {
   return join(home, "machine.key");
 }
 
+/** Path of the home's pointer to its machine key in the OS keyring. */
+export function machineKeyringPath(home: string): string {
+  return join(home, "machine.keyring");
+}
+
+/** The home's machine key file, else its keyring pointer (for `doctor`'s mode check): whichever exists. */
+export function machineKeyLocation(home: string): string {
+  return existsSync(machineKeyPath(home)) ? machineKeyPath(home) : machineKeyringPath(home);
+}
+
 /** The short fingerprint of a base64 SPKI. */
 export async function fingerprintOf(spki: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(decodeBase64(spki))));
@@ -55,12 +68,47 @@ async function _readKeyFile(path: string): Promise<string | undefined> {
   }
 }
 
-/** Makes the key file unless one exists (exclusive create: of two first uses, one key wins). */
-async function _createKeyFile(path: string): Promise<void> {
+/** A new key pair, as the key file (or keyring entry) holds it. */
+async function _newKeyText(): Promise<string> {
   const pair = (await crypto.subtle.generateKey(ECDH, true, ["deriveBits"])) as CryptoKeyPair;
   const pkcs8 = encodeBase64(new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey)));
   const spki = encodeBase64(new Uint8Array(await crypto.subtle.exportKey("spki", pair.publicKey)));
-  await createFileExclusive(path, `${JSON.stringify({ v: 1, alg: "ECDH-P256", pkcs8, spki })}\n`, 0o600);
+  return `${JSON.stringify({ v: 1, alg: "ECDH-P256", pkcs8, spki })}\n`;
+}
+
+/** The key text the home's keyring pointer names; undefined without a pointer. */
+async function _readKeyring(home: string): Promise<string | undefined> {
+  const { readPointer, describeEntry } = await import("./key-custody.ts");
+  const pointer = readPointer(machineKeyringPath(home));
+  if (pointer === undefined) return undefined;
+  const { keyringGet } = await import("../runtime/keyring.ts");
+  const text = await keyringGet(pointer);
+  if (text === null) throw new AuthsomeError("master_key_invalid", `the OS keyring has no entry ${describeEntry(pointer)} (named by ${machineKeyringPath(home)})`, { hint: "restore the entry, or move the pointer aside and join the fleet again (`authsome machine join`)" });
+  return text;
+}
+
+/**
+ * Makes the machine key: in the OS keyring when it answers (and AUTHSOME_KEYRING is not 0), else
+ * in the key file; exclusive creates, so of two first uses one key wins.
+ */
+async function _create(home: string): Promise<void> {
+  const text = await _newKeyText();
+  const keyring = await import("../runtime/keyring.ts");
+  if (keyring.keyringProblem() === undefined) {
+    const { KEYRING_SERVICE } = await import("./key-custody.ts");
+    const pointer = { v: 1, service: KEYRING_SERVICE, account: `${home} machine-${crypto.randomUUID().slice(0, 8)}` };
+    try {
+      await keyring.keyringSet(pointer, text);
+      const kept = (await keyring.keyringGet(pointer)) === text;
+      if (kept && (await createFileExclusive(machineKeyringPath(home), `${JSON.stringify(pointer)}\n`, 0o600))) return;
+      await keyring.keyringDelete(pointer).catch(() => false);
+      // Another first use wrote its pointer first (read next), or the keyring did not keep it (a file then).
+      if (kept) return;
+    } catch (error) {
+      if (!(error instanceof AuthsomeError && error.code === "keyring_unavailable")) throw error;
+    }
+  }
+  await createFileExclusive(machineKeyPath(home), text, 0o600);
 }
 
 const loaded = new Map<string, Promise<MachineKey | undefined>>();
@@ -82,11 +130,12 @@ export function loadMachineKey(home: string, create: boolean): Promise<MachineKe
 
 async function _load(home: string, create: boolean): Promise<MachineKey | undefined> {
   const path = machineKeyPath(home);
-  let text = await _readKeyFile(path);
+  const read = async () => (await _readKeyFile(path)) ?? (await _readKeyring(home));
+  let text = await read();
   if (text === undefined) {
     if (!create) return undefined;
-    await _createKeyFile(path);
-    text = await _readKeyFile(path);
+    await _create(home);
+    text = await read();
   }
   let parsed: v.InferOutput<typeof KeyFileSchema>;
   let privateKey: CryptoKey;

@@ -14,6 +14,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { runCli, tempHome } from "../helpers/cli.ts";
 import { type RedisServer, redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
+import { type SecretService, secretServiceMissing, startSecretService } from "../helpers/secret-service.ts";
 
 const skip = redisUnavailableReason();
 
@@ -192,4 +193,31 @@ test("approving from a v1 key record wraps the key under the record it is migrat
   assert.equal((JSON.parse(redis.cli("GET", "authsome:p:default:key").trim()) as { v: number }).v, 2, "migrated by the approval");
   r = await cli(2, ["get", "openai", "--show-secret", "--json"]);
   assert.match(r.stdout, new RegExp(SECRET), r.stdout + r.stderr);
+});
+
+test("a machine key in the OS keyring: the home holds a pointer only; the machine joins and reads", { skip: skip ?? secretServiceMissing() }, async () => {
+  const service: SecretService = await startSecretService();
+  const h = await tempHome();
+  try {
+    const env = { ...h.env, ...service.env, AUTHSOME_KEYRING: undefined, XDG_RUNTIME_DIR: undefined, AUTHSOME_STORAGE: redis.url };
+    let r = await runCli(["machine", "join", "--json"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const request = JSON.parse(r.stdout) as { id: string; fingerprint: string; status: string };
+    assert.equal(request.status, "requested");
+    assert.equal(existsSync(join(h.home, "machine.key")), false, "no key file beside a keyring key");
+    const pointer = JSON.parse(await readFile(join(h.home, "machine.keyring"), "utf8")) as { service: string; account: string };
+    assert.equal(pointer.service, "authsome");
+    assert.ok(service.secretTool(["search", "--all", "service", "authsome"]).stdout.includes(pointer.account), "the entry is in the keyring");
+    r = await cli(0, ["machine", "approve", `${request.id}.${request.fingerprint}`]);
+    assert.equal(r.code, 0, r.stderr);
+    r = await runCli(["get", "openai", "--show-secret", "--json"], { env });
+    assert.match(r.stdout, new RegExp(SECRET), r.stdout + r.stderr);
+    const who = JSON.parse((await runCli(["whoami", "--json"], { env })).stdout) as { key_mode: string; key_source: string };
+    assert.equal(who.key_mode, "machine");
+    assert.match(who.key_source, /machine\.keyring/);
+    assert.deepEqual(["master.key", "master.keyring"].filter((f) => existsSync(join(h.home, f))), []);
+  } finally {
+    await h.cleanup();
+    await service.stop();
+  }
 });
