@@ -52,69 +52,77 @@ function _groups(outputs, cliEntry) {
   return groups;
 }
 
-/**
- * Merges the hot chunks of the build in `outdir` (esbuild's `metafile` of it), in place. Returns
- * the merged files' names and how many chunks each holds.
- */
-export async function mergeHotChunks(outdir, metafile) {
-  const outputs = metafile.outputs;
+/** Where each merged chunk goes, and the text of a re-export of its names from there. */
+function _plan(outputs, chunks) {
   const cliEntry = Object.keys(outputs).find((p) => outputs[p].entryPoint === "src/cli/main.ts");
   const groups = _groups(outputs, cliEntry);
-  const chunks = join(outdir, "chunks");
   // Every member gets a global index: its exports are `m<index>$<name>` in its merged file.
   const home = new Map();
   for (const [group, members] of Object.entries(groups)) members.forEach((path) => home.set(resolve(path), { group, index: home.size }));
-  const mergedName = (group) => `merged-${group}.mjs`;
   const exportsOf = (path) => outputs[relative(process.cwd(), path)]?.exports ?? [];
   const alias = (path, name) => `m${home.get(path).index}$${name}`;
-  const facade = (path, from) => {
+  const fileOf = (path) => join(chunks, `merged-${home.get(path).group}.mjs`);
+  const reexport = (path, from) => {
     const names = exportsOf(path);
-    return names.length === 0 ? `import ${JSON.stringify(from)};\n` : `export { ${names.map((n) => `${alias(path, n)} as ${n}`).join(", ")} } from ${JSON.stringify(from)};\n`;
+    const spec = JSON.stringify(from);
+    return names.length === 0 ? `import ${spec};\n` : `export { ${names.map((n) => `${alias(path, n)} as ${n}`).join(", ")} } from ${spec};\n`;
   };
+  return { groups, home, exportsOf, alias, fileOf, reexport };
+}
+
+/** Bundles one group's chunks into one module exporting every member's names under its alias. */
+async function _mergeGroup(plan, members, chunks) {
+  const own = new Set(members.map((p) => resolve(p)));
+  const entry = [...own].map((path) => {
+    const names = plan.exportsOf(path);
+    const spec = JSON.stringify(path);
+    return names.length === 0 ? `import ${spec};` : `export { ${names.map((n) => `${n} as ${plan.alias(path, n)}`).join(", ")} } from ${spec};`;
+  }).join("\n");
+  const onResolve = (args) => {
+    // node:* builtins and ioredis, as in the first pass.
+    if (!args.path.startsWith(".") && !args.path.startsWith("/")) return { path: args.path, external: true };
+    const path = resolve(args.resolveDir, args.path);
+    if (own.has(path)) return { path };
+    // A member of another merged group: import its names from that group's file directly.
+    if (plan.home.has(path) && args.kind === "import-statement") return { path, namespace: "merged-facade" };
+    const spec = relative(chunks, path);
+    return { path: spec.startsWith(".") ? spec : `./${spec}`, external: true };
+  };
+  const onLoad = (args) => ({ contents: plan.reexport(args.path, `./${relative(chunks, plan.fileOf(args.path))}`), loader: "js", resolveDir: chunks });
+  const result = await build({
+    stdin: { contents: entry, resolveDir: chunks, sourcefile: "merged.mjs", loader: "js" },
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
+  });
+  return result.outputFiles[0].contents;
+}
+
+/**
+ * Merges the hot chunks of the build in `outdir` (esbuild's `metafile` of it), in place. Returns
+ * one line per merged file: its name, how many chunks it holds, its size.
+ */
+export async function mergeHotChunks(outdir, metafile) {
+  const chunks = join(outdir, "chunks");
+  const plan = _plan(metafile.outputs, chunks);
   const report = [];
-  for (const [group, members] of Object.entries(groups)) {
+  for (const members of Object.values(plan.groups)) {
     if (members.length === 0) continue;
-    const own = new Set(members.map((p) => resolve(p)));
-    const entry = members.map((p) => {
-      const names = exportsOf(resolve(p));
-      const spec = JSON.stringify(resolve(p));
-      return names.length === 0 ? `import ${spec};` : `export { ${names.map((n) => `${n} as ${alias(resolve(p), n)}`).join(", ")} } from ${spec};`;
-    }).join("\n");
-    const result = await build({
-      stdin: { contents: entry, resolveDir: chunks, sourcefile: mergedName(group), loader: "js" },
-      bundle: true,
-      write: false,
-      format: "esm",
-      platform: "node",
-      target: "node20",
-      minify: true,
-      legalComments: "none",
-      logLevel: "warning",
-      plugins: [{
-        name: "merge-hot-chunks",
-        setup(b) {
-          b.onResolve({ filter: /.*/ }, (args) => {
-            // node:* builtins and ioredis, as in the first pass.
-            if (!args.path.startsWith(".") && !args.path.startsWith("/")) return { path: args.path, external: true };
-            const path = resolve(args.resolveDir, args.path);
-            if (own.has(path)) return { path };
-            // A member of another merged group: import its names from that group's file directly.
-            if (home.has(path) && args.kind === "import-statement") return { path, namespace: "merged-facade" };
-            const spec = relative(chunks, path);
-            return { path: spec.startsWith(".") ? spec : `./${spec}`, external: true };
-          });
-          b.onLoad({ filter: /.*/, namespace: "merged-facade" }, (args) => ({ contents: facade(args.path, `./${mergedName(home.get(args.path).group)}`), loader: "js", resolveDir: chunks }));
-        },
-      }],
-    });
-    await writeFile(join(chunks, mergedName(group)), result.outputFiles[0].contents);
-    report.push(`${mergedName(group)}: ${members.length} chunks, ${result.outputFiles[0].contents.length} bytes`);
+    const file = plan.fileOf(resolve(members[0]));
+    const code = await _mergeGroup(plan, members, chunks);
+    await writeFile(file, code);
+    report.push(`${relative(outdir, file)}: ${members.length} chunks, ${code.length} bytes`);
   }
-  // Facades last: the merge read the members' code from these same paths.
-  for (const path of home.keys()) {
-    const target = join(chunks, mergedName(home.get(path).group));
-    const spec = relative(dirname(path), target);
-    await writeFile(path, facade(path, spec.startsWith(".") ? spec : `./${spec}`));
+  // The members' files last (the merge read their code): each re-exports from its merged file.
+  for (const path of plan.home.keys()) {
+    const spec = relative(dirname(path), plan.fileOf(path));
+    await writeFile(path, plan.reexport(path, spec.startsWith(".") ? spec : `./${spec}`));
   }
   return report;
 }
