@@ -21,7 +21,7 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
-import { MAX_PLUGIN_BYTES, openSharedPlugins, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
+import { MAX_PLUGIN_BYTES, openSharedPlugins, type SealKeys, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 
 /** Where a listed plugin comes from. */
@@ -35,8 +35,8 @@ export interface RegistryOptions {
   bundled?: Record<string, () => Promise<{ default: ProviderPlugin }>>;
   /** The store, opened on first use: a shared (Redis) one holds the fleet's plugins. */
   store?: () => Promise<Store>;
-  /** The key that seals plugin records in a shared store (shared-plugins.ts); required with `store`. */
-  sealKey?: () => Promise<CryptoKey>;
+  /** The keys that seal plugin records in a shared store (shared-plugins.ts); required with `store`. */
+  sealKeys?: () => Promise<SealKeys>;
 }
 
 /** Result of {@link Registry.list}. */
@@ -78,7 +78,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   const bundled = options.bundled ?? bundledPlugins;
   const fileOf = (name: string): string => join(dir, `${name}.json`);
   let shared: Promise<SharedPlugins | null> | undefined;
-  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKey)));
+  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKeys)));
   const sharedNames = async (): Promise<string[]> => (await (await sharedPlugins())?.names()) ?? [];
   const validNames = (names: string[]): string[] => names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
 

@@ -24,6 +24,7 @@ import { setFallbackKeys, setSuccessor } from "./key-fallbacks.ts";
 import { describeEntry, KEYRING_SERVICE, keyPaths, newKeyringKey, openKeyringKey, openPendingFile, readPointer, type CustodySource } from "./key-custody.ts";
 import { decodeKeyText } from "./keys.ts";
 import type { ServiceCore } from "./service.ts";
+import { resealSharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 import { Vault } from "./vault.ts";
 
@@ -170,6 +171,8 @@ async function _reencrypt(store: Store, vault: Vault, profile: string, target: C
         return n;
       });
     }
+    // Shared plugin records are sealed under the default profile's data key (shared-plugins.ts).
+    if (profile === "default") count += await resealSharedPlugins(store, target);
     total += count;
     if (count === 0) break;
   }

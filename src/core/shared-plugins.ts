@@ -21,11 +21,11 @@ import { sealJson, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import { PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { SealedBoxSchema } from "./records.ts";
+import { ProfileKeys } from "./profile-keys.ts";
 import type { ServiceCore } from "./service.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
 import type { Store } from "./storage/index.ts";
-import { Vault } from "./vault.ts";
 
 /** The largest plugin definition accepted, as for a home's plugin file. */
 export const MAX_PLUGIN_BYTES = 1024 * 1024;
@@ -54,6 +54,14 @@ export interface SharedPlugin {
   moduleSha256?: string;
 }
 
+/** The keys seals are made and opened with: the default profile's (profile-keys.ts), both during a re-encryption. */
+export interface SealKeys {
+  /** Opens a box with the current data key, or a re-encryption's new one. */
+  open(box: v.InferOutput<typeof SealedBoxSchema>, aad: string, what: string): Promise<unknown>;
+  /** The key new seals are made with (a re-encryption's new one when under way). */
+  sealKey(): Promise<CryptoKey>;
+}
+
 /** The shared plugins of one store. */
 export interface SharedPlugins {
   /** Where a plugin's record lives, for messages. */
@@ -74,11 +82,11 @@ export interface SharedPlugins {
  * The shared plugins of the store `open` gives, or null when that store is not shared (fs and
  * memory stores keep plugins in each home, as before).
  */
-export async function openSharedPlugins(open: () => Promise<Store>, sealKey: (() => Promise<CryptoKey>) | undefined): Promise<SharedPlugins | null> {
+export async function openSharedPlugins(open: () => Promise<Store>, sealKeys: (() => Promise<SealKeys>) | undefined): Promise<SharedPlugins | null> {
   const store = await open();
   if (store.kind !== "redis") return null;
-  let key_: Promise<CryptoKey> | undefined;
-  const fleetKey = (): Promise<CryptoKey> => (key_ ??= sealKey?.() ?? Promise.reject(new AuthsomeError("internal", "a registry over a shared store needs the key that seals its plugins")));
+  let keys: Promise<SealKeys> | undefined;
+  const fleetKey = (): Promise<SealKeys> => (keys ??= sealKeys?.() ?? Promise.reject(new AuthsomeError("internal", "a registry over a shared store needs the key that seals its plugins")));
   const { storage } = store;
   const key = (name: string): string => `${PREFIX}:${name}`;
   const locate = (name: string): string => store.locate(key(name));
@@ -110,7 +118,7 @@ export async function openSharedPlugins(open: () => Promise<Store>, sealKey: (()
     async write(name, definition, moduleSource) {
       const module = moduleSource === undefined ? undefined : { sha256: await sha256Hex(moduleSource), source: moduleSource };
       const body = { kind: "authsome-plugin", version: 1, name, definition, ...(module === undefined ? {} : { module }), added_at: new Date().toISOString() };
-      const seal = await sealJson(await fleetKey(), { name, sha256: await sha256Hex(_canonical(body)) }, _sealAad(name));
+      const seal = await sealJson(await (await fleetKey()).sealKey(), { name, sha256: await sha256Hex(_canonical(body)) }, _sealAad(name));
       const text = JSON.stringify({ ...body, seal });
       if (text.length > MAX_RECORD_BYTES) throw pluginError(name, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB with its module source; nothing was installed`);
       await storage.setItem(key(name), text);
@@ -136,7 +144,7 @@ async function _rawValues(storage: Store["storage"], keys: string[]): Promise<un
 }
 
 /** Validates a stored record as a plugin file is validated; every refusal names the record and field. */
-async function _parseRecord(raw: unknown, name: string, source: string, fleetKey: () => Promise<CryptoKey>): Promise<SharedPlugin> {
+async function _parseRecord(raw: unknown, name: string, source: string, fleetKey: () => Promise<SealKeys>): Promise<SharedPlugin> {
   if (typeof raw !== "string") throw pluginError(source, "", "expected JSON text");
   if (raw.length > MAX_RECORD_BYTES) throw pluginError(source, "", `larger than ${MAX_RECORD_BYTES >> 10} KiB`);
   let json: unknown;
@@ -171,15 +179,13 @@ function _sealAad(name: string): string {
 }
 
 /** Refuses a record whose seal does not open with the fleet's key or covers another content. */
-async function _checkSeal(seal: v.InferOutput<typeof SealedBoxSchema>, body: unknown, name: string, source: string, key: CryptoKey): Promise<void> {
+async function _checkSeal(seal: v.InferOutput<typeof SealedBoxSchema>, body: unknown, name: string, source: string, keys: SealKeys): Promise<void> {
   let sealed: unknown;
   try {
-    sealed = await unsealJson(key, seal, _sealAad(name), source);
+    sealed = await keys.open(seal, _sealAad(name), source);
   } catch (error) {
     if (!(error instanceof AuthsomeError) || error.code !== "record_tampered") throw error;
-    // A re-encryption (key rotate --reencrypt, machine remove --rotate) gives "default" a new data
-    // key and does not yet seal plugin records again: adding the plugin again does.
-    throw pluginError(source, "seal", "does not open with this fleet's key: the record was written or altered without it, moved from another plugin, or sealed before the default profile's data key was rotated (then add it again: authsome providers add <file> --force); nothing of it is used", error);
+    throw pluginError(source, "seal", "does not open with this fleet's key: the record was written or altered without it, or moved from another plugin; nothing of it is used", error);
   }
   const parsed = v.safeParse(SealSchema, sealed);
   if (!parsed.success || parsed.output.name !== name || parsed.output.sha256 !== (await sha256Hex(_canonical(body)))) {
@@ -188,13 +194,52 @@ async function _checkSeal(seal: v.InferOutput<typeof SealedBoxSchema>, body: unk
 }
 
 /**
- * The key that seals shared plugin records: the default profile's data key, which every machine
+ * The keys that seal shared plugin records: the default profile's data keys, which every machine
  * with access to the store holds (a machine's approval wraps every profile's key for it).
  */
-export async function pluginSealKey(core: ServiceCore): Promise<CryptoKey> {
-  if (core.context.profile === "default") return (await core.vault()).dataKey();
+export async function pluginSealKeys(core: ServiceCore): Promise<SealKeys> {
   const [store, custody] = await Promise.all([core.store(), core.masterKey()]);
-  return new Vault(store.storage, store.lock, "default", custody.key, store.locate).dataKey();
+  return _defaultKeys(store, custody.key);
+}
+
+function _defaultKeys(store: Store, masterKey: CryptoKey): ProfileKeys {
+  return new ProfileKeys(store.storage, store.lock, "default", masterKey, (...parts) => store.locate(["p", "default", ...parts].join(":")));
+}
+
+/**
+ * Re-encryption (rotate.ts): seals every shared plugin record again under the default profile's
+ * new data key, so none is refused once the old key is retired. A record that does not open, or
+ * whose seal covers other content, is left as it is (it stays refused). Returns how many were sealed again.
+ */
+export async function resealSharedPlugins(store: Store, masterKey: CryptoKey): Promise<number> {
+  if (store.kind !== "redis") return 0;
+  const keys = _defaultKeys(store, masterKey);
+  const next = await keys.nextKey();
+  if (next === undefined) return 0;
+  let count = 0;
+  for (const key of await store.storage.getKeys(PREFIX)) {
+    const name = key.slice(PREFIX.length + 1);
+    if (!PLUGIN_NAME_PATTERN.test(name)) continue;
+    const raw = await store.storage.getItemRaw(key);
+    const parsed = v.safeParse(RecordSchema, typeof raw === "string" && raw.length <= MAX_RECORD_BYTES ? _jsonOrNull(raw) : null);
+    if (!parsed.success || parsed.output.name !== name) continue;
+    const { seal, ...body } = parsed.output;
+    if (await unsealJson(next, seal, _sealAad(name), key).then(() => true, () => false)) continue;
+    const ok = await _checkSeal(seal, body, name, key, keys).then(() => true, () => false);
+    if (!ok) continue;
+    const fresh = await sealJson(next, { name, sha256: await sha256Hex(_canonical(body)) }, _sealAad(name));
+    await store.storage.setItem(key, JSON.stringify({ ...body, seal: fresh }));
+    count++;
+  }
+  return count;
+}
+
+function _jsonOrNull(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }
 
 /** SHA-256 of a text (UTF-8), lowercase hex. */

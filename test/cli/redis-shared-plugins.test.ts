@@ -49,7 +49,7 @@ function setRecord(key: string, value: string): void {
 before(async () => {
   if (skip !== undefined) return;
   redis = await startRedisServer();
-  homes = await Promise.all([0, 1, 2].map(() => tempHome()));
+  homes = await Promise.all([0, 1, 2, 3].map(() => tempHome()));
   server = http.createServer((req, res) => {
     let body = "";
     req.setEncoding("utf8");
@@ -255,4 +255,21 @@ test("a machine that joined with its own key (no copied master key) reads, uses 
   r = await cli(A, ["inspect", "fromc", "--json"]);
   assert.equal(r.code, 0, `what the joined machine sealed, the others open: ${r.stderr}`);
   assert.match(r.stdout, /api\.fromc\.example\.test/);
+});
+
+test("key rotate --reencrypt seals the plugin records again under the default profile's new data key", { skip }, async () => {
+  // Its own database and a home whose master key is a file (a key from the environment is not rotated).
+  const D = 3;
+  const own = { AUTHSOME_STORAGE: redis.url.replace(/\/0$/, "/1"), AUTHSOME_MASTER_KEY: "" };
+  const sealOf = () => (JSON.parse(spawnSync("redis-cli", ["-p", String(redis.port), "-n", "1", "GET", "authsome:plugins:jsonco"], { encoding: "utf8" }).stdout) as { seal: { ct: string } }).seal.ct;
+  let r = await cli(D, ["providers", "add", join(homes[A]?.home ?? "", "jsonco.json")], undefined, own);
+  assert.equal(r.code, 0, r.stderr);
+  const before = sealOf();
+  r = await cli(D, ["key", "rotate", "--reencrypt"], undefined, own);
+  assert.equal(r.code, 0, r.stderr);
+  assert.notEqual(sealOf(), before, "the seal was made again");
+  r = await cli(D, ["providers", "list", "--json"], undefined, own);
+  const listed = JSON.parse(r.stdout) as { providers: { name: string; source: string }[]; errors: unknown[] };
+  assert.deepEqual(listed.errors, [], r.stdout);
+  assert.equal(listed.providers.find((p) => p.name === "jsonco")?.source, "shared");
 });
