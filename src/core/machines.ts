@@ -47,6 +47,12 @@ export async function readMachine(store: Store, id: string): Promise<MachineReco
 /** The clear error of a machine that has no access (code `machine_no_access`). */
 export function noAccessError(store: Store, detail: string, machine?: { id: string; host: string }): AuthsomeError {
   const who = machine === undefined ? "this machine" : `this machine (${machine.id}, ${machine.host})`;
+  if (store.kind !== "redis") {
+    // A home's own store: no other machine to approve it; its key was lost or moved.
+    return new AuthsomeError("machine_no_access", `this home has no key for the profiles in its store ${store.description}: ${detail}`, {
+      hint: "restore <home>/master.key (or the keyring entry master.keyring names) from a backup, or set AUTHSOME_MASTER_KEY; a new key would not open them",
+    });
+  }
   return new AuthsomeError("machine_no_access", `${who} has no access to the profiles in ${store.description}: ${detail}`, {
     hint: "run `authsome machine join` here, then `authsome machine approve <id>` on a machine that has access (or set AUTHSOME_MASTER_KEY to the fleet's master key)",
   });
