@@ -12,12 +12,14 @@
  * that anyone with write access to Redis could forge would turn that access (which otherwise
  * meets only ciphertext) into reading every machine's secrets. `seal` is an AES-GCM box, under
  * the default profile's data key (which every machine with access holds), over the record's
- * SHA-256, with the plugin's name as associated data; a record that does not open is refused. Rule when a home's own plugin file and the store disagree: the store
- * wins (every machine injects by the same rules) and `doctor` names the home file it shadows.
+ * SHA-256, with the plugin's name as associated data; a record that does not open is refused.
+ *
+ * Rule when a home's own plugin file and the store disagree: the store wins (every machine
+ * injects by the same rules) and `doctor` names the home file it shadows.
  */
 import * as v from "valibot";
 import type { ProviderPlugin } from "./plugin.ts";
-import { sealJson, unsealJson } from "./crypto.ts";
+import { sealJson, sha256Hex, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
 import { PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { SealedBoxSchema } from "./records.ts";
@@ -159,7 +161,7 @@ async function _parseRecord(raw: unknown, name: string, source: string, fleetKey
     throw pluginError(source, v.getDotPath(issue) ?? "", issue.message);
   }
   const record = parsed.output;
-  if (record.name !== name) throw pluginError(source, "name", `"${record.name.slice(0, 80)}" does not match the record's key`);
+  if (record.name !== name) throw pluginError(source, "name", `${JSON.stringify(record.name.slice(0, 80))} does not match the record's key`);
   if (record.module !== undefined && (await sha256Hex(record.module.source)) !== record.module.sha256) {
     throw pluginError(source, "module.sha256", "does not match the module source (the record was altered)");
   }
@@ -240,12 +242,6 @@ function _jsonOrNull(text: string): unknown {
   } catch {
     return null;
   }
-}
-
-/** SHA-256 of a text (UTF-8), lowercase hex. */
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
