@@ -105,6 +105,8 @@ export async function openSharedPlugins(open: () => Promise<Store>, sealKeys: ((
     async readMany(names) {
       // A key no plugin could have (written straight into Redis) is refused without reading it.
       const valid = names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
+      // The seal's key records are read while the plugin records are (it is memoized; a failure surfaces per record).
+      if (valid.length > 0) void fleetKey().catch(() => undefined);
       const raws = new Map((await _rawValues(storage, valid.map(key))).map((raw, i) => [valid[i], raw]));
       return Promise.all(names.map(async (name) => {
         if (!raws.has(name)) return { name, error: pluginError(`record plugins:${JSON.stringify(name.slice(0, 80))} in ${store.description}`, "name", "not a plugin name (lowercase letters, digits, - and _, at most 64)") };
