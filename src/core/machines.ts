@@ -112,6 +112,30 @@ export async function joinMachine(core: ServiceCore, hasMasterKey: boolean): Pro
   return { ...base, status: "requested" };
 }
 
+/** How often `join --wait` looks at the store: an approval is seen within this. */
+const WAIT_POLL_MS = 1_000;
+
+/**
+ * Waits (at most `seconds`) until the store lists the machine as approved, calling `progress`
+ * about every 10 s with the seconds left. Resolves true when approved, false at the deadline.
+ */
+export async function waitForApproval(core: ServiceCore, id: string, seconds: number, progress: (left: number) => void): Promise<boolean> {
+  const store = await core.store();
+  const deadline = Date.now() + seconds * 1000;
+  let told = Date.now();
+  for (;;) {
+    if ((await readMachine(store, id))?.approvedAt !== undefined) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    if (Date.now() - told >= 10_000) {
+      told = Date.now();
+      progress(Math.ceil(left / 1000));
+    }
+    // Polling, not a subscription: a join waits once, for a person to run a command elsewhere.
+    await new Promise((resolve) => setTimeout(resolve, Math.min(WAIT_POLL_MS, left)));
+  }
+}
+
 /** Splits `<id>` or `<id>.<fingerprint>` (what `join` prints). */
 function _parseRequest(request: string): { id: string; fingerprint?: string } {
   const match = /^([0-9a-f]{32})(?:\.([0-9a-f]{16}))?$/.exec(request.trim().toLowerCase());

@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { spawn } from "node:child_process";
+import { cliCommand, collectOutput, runCli, tempHome } from "../helpers/cli.ts";
 import { type RedisServer, redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
 import { type SecretService, secretServiceMissing, startSecretService } from "../helpers/secret-service.ts";
 
@@ -63,6 +64,21 @@ async function perMachineCa(joinedId: string): Promise<void> {
   assert.notEqual(r.code, 0, "machine 0 opened machine 1's CA key");
   assert.match(r.stderr, /the proxy CA failed its integrity check/);
   redis.cli("SET", `authsome:machine:${firstId}:ca`, mine);
+}
+
+/** The complete JSON documents in `text` (--json output: one document per line, or pretty-printed, each ending in a line "}"). */
+function jsonDocs(text: string): unknown[] {
+  const docs: unknown[] = [];
+  for (const part of text.split(/(?<=^\}|\n\})\n/)) {
+    const trimmed = part.trim();
+    if (trimmed === "") continue;
+    try {
+      docs.push(JSON.parse(trimmed));
+    } catch {
+      break; // the last one is still being written
+    }
+  }
+  return docs;
 }
 
 async function expectNoAccess(i: number, what: string): Promise<void> {
@@ -219,5 +235,41 @@ test("a machine key in the OS keyring: the home holds a pointer only; the machin
   } finally {
     await h.cleanup();
     await service.stop();
+  }
+});
+
+test("join --wait: the request is printed at once, the command ends when approved (or says no approval came)", { skip }, async () => {
+  const h = await tempHome();
+  try {
+    const env = { ...process.env, ...h.env, AUTHSOME_STORAGE: redis.url, NO_COLOR: "1" };
+    const short = await runCli(["machine", "join", "--wait", "1", "--json"], { env });
+    assert.equal(short.code, 1);
+    const [printed, failed] = jsonDocs(short.stdout) as { status?: string; error?: string; message?: string }[];
+    assert.equal(printed?.status, "requested");
+    assert.equal(failed?.error, "machine_no_access");
+    assert.match(failed?.message ?? "", /no approval within 1 s \(the request stays in the store\)/);
+
+    const { command, args } = cliCommand();
+    const child = spawn(command, [...args, "machine", "join", "--wait", "60", "--json"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const done = collectOutput(child);
+    // The request line comes before the wait: read it as the person at the new machine would.
+    const line = await new Promise<string>((resolve, reject) => {
+      let text = "";
+      child.stdout.on("data", (d: Buffer) => {
+        text += String(d);
+        const [first] = jsonDocs(text);
+        if (first !== undefined) resolve(JSON.stringify(first));
+      });
+      child.on("close", () => reject(new Error(`join ended before printing its request: ${text}`)));
+    });
+    const request = JSON.parse(line) as { approve: string };
+    const r = await cli(0, request.approve.split(" ").slice(1));
+    assert.equal(r.code, 0, r.stderr);
+    const joined = await done;
+    assert.equal(joined.code, 0, joined.stderr);
+    assert.match(joined.stderr, /Approved: this machine/);
+    assert.match((await runCli(["get", "openai", "--show-secret", "--json"], { env })).stdout, new RegExp(SECRET));
+  } finally {
+    await h.cleanup();
   }
 });

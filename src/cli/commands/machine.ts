@@ -9,8 +9,14 @@ async function _core(profile: string | undefined, verb: string) {
 const join = defineCommand({
   name: "machine join",
   summary: "Ask for access to the shared store's profiles: prints this machine's id and key fingerprint (no secret) and the command to run on a machine with access. Run it again to see whether it was approved.",
-  examples: ["authsome machine join"],
-  async run({ out, profile }) {
+  options: { wait: { type: "string", value: "SECONDS", description: "wait up to SECONDS (1-3600) for the approval, with a line every 10 s; exit 1 (machine_no_access) if none came" } },
+  examples: ["authsome machine join", "authsome machine join --wait 300"],
+  async run({ options, out, profile }) {
+    const wait = options.wait === undefined ? undefined : Number(options.wait);
+    if (wait !== undefined && !(Number.isInteger(wait) && wait >= 1 && wait <= 3600)) {
+      const { AuthsomeError } = await import("../../core/errors.ts");
+      throw new AuthsomeError("usage", "--wait takes a whole number of seconds from 1 to 3600");
+    }
     const core = await _core(profile, "join");
     const { describeCustody } = await import("../../core/key-custody.ts");
     const mode = describeCustody(core.context.home, core.context.masterKey).key_mode;
@@ -20,7 +26,13 @@ const join = defineCommand({
     out.data(result, () => `${result.id}.${result.fingerprint}`);
     if (result.status === "approved") out.info(`This machine (${result.id}, ${result.hostname}) is approved: it reads the store's profiles with its own key.`);
     else if (result.status === "not_needed") out.info(hasMasterKey ? "This home has a master key: it needs no approval." : "The store holds no profiles yet: this machine makes the fleet's first key on first use; there is nothing to join.");
-    else out.info(`Join request stored for machine ${result.id} (${result.hostname}), key fingerprint ${result.fingerprint}.\nOn a machine with access, run:\n  ${result.approve}\nthen run \`authsome machine join\` here again to check.`);
+    else out.info(`Join request stored for machine ${result.id} (${result.hostname}), key fingerprint ${result.fingerprint}.\nOn a machine with access, run:\n  ${result.approve}\n${wait === undefined ? "then run `authsome machine join` here again to check." : `Waiting up to ${wait} s for the approval...`}`);
+    if (result.status !== "requested" || wait === undefined) return;
+    const { noAccessError, waitForApproval } = await import("../../core/machines.ts");
+    if (!(await waitForApproval(core, result.id, wait, (left) => out.info(`still waiting for the approval (${left} s left)`)))) {
+      throw noAccessError(await core.store(), `no approval within ${wait} s (the request stays in the store)`, { id: result.id, host: result.hostname });
+    }
+    out.info(`Approved: this machine (${result.id}) reads the store's profiles with its own key.`);
   },
 });
 
