@@ -37,8 +37,8 @@ test("a host outside the CA's constraints is tunnelled untouched; a covered one 
   const upstreamCa = join(setup.home.home, "upstream-ca.pem");
   const port = setup.upstream.port;
   // The child trusts the upstream's own CA too: a tunnelled request then succeeds, showing it was not intercepted.
-  const script = `cat "$NODE_EXTRA_CA_CERTS" "${upstreamCa}" > "$PWD/trust.pem" && curl -sS --fail --cacert "$PWD/trust.pem" https://bad.test:${port}/outside && curl -sS --fail --cacert "$PWD/trust.pem" https://api.example.test:${port}/inside && cat "$NODE_EXTRA_CA_CERTS"`;
-  const r = await runCli(["run", "--", "sh", "-c", script], { env: { ...env, PWD: setup.home.home } });
+  const script = `T=$(mktemp) && trap 'rm -f "$T"' EXIT && cat "$NODE_EXTRA_CA_CERTS" "${upstreamCa}" > "$T" && curl -sS --fail --cacert "$T" https://bad.test:${port}/outside && curl -sS --fail --cacert "$T" https://api.example.test:${port}/inside && cat "$NODE_EXTRA_CA_CERTS"`;
+  const r = await runCli(["run", "--", "sh", "-c", script], { env });
   assert.equal(r.code, 0, r.stderr);
   const outside = setup.upstream.requests.find((q) => q.url === "/outside");
   const inside = setup.upstream.requests.find((q) => q.url === "/inside");
