@@ -175,17 +175,21 @@ export function createRegistry(options: RegistryOptions): Registry {
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
     const { plugin, origin, moduleSource } = await loadPluginSource(source, options.home);
     const store = await sharedPlugins();
-    const [installed, fleet] = await Promise.all([installedNames(), sharedNames()]);
-    const existing = fleet.includes(plugin.name) ? "in the shared store" : installed.includes(plugin.name) ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
-    if (existing !== null && installOptions.force !== true) {
-      throw new AuthsomeError("provider_exists", `provider "${plugin.name}" is already ${existing}`, {
-        hint: existing === "bundled" ? "use --force to replace the bundled provider" : "use --force to replace it",
-      });
-    }
-    const definition = { $source: origin, ...plugin };
-    if (store !== null) await store.write(plugin.name, definition, moduleSource);
-    else await writeAtomic(dir, `${plugin.name}.json`, `${JSON.stringify(definition, null, 2)}\n`);
-    return plugin;
+    const checkAndWrite = async (): Promise<ProviderPlugin> => {
+      const [installed, fleet] = await Promise.all([installedNames(), sharedNames()]);
+      const existing = fleet.includes(plugin.name) ? "in the shared store" : installed.includes(plugin.name) ? "installed" : Object.hasOwn(bundled, plugin.name) ? "bundled" : null;
+      if (existing !== null && installOptions.force !== true) {
+        throw new AuthsomeError("provider_exists", `provider "${plugin.name}" is already ${existing}`, {
+          hint: existing === "bundled" ? "use --force to replace the bundled provider" : "use --force to replace it",
+        });
+      }
+      const definition = { $source: origin, ...plugin };
+      if (store !== null) await store.write(plugin.name, definition, moduleSource);
+      else await writeAtomic(dir, `${plugin.name}.json`, `${JSON.stringify(definition, null, 2)}\n`);
+      return plugin;
+    };
+    // Two machines adding one name at once: one adds it, the other is told it exists.
+    return store === null ? checkAndWrite() : store.withLock(checkAndWrite);
   }
 
   async function remove(name: string): Promise<void> {

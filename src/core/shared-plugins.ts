@@ -78,6 +78,8 @@ export interface SharedPlugins {
   write(name: string, definition: Record<string, unknown>, moduleSource?: string): Promise<void>;
   /** Removes a plugin's record; false when there was none. */
   remove(name: string): Promise<boolean>;
+  /** Runs `fn` under the store's lock for plugin records (a check, then a write). */
+  withLock<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /**
@@ -132,6 +134,7 @@ export async function openSharedPlugins(open: () => Promise<Store>, sealKeys: ((
       await storage.removeItem(key(name));
       return true;
     },
+    withLock: (fn) => store.lock.withLock("plugins", fn),
   };
 }
 
