@@ -60,6 +60,7 @@ export interface AuditTrail {
 /**
  * The audit log of one profile: with a shared (Redis) store the fleet's stream, every machine's
  * entries in one chain (src/core/audit-stream.ts); else the home's file.
+ * @internal
  */
 export async function openAuditLog(home: string, profile: string, store: Store, actor: string): Promise<AuditTrail> {
   if (store.redis === undefined) return new AuditLog(home, profile, store.lock, actor);
