@@ -15,7 +15,7 @@ import { buildResponseHeaders } from "./headers.ts";
 import { relayScrubbed, scanned } from "./h2-body.ts";
 import { addFields, askIdentity, checkAuthority, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
-import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection } from "./request.ts";
+import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
 import { isEncoded, scrubRequestHeaders } from "./scrub-body.ts";
 import type { TunnelSession } from "./terminate.ts";
 import { describeUpstreamError, type Target } from "./upstream.ts";
@@ -200,6 +200,9 @@ class Exchange {
       return this._fail(new ProxyReply(502, "the upstream compressed a response that must be scrubbed, although identity was asked for"));
     }
     this._report(status);
+    // A 401/403 to an injected stream is recorded as over HTTP/1.1 (MCP step-up, a dead token
+    // marked expired for the next request); h2 streams are not retried here.
+    void reportRefusal(this.ctx, this.prepared.decision, status, fields, this.target.host, this.request.method);
     if (this.stream.closed || this.stream.destroyed) return;
     this.stream.respond(toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });
     if (ended) return;

@@ -163,6 +163,14 @@ test("leak cases over h2: authsome's headers dropped, echoes scrubbed, tripwires
   assert.ok(exfiltrations.filter((e) => e.host === "other.example.test").length >= 2, JSON.stringify(exfiltrations));
 });
 
+test("a 403 insufficient_scope over h2 is recorded as over HTTP/1.1 (audit mcp_step_up)", { skip: NO_H2 }, async () => {
+  const r = await runCli(["run", "--", "curl", "-sS", "--http2", "-o", "/dev/null", "-w", "%{http_version} %{http_code}", `${base}/scoped`], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "2 403");
+  const audit = JSON.parse((await runCli(["audit", "--json"], { env })).stdout) as { entries: { action: string; provider?: string; status?: number }[] };
+  assert.ok(audit.entries.some((e) => e.action === "mcp_step_up" && e.provider === "acme" && e.status === 403), JSON.stringify(audit.entries.slice(-3)));
+});
+
 test("Python httpx with http2=True (Debian's python3-h2)", async () => {
   const script = `import httpx
 with httpx.Client(http2=True) as c:

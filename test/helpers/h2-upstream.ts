@@ -2,7 +2,7 @@
  * A real HTTP/2 upstream for the h2 tests (node:http2 over TLS, certificates per SNI name from a
  * test CA, HTTP/1.1 allowed too so ALPN decides), recording every stream and session it sees.
  * Routes: `/upload` (size and SHA-256 of the body), `/big?bytes=N` (a known pattern), `/bidi`
- * (each body chunk echoed as it comes, trailers at the end), `/echo?in=body|header|trailer`
+ * (each body chunk echoed as it comes, trailers at the end), `/scoped` (403 insufficient_scope), `/echo?in=body|header|trailer`
  * (the Authorization it got, handed back), `/goaway` (GOAWAY sent mid-answer), `/rst` (the
  * stream reset with ENHANCE_YOUR_CALM), `/wait` (answers once {@link H2Upstream.release} is
  * called), anything else a JSON summary of the request.
@@ -99,6 +99,11 @@ function _route(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, u
     return;
   }
   if (url.pathname === "/echo") return _echo(req, res, url.searchParams.get("in") ?? "body");
+  if (url.pathname === "/scoped") {
+    req.resume();
+    res.writeHead(403, { "www-authenticate": 'Bearer error="insufficient_scope", scope="admin:write"', "content-type": "text/plain" });
+    return void res.end("needs admin:write");
+  }
   if (url.pathname === "/rst" && stream !== undefined) return void stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
   if (url.pathname === "/goaway" && stream !== undefined) {
     req.resume();
