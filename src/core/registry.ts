@@ -11,16 +11,16 @@
  * With a shared (Redis) store, `install` writes to the store instead and every machine sees the
  * plugin (shared-plugins.ts); the store's plugin wins over a home file of the same name.
  */
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { extname, join, resolve } from "node:path";
+import { chmod, readdir, readFile, rm, stat } from "node:fs/promises";
+import { join } from "node:path";
 import { bundledPlugins } from "../../plugins/index.ts";
 import { AuthsomeError } from "./errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
-import { closeNames, PLUGIN_NAME_PATTERN, pluginError, validatePlugin } from "./plugin-schema.ts";
+import { closeNames, PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
-import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
+import { prepareRegexEngine } from "./rule-regex.ts";
+import { loadPluginSource, validatedPlugin } from "./plugin-source.ts";
 import { MAX_PLUGIN_BYTES, openSharedPlugins, type SealKeys, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 
@@ -70,8 +70,6 @@ export interface Registry {
   remove(name: string): Promise<void>;
 }
 
-const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".cjs"]);
-
 /** Creates a registry over `<home>/plugins/` and the bundled plugins. */
 export function createRegistry(options: RegistryOptions): Registry {
   const dir = join(options.home, "plugins");
@@ -119,7 +117,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     // (the schema's output equals each plugin), so it is not parsed again at every start (1-4 ms
     // of a `get`, most of `list`'s growth with the catalogue); an injected map is validated.
     if (options.bundled === undefined) return _trusted(plugin);
-    return await _validated(plugin, `plugins/${name}.ts`);
+    return await validatedPlugin(plugin, `plugins/${name}.ts`);
   }
 
   async function readShared(name: string): Promise<ProviderPlugin | null> {
@@ -223,112 +221,6 @@ async function _fromJson(text: string, source: string): Promise<ProviderPlugin> 
 async function _trusted(plugin: ProviderPlugin): Promise<ProviderPlugin> {
   await prepareRegexEngine(plugin);
   return plugin;
-}
-
-async function _validated(input: unknown, source: string): Promise<ProviderPlugin> {
-  await prepareRegexEngine(input);
-  return validatePlugin(input, source);
-}
-
-/**
- * Loads and validates a plugin from a file or npm spec without installing it (`providers add`
- * stores the result; `providers test` checks it); `origin` is recorded as `$source`.
- * `home` is the directory a module plugin may not read. @internal
- */
-export async function loadPluginSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string; moduleSource?: string }> {
-  // Installing is rare: RE2 checks the API-key pattern too, not only `regex:` rules.
-  await loadRegexEngine();
-  const ext = extname(source).toLowerCase();
-  if (ext === ".json" || ext === ".jsonc") {
-    const path = resolve(source);
-    let text: string;
-    try {
-      text = await readFile(path, "utf8");
-    } catch (error) {
-      throw new AuthsomeError("usage", `cannot read plugin file ${source}`, { cause: error });
-    }
-    // jsonc-parser is loaded here only: installed plugins are stored as plain JSON.
-    const { loadPluginText } = await import("./plugin-jsonc.ts");
-    await prepareRegexEngine(text);
-    return { plugin: loadPluginText(text, source, ext === ".jsonc" ? "jsonc" : "json"), origin: path };
-  }
-  if (MODULE_EXTENSIONS.has(ext)) {
-    const path = resolve(source);
-    const { importPluginModule } = await import("./plugin-module.ts"); // only `providers add` needs it
-    const plugin = await _validated(await importPluginModule(path, source, { privateDirs: [home] }), source);
-    // Kept beside the definition in a shared store: what the definition was made from.
-    return { plugin, origin: path, moduleSource: await readFile(path, "utf8") };
-  }
-  if (source.startsWith("jsr:")) {
-    const { withJsrEntry } = await import("./plugin-jsr.ts");
-    const { importPluginModule } = await import("./plugin-module.ts");
-    const { value, origin } = await withJsrEntry(source, (path) => importPluginModule(path, source, { privateDirs: [home] }));
-    return { plugin: await _validated(value, source), origin };
-  }
-  return await loadNpm(source, home);
-}
-
-/** Installs an npm spec into a temporary prefix, imports its entry, then deletes the prefix. */
-async function loadNpm(spec: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string }> {
-  const prefix = await mkdtemp(join(tmpdir(), "authsome-plugin-"));
-  try {
-    // A package.json of our own lets npm record the resolved package name for us to read.
-    await writeFile(join(prefix, "package.json"), "{\"private\":true}\n");
-    const local = /^(\.|\/|[A-Za-z]:\\)/.test(spec);
-    const target = local ? resolve(spec) : spec;
-    // --ignore-scripts: installing a plugin must not run its lifecycle scripts.
-    await run("npm", ["install", "--prefix", prefix, "--ignore-scripts", "--no-audit", "--no-fund", target], spec);
-    const manifest: unknown = JSON.parse(await readFile(join(prefix, "package.json"), "utf8"));
-    const name = dependencyName(manifest);
-    if (name === null) throw pluginError(spec, "", "npm installed no package");
-    const pkgDir = join(prefix, "node_modules", name);
-    const { importPluginModule } = await import("./plugin-module.ts");
-    // Compiled beside the entry, in the temporary prefix, so its own imports resolve as npm laid them out.
-    const plugin = await _validated(await importPluginModule(await packageEntry(pkgDir, spec), spec, { inPlace: true, privateDirs: [home] }), spec);
-    const version = versionOf(JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8")));
-    return { plugin, origin: local ? target : `${name}@${version}` };
-  } finally {
-    await rm(prefix, { recursive: true, force: true });
-  }
-}
-
-function dependencyName(manifest: unknown): string | null {
-  if (typeof manifest !== "object" || manifest === null || !("dependencies" in manifest)) return null;
-  const deps = manifest.dependencies;
-  return typeof deps === "object" && deps !== null ? (Object.keys(deps)[0] ?? null) : null;
-}
-
-function versionOf(manifest: unknown): string {
-  const version = typeof manifest === "object" && manifest !== null && "version" in manifest ? manifest.version : undefined;
-  return typeof version === "string" ? version : "0.0.0";
-}
-
-/** The ESM entry of an installed package: `exports` (import/default), `module`, `main`, index.js. */
-async function packageEntry(pkgDir: string, spec: string): Promise<string> {
-  const manifest: unknown = JSON.parse(await readFile(join(pkgDir, "package.json"), "utf8"));
-  const pick = (value: unknown): string | undefined => {
-    if (typeof value === "string") return value;
-    if (typeof value !== "object" || value === null) return undefined;
-    const record: Record<string, unknown> = Object.fromEntries(Object.entries(value));
-    return pick(record["."]) ?? pick(record["import"]) ?? pick(record["default"]) ?? pick(record["node"]);
-  };
-  const m = typeof manifest === "object" && manifest !== null ? Object.fromEntries(Object.entries(manifest)) : {};
-  const entry = pick(m["exports"]) ?? pick(m["module"]) ?? pick(m["main"]) ?? "index.js";
-  const path = resolve(pkgDir, entry);
-  if (!path.startsWith(resolve(pkgDir))) throw pluginError(spec, "", "package entry points outside the package");
-  return path;
-}
-
-async function run(command: string, args: string[], spec: string): Promise<void> {
-  // Loaded on demand: only `providers add <npm package>` spawns anything.
-  const { execFile } = await import("node:child_process");
-  return new Promise((done, fail) => {
-    execFile(command, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
-      if (error === null) return done();
-      const line = String(stderr).split("\n").find((l) => /npm (error|ERR!)/.test(l)) ?? error.message.split("\n")[0];
-      fail(pluginError(spec, "", `npm install failed (${line?.trim() ?? "unknown error"})`, error));
-    });
-  });
 }
 
 /** Writes `<dir>/<file>` atomically (temp + fsync + rename), file 0600 in a 0700 directory. */

@@ -17,7 +17,7 @@ import { existsSync } from "node:fs";
 import { bundledPlugins } from "../../plugins/index.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
 import { resolveContext } from "../core/context.ts";
-import { loadPluginSource } from "../core/registry.ts";
+import { loadPluginSource } from "../core/plugin-source.ts";
 import { envNamesCheck, loadedChecks, loadFailure, placeholderCheck, type CheckResult, validateCandidate } from "./checks.ts";
 import { liveChecks } from "./live.ts";
 
