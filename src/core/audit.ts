@@ -289,17 +289,24 @@ export function createAuditBatcher(write: (events: (AuditEvent & { time: string 
     timer = undefined;
     const batch = queue;
     queue = [];
-    if (batch.length > 0) chain = chain.then(() => write(batch)).catch(() => {});
+    // A batch the log refused (its store down) goes back to the front and is tried again: the
+    // requests it records were served, so their entries must land once the store answers.
+    if (batch.length > 0) chain = chain.then(() => write(batch)).catch(() => {
+      queue = [...batch, ...queue].slice(-max * 4);
+      schedule();
+    });
     return chain;
+  };
+  const schedule = () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => void drain(), delayMs);
+    (timer as { unref?: () => void }).unref?.();
   };
   return {
     add(event) {
       queue.push({ ...event, time: new Date().toISOString() });
       if (queue.length >= max) void drain();
-      else if (timer === undefined) {
-        timer = setTimeout(() => void drain(), delayMs);
-        (timer as { unref?: () => void }).unref?.();
-      }
+      else schedule();
     },
     flush: drain,
   };

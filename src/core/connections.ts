@@ -3,7 +3,7 @@
  * here: a connection is not overwritten without --force; --force also takes the default slot;
  * the first connection of a provider becomes its default; removing the default promotes another.
  */
-import { AuthsomeError } from "./errors.ts";
+import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import type { CredentialField, FlowName, ProviderPlugin } from "./plugin.ts";
 import type { ConnectionMeta, Secrets } from "./records.ts";
 import {
@@ -291,13 +291,19 @@ export async function inspectProvider(core: ServiceCore, provider: string): Prom
   return { ...view, definition: plugin, ...(damaged.length > 0 ? { damaged } : {}) };
 }
 
+/** Failures that say nothing about the connection: the store did not answer. */
+const STORE_DOWN = new Set<string>(["store_unavailable", "store_auth_failed"]);
+
 /** Secrets of a connection for the injector (no view, no redaction). @internal */
 export async function readForInjection(core: ServiceCore, plugin: ProviderPlugin, connection?: string): Promise<{ meta: ConnectionMeta; secrets: Secrets } | null> {
   const vault = await core.vault();
   let name: string;
   try {
     name = await resolveConnectionName(vault, plugin.name, connection);
-  } catch {
+  } catch (error) {
+    // No usable connection reads as none; a store that cannot answer is not "none" (the
+    // injector may then serve the last-known one: last-known.ts).
+    if (STORE_DOWN.has(toAuthsomeError(error).code)) throw error;
     return null;
   }
   const found = await vault.read(plugin.name, name);

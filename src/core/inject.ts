@@ -14,6 +14,7 @@ import { readForInjection } from "./connections.ts";
 import type { ServiceCore } from "./service.ts";
 import { needsRefresh } from "./tokens.ts";
 import type { Connection } from "./vault.ts";
+import { createLastKnown } from "./last-known.ts";
 
 /** Options for {@link createInjector}. */
 export interface CreateInjectorOptions {
@@ -60,16 +61,47 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     }
     const key = `${plugin.name}\u0000${wanted ?? ""}`;
     const hit = opened.get(key);
-    if (hit !== undefined && (hit === null || !needsRefresh(hit, core.context.refreshMarginSeconds))) return hit;
+    if (hit !== undefined && (hit === null || !needsRefresh(hit, core.context.refreshMarginSeconds))) {
+      lastKnown.confirm(key);
+      return hit;
+    }
     const before = generation;
-    const found = await readForInjection(core, plugin, wanted);
+    const found = await readLive(plugin, wanted, key);
     // A change reported while reading may not be in what was read: keep it only if none came.
     if (watching === "yes" && generation === before) opened.set(key, found);
     return found;
   }
 
+  // A store outage: the last-known connection for a bounded time (last-known.ts), then the error.
+  const lastKnown = createLastKnown<Connection | null>((value) => value === null || !needsRefresh(value, 0));
+  async function readLive(plugin: ProviderPlugin, wanted: string | undefined, key: string): Promise<Connection | null> {
+    const stale = lastKnown.duringOutage(key);
+    if (stale !== undefined) return stale.value;
+    try {
+      const found = await readForInjection(core, plugin, wanted);
+      lastKnown.remember(key, found);
+      return found;
+    } catch (error) {
+      const kept = lastKnown.afterFailure(key, error);
+      if (kept === undefined) throw error;
+      return kept.value;
+    }
+  }
+
+  // Whether to intercept a host at all: during an outage, as last read (for the same bound).
+  const lastConnected = createLastKnown<boolean>(() => true);
   async function isConnected(plugin: ProviderPlugin): Promise<boolean> {
-    return (await (await core.vault()).connectionNames(plugin.name)).length > 0;
+    const stale = lastConnected.duringOutage(plugin.name);
+    if (stale !== undefined) return stale.value;
+    try {
+      const connected = (await (await core.vault()).connectionNames(plugin.name)).length > 0;
+      lastConnected.remember(plugin.name, connected);
+      return connected;
+    } catch (error) {
+      const kept = lastConnected.afterFailure(plugin.name, error);
+      if (kept === undefined) throw error;
+      return kept.value;
+    }
   }
 
   async function decide(url: URL, request: InjectionOptions = {}): Promise<InjectionDecision | null> {

@@ -17,6 +17,7 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { hostMatchesAnyRule, normaliseHost } from "./rules.ts";
 import { secretForms } from "./scrub.ts";
 import type { ServiceCore } from "./service.ts";
+import { createLastKnown } from "./last-known.ts";
 
 /** Body bytes scanned per request; beyond them a body passes unscanned (a stated limit). */
 export const MAX_BODY_SCAN = 1024 * 1024;
@@ -56,6 +57,9 @@ interface Needle {
   provider: string;
   kind: TripwireHit["kind"];
 }
+
+/** The one key of the tripwire's last-known value: all needles are read together. */
+const NEEDLES = "needles";
 
 /** The needles of one moment: every form of every value, one regex over them. */
 class Matcher {
@@ -121,6 +125,7 @@ class RunTripwire implements Tripwire {
   private building: Promise<Matcher> | null = null;
   private watch: "no" | "yes" | "lost" = "no";
   private unwatch: (() => void) | undefined;
+  private readonly lastKnown = createLastKnown<Matcher>(() => true);
 
   constructor(core: ServiceCore, options: TripwireOptions) {
     this.core = core;
@@ -160,15 +165,30 @@ class RunTripwire implements Tripwire {
     this.unwatch?.();
   }
 
-  /** The needles now: kept until the store reports a change (or for a second without a feed). */
+  /**
+   * The needles now: kept until the store reports a change (or for a second without a feed);
+   * while the store is unreachable, the last ones read, for as long as the injector may serve
+   * last-known credentials (last-known.ts).
+   */
   private async _matcher(): Promise<Matcher> {
     if (this.watch === "no") await this._startWatching();
-    if (this.current !== null && (this.watch === "yes" || Date.now() - this.builtAt < REREAD_MS)) return this.current;
+    if (this.current !== null && (this.watch === "yes" || Date.now() - this.builtAt < REREAD_MS)) {
+      this.lastKnown.confirm(NEEDLES);
+      return this.current;
+    }
+    const stale = this.lastKnown.duringOutage(NEEDLES);
+    if (stale !== undefined) return stale.value;
     this.building ??= _readNeedles(this.core, this.options.placeholders ?? (async () => ({}))).then(({ owners, baseHosts }) => {
       this.building = null;
       this.builtAt = Date.now();
-      return (this.current = new Matcher(owners, baseHosts));
-    }, (error: unknown) => ((this.building = null), Promise.reject(error)));
+      this.current = new Matcher(owners, baseHosts);
+      this.lastKnown.remember(NEEDLES, this.current);
+      return this.current;
+    }, (error: unknown) => {
+      this.building = null;
+      const kept = this.lastKnown.afterFailure(NEEDLES, error);
+      return kept === undefined ? Promise.reject(error) : kept.value;
+    });
     return this.building;
   }
 

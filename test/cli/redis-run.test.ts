@@ -108,3 +108,45 @@ test("a run's proxy reads no record per request, and a login on another home rea
     run.kill("SIGTERM");
   }
 });
+
+test("Redis gone under a running proxy: the last-known key is injected for AUTHSOME_STALE_SECONDS, then no longer", { skip }, async () => {
+  const { command, args } = cliCommand();
+  const env = { ...process.env, ...envB, NO_COLOR: "1", AUTHSOME_STALE_SECONDS: "3" };
+  const child = CHILD.replace("(await fetch(url)).status", "(async (r) => r.status === 200 ? 200 : r.status + ':' + (await r.text()).replace(/\\s+/g, ' '))(await fetch(url))");
+  const run = spawn(command, [...args, "run", "--", "node", "--input-type=module", "-e", child, `${base}/stale`], { env, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  run.stderr.on("data", (d) => (stderr += d));
+  const lines = createInterface({ input: run.stdout });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on("line", (line) => waiting.shift()?.(line));
+  const next = (): Promise<string> => new Promise((resolve, reject) => {
+    waiting.push(resolve);
+    setTimeout(() => reject(new Error(`no line from the run within 30 s: ${stderr}`)), 30_000).unref();
+  });
+  const key = upstream.requests.filter((q) => q.url === "/feed").at(-1)?.headers.authorization;
+  try {
+    assert.equal(await next(), "warm 200");
+    redis.signal("SIGKILL");
+    const killedAt = Date.now();
+    // Sampled until the proxy stops injecting (bounded): served before the bound, refused after.
+    let servedAfterKill = 0;
+    let refusedAt = 0;
+    let refusal = "";
+    while (refusedAt === 0 && Date.now() - killedAt < 25_000) {
+      run.stdin.write("1\n");
+      const line = await next();
+      if (line === "done 200") servedAfterKill++;
+      else (refusedAt = Date.now()), (refusal = line);
+    }
+    assert.ok(servedAfterKill >= 1, `the last-known key was not served after the store went away: ${refusal} after ${refusedAt - killedAt} ms; ${stderr}`);
+    assert.ok(refusedAt > 0, "the proxy kept injecting past AUTHSOME_STALE_SECONDS");
+    assert.ok(refusedAt - killedAt >= 3_000, `refused ${refusedAt - killedAt} ms after the kill, before the 3 s bound: ${refusal}`);
+    const stale = upstream.requests.filter((q) => q.url === "/stale");
+    assert.equal(stale.length, servedAfterKill + 1, "a refused request never reached the upstream");
+    assert.deepEqual(stale.map((q) => q.headers.authorization), stale.map(() => key), "every request carried the last-known key");
+  } finally {
+    run.kill("SIGTERM");
+    await redis.restart();
+  }
+});
+
