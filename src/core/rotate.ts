@@ -27,6 +27,7 @@ import type { ServiceCore } from "./service.ts";
 import { resealSharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 import { Vault } from "./vault.ts";
+import { processAlive } from "../runtime/index.ts";
 
 /** Options of {@link rotateMasterKey}. */
 export interface RotateOptions {
@@ -62,11 +63,7 @@ function _refuseRunningDaemon(home: string): void {
     return;
   }
   if (typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return;
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return;
-  }
+  if (!processAlive(pid)) return;
   throw new AuthsomeError("usage", `the daemon of this home (pid ${pid}) is running with the current key in memory`, { hint: "stop it (Ctrl-C on `authsome serve`, or kill its pid), rotate, then start it again" });
 }
 

@@ -13,7 +13,7 @@ import { ensurePrivateDir, writeFileAtomic } from "../core/files.ts";
 import { type AuditEvent, createAuditBatcher } from "../core/audit.ts";
 import { createInjector } from "../core/inject.ts";
 import type { Injector } from "../core/injector.ts";
-import { limitYoungGeneration } from "../runtime/index.ts";
+import { limitYoungGeneration, processAlive } from "../runtime/index.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { type CertificateAuthority, createCertificateAuthority } from "./ca.ts";
 import { createVaultCaStore } from "./ca-store.ts";
@@ -86,22 +86,12 @@ function _covered(injector: Injector, ca: CertificateAuthority): Injector {
   return { ...injector, shouldIntercept: async (name, port) => (await injector.shouldIntercept(name, port)) && ca.covers(name) };
 }
 
-/** True while process `pid` exists (EPERM: it exists, owned by someone else). */
-function _alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** Removes the trust-file folders of runs whose process died without closing them (kill -9). */
 async function _sweepDeadRuns(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => [] as string[]);
   await Promise.all(entries.map(async (name) => {
     const pid = Number(/^run-(\d+)-/.exec(name)?.[1] ?? Number.NaN);
-    if (Number.isInteger(pid) && pid !== process.pid && !_alive(pid)) await rm(join(dir, name), { recursive: true, force: true });
+    if (Number.isInteger(pid) && pid !== process.pid && !processAlive(pid)) await rm(join(dir, name), { recursive: true, force: true });
   }));
 }
 

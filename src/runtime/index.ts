@@ -155,6 +155,20 @@ export function openBrowser(url: string): Promise<boolean> {
 // ./upstream.ts, the one reader for the proxy and the interceptor.
 
 /**
+ * Whether process `pid` may still exist: false only when the system says there is no such
+ * process (ESRCH). EPERM (another user's) and anything else (Deno without the permission throws
+ * NotCapable) count as alive, so that nothing of a live process is ever swept away blindly.
+ */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return !(typeof error === "object" && error !== null && "code" in error && error.code === "ESRCH");
+  }
+}
+
+/**
  * Keeps V8's young generation at its initial size in a long-running proxy. Under load V8 grows
  * it to 32 MB, and the larger it is the longer dead I/O buffers wait for a scavenge: measured
  * (bench/proxy.mjs) peak RSS 137 MB -> 87 MB with 1 MiB bodies at equal CPU. The flag is read

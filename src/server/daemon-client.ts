@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as v from "valibot";
 import { AuthsomeError } from "../core/errors.ts";
-import { getEnv } from "../runtime/index.ts";
+import { getEnv, processAlive } from "../runtime/index.ts";
 import { type LoopbackAnswer, loopbackJson } from "../runtime/loopback.ts";
 
 const DaemonFile = v.object({ url: v.pipe(v.string(), v.url()), port: v.number(), pid: v.number() });
@@ -50,20 +50,11 @@ function _answerMs(): number {
   return seconds * 1000;
 }
 
-function _alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /** The home's daemon from its files; null when there is none (no file, or its process is gone). */
 async function readDaemon(home: string): Promise<{ url: string; token: string } | null> {
   try {
     const info = v.safeParse(DaemonFile, JSON.parse(await readFile(join(home, "daemon.json"), "utf8")));
-    if (!info.success || !_alive(info.output.pid)) return null;
+    if (!info.success || !processAlive(info.output.pid)) return null;
     const token = (await readFile(join(home, "daemon.token"), "utf8")).trim();
     return { url: info.output.url, token };
   } catch {

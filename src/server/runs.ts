@@ -12,6 +12,7 @@ import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import type { CertificateAuthority } from "../proxy/ca.ts";
 import type { ProxySession } from "../proxy/session.ts";
 import type { RunRegistry } from "./run-registry.ts";
+import { processAlive } from "../runtime/index.ts";
 import { parseBody } from "./routes.ts";
 
 const RunBody = v.strictObject({
@@ -32,15 +33,6 @@ interface SharedCa {
 interface HostedRun {
   session: ProxySession;
   pid: number | undefined;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**
@@ -94,7 +86,7 @@ export function mountRuns(app: Hono, getService: (profile: string | undefined) =
     registry?.end(id);
   };
   const reaper = setInterval(() => {
-    for (const [id, run] of runs) if (run.pid !== undefined && !alive(run.pid)) void close(id);
+    for (const [id, run] of runs) if (run.pid !== undefined && !processAlive(run.pid)) void close(id);
   }, 2000);
   (reaper as { unref?: () => void }).unref?.();
 

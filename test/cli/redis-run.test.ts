@@ -5,7 +5,7 @@
  * (another machine) reaches the running proxy's next request.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -51,6 +51,19 @@ after(async () => {
 
 // The child: one fetch (the proxy opens its tunnel and reads the connection), then on each
 // stdin line `n` more fetches, printing "done <statuses>".
+/** Reads the run's stdout line by line: `next()` waits (30 s at most) for the next line. */
+function lineReader(run: ChildProcessWithoutNullStreams): { next(): Promise<string>; stderr(): string } {
+  let stderr = "";
+  run.stderr.on("data", (d) => (stderr += d));
+  const waiting: ((line: string) => void)[] = [];
+  createInterface({ input: run.stdout }).on("line", (line) => waiting.shift()?.(line));
+  const next = (): Promise<string> => new Promise((resolve, reject) => {
+    waiting.push(resolve);
+    setTimeout(() => reject(new Error(`no line from the run within 30 s: ${stderr}`)), 30_000).unref();
+  });
+  return { next, stderr: () => stderr };
+}
+
 const CHILD = `
 const url = process.argv[1];
 const once = async () => (await fetch(url)).status;
@@ -68,15 +81,7 @@ rl.close();
 test("a run's proxy reads no record per request, and a login on another home reaches its next request", { skip }, async () => {
   const { command, args } = cliCommand();
   const run = spawn(command, [...args, "run", "--", "node", "--input-type=module", "-e", CHILD, `${base}/feed`], { env: { ...process.env, ...envB, NO_COLOR: "1" }, stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  run.stderr.on("data", (d) => (stderr += d));
-  const lines = createInterface({ input: run.stdout });
-  const waiting: ((line: string) => void)[] = [];
-  lines.on("line", (line) => waiting.shift()?.(line));
-  const next = (): Promise<string> => new Promise((resolve, reject) => {
-    waiting.push(resolve);
-    setTimeout(() => reject(new Error(`no line from the run within 30 s: ${stderr}`)), 30_000).unref();
-  });
+  const { next, stderr: runStderr } = lineReader(run);
   const exited = new Promise<number>((resolve) => run.on("close", (code) => resolve(code ?? -1)));
   const monitor = spawn("redis-cli", ["-p", String(redis.port), "MONITOR"], { stdio: ["ignore", "pipe", "ignore"] });
   let monitored = "";
@@ -102,7 +107,7 @@ test("a run's proxy reads no record per request, and a login on another home rea
     assert.equal(await next(), "done 200");
     assert.equal(upstream.requests.at(-1)?.headers.authorization, "Bearer acme-key-second-0002", "the other home's login reached the running proxy");
     run.stdin.write("end\n");
-    assert.equal(await exited, 0, stderr);
+    assert.equal(await exited, 0, runStderr());
   } finally {
     monitor.kill("SIGTERM");
     run.kill("SIGTERM");
@@ -114,15 +119,7 @@ test("Redis gone under a running proxy: the last-known key is injected for AUTHS
   const env = { ...process.env, ...envB, NO_COLOR: "1", AUTHSOME_STALE_SECONDS: "3" };
   const child = CHILD.replace("(await fetch(url)).status", "(async (r) => r.status === 200 ? 200 : r.status + ':' + (await r.text()).replace(/\\s+/g, ' '))(await fetch(url))");
   const run = spawn(command, [...args, "run", "--", "node", "--input-type=module", "-e", child, `${base}/stale`], { env, stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  run.stderr.on("data", (d) => (stderr += d));
-  const lines = createInterface({ input: run.stdout });
-  const waiting: ((line: string) => void)[] = [];
-  lines.on("line", (line) => waiting.shift()?.(line));
-  const next = (): Promise<string> => new Promise((resolve, reject) => {
-    waiting.push(resolve);
-    setTimeout(() => reject(new Error(`no line from the run within 30 s: ${stderr}`)), 30_000).unref();
-  });
+  const { next, stderr: runStderr } = lineReader(run);
   const key = upstream.requests.filter((q) => q.url === "/feed").at(-1)?.headers.authorization;
   try {
     assert.equal(await next(), "warm 200");
@@ -138,7 +135,7 @@ test("Redis gone under a running proxy: the last-known key is injected for AUTHS
       if (line === "done 200") servedAfterKill++;
       else (refusedAt = Date.now()), (refusal = line);
     }
-    assert.ok(servedAfterKill >= 1, `the last-known key was not served after the store went away: ${refusal} after ${refusedAt - killedAt} ms; ${stderr}`);
+    assert.ok(servedAfterKill >= 1, `the last-known key was not served after the store went away: ${refusal} after ${refusedAt - killedAt} ms; ${runStderr()}`);
     assert.ok(refusedAt > 0, "the proxy kept injecting past AUTHSOME_STALE_SECONDS");
     assert.ok(refusedAt - killedAt >= 3_000, `refused ${refusedAt - killedAt} ms after the kill, before the 3 s bound: ${refusal}`);
     const stale = upstream.requests.filter((q) => q.url === "/stale");
