@@ -55,7 +55,8 @@ async function perMachineCa(joinedId: string): Promise<void> {
     assert.ok(constraints?.critical, "the CA is name-constrained");
     assert.ok(Buffer.from(constraints.value).includes("openai.com"), "to the providers' hosts");
   }
-  const keys = redis.cli("--scan", "--pattern", "authsome:*ca*").trim().split("\n").sort();
+  // Every CA record (a key whose last part is `ca`): a pattern like *ca* also matched machine ids.
+  const keys = redis.cli("--scan", "--pattern", "authsome:*").trim().split("\n").filter((k) => /:ca$/.test(k)).sort();
   const firstId = (await readFile(join(homes[0]?.home ?? "", "machine-id"), "utf8")).trim();
   assert.deepEqual(keys, [`authsome:machine:${firstId}:ca`, `authsome:machine:${joinedId}:ca`].sort(), "no fleet-wide CA record");
   const mine = redis.cli("GET", `authsome:machine:${firstId}:ca`).trim();
