@@ -13,24 +13,9 @@ import { Hono } from "hono";
 import { html } from "hono/html";
 import { AuthsomeError } from "../core/errors.ts";
 import { constantTimeEqual, randomToken } from "../core/crypto.ts";
-import type { ProviderPlugin } from "../core/plugin.ts";
-import type { LoginInteraction } from "../flows/types.ts";
+import type { SecretFormOptions } from "../core/flow-registry.ts";
 import { serveFetch } from "../runtime/index.ts";
 import { foreignOriginReason, isLoopbackHost } from "./guard.ts";
-
-/** Options for {@link collectSecretWithForm}. */
-export interface SecretFormOptions {
-  plugin: ProviderPlugin;
-  connection: string;
-  interaction: LoginInteraction;
-  timeoutMs: number;
-  /** Returns a message when the value is refused (shown on the form), or null. */
-  validate(value: string): string | null;
-  /** Label of the field; default "API key". */
-  label?: string;
-  /** An empty value may be submitted (a public OAuth client has no secret). */
-  optional?: boolean;
-}
 
 function page(options: SecretFormOptions, csrf: string, error?: string) {
   const name = options.plugin.displayName ?? options.plugin.name;
