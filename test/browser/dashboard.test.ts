@@ -2,7 +2,8 @@
  * The dashboard in real headless Chromium (playwright-core + Debian's chromium), against the
  * installed CLI's `authsome ui`: log in an API key through the page and see it listed, switch
  * the default, explain a URL, watch an `authsome run`'s injected and blocked requests appear
- * live (injected, blocked by --deny-unmatched, stopped by a tripwire), revoke with confirmation; a cross-origin page's fetch, no-cors post, form post and
+ * live (injected, blocked by --deny-unmatched, stopped by a tripwire), revoke with confirmation,
+ * create a profile and remove it after a confirmation (by keyboard); a cross-origin page's fetch, no-cors post, form post and
  * EventSource and a DNS-rebinding Host all fail; no secret in any page or response. Screenshots
  * of the main views go to test-output/screenshots/ (gitignored) for a person to look at.
  */
@@ -22,6 +23,7 @@ import { repoRoot } from "../helpers/spawn-runtime.ts";
 const KEY_PERSONAL = "acme-ui-personal-key-0001";
 const KEY_WORK = "acme-ui-work-key-0002";
 const KEY_PLANTED = "acme-ui-planted-key-0003";
+const KEY_SCRATCH = "acme-ui-scratch-key-0005";
 const SHOTS = join(repoRoot, "test-output/screenshots");
 const CHROMIUM = "/usr/bin/chromium";
 // CI installs Debian's chromium (.ci/run); elsewhere say why nothing ran rather than fail on setup.
@@ -264,6 +266,34 @@ test("revoke with confirmation", { skip }, async () => {
   assert.equal(await page.locator("tr", { hasText: "personal" }).count(), 0);
 });
 
+test("create a profile, then remove it (and its connection) after a confirmation, by keyboard", { skip }, async () => {
+  await page.getByRole("link", { name: "Profiles & plugins" }).click();
+  await page.getByLabel("New profile").fill("scratch");
+  await page.getByRole("button", { name: "Create profile" }).click();
+  await page.locator(".flash.ok", { hasText: 'Profile "scratch" created' }).waitFor();
+  const login = await runCli(["login", "acme", "--profile", "scratch"], { env: setup.env, input: KEY_SCRATCH });
+  assert.equal(login.code, 0, login.stderr);
+  assert.equal(await page.getByRole("link", { name: "Remove profile default…" }).count(), 0, "the default profile is not offered");
+  await page.getByRole("link", { name: "Remove profile scratch…" }).click();
+  await page.locator("h1", { hasText: "Remove profile “scratch”?" }).waitFor();
+  assert.match(await page.locator("main").innerText(), /still holds 1 connection \(Acme\)/);
+  await shot("10-confirm-profile");
+  const remove = page.getByRole("button", { name: "Remove profile “scratch”" });
+  await remove.click();
+  assert.match(page.url(), /\/ui\/confirm-profile\?/, "unticked, the browser keeps the form: the connections are deleted only when asked");
+  assert.equal(await page.locator("input[name=force]:invalid").count(), 1);
+  await page.getByLabel("Delete its 1 connection too").focus();
+  await page.keyboard.press("Space");
+  await remove.focus();
+  await page.keyboard.press("Enter");
+  await page.locator(".flash.ok", { hasText: 'Removed profile "scratch".' }).waitFor();
+  assert.equal(await page.locator("main table a", { hasText: "scratch" }).count(), 0);
+  const listed = await runCli(["profile", "list", "--json"], { env: setup.env });
+  assert.deepEqual((JSON.parse(listed.stdout) as { profiles: { name: string }[] }).profiles.map((p) => p.name), ["default"], "the CLI sees it gone");
+  const audit = await runCli(["audit", "--json"], { env: setup.env });
+  assert.match(audit.stdout, /"action": ?"profile_remove"/, "audited as the CLI's removal is");
+});
+
 test("audit, settings, dark and narrow layouts render; no secret in any page or response", { skip }, async () => {
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.locator("#audit-verify.ok").waitFor();
@@ -286,7 +316,7 @@ test("audit, settings, dark and narrow layouts render; no secret in any page or 
   const seen = await Promise.all(bodies);
   assert.ok(seen.length > 10, `responses recorded: ${seen.length}`);
   for (const { url, text } of seen) {
-    for (const key of [KEY_PERSONAL, KEY_WORK, KEY_PLANTED]) assert.ok(!text.includes(key), `${url} holds no secret`);
+    for (const key of [KEY_PERSONAL, KEY_WORK, KEY_PLANTED, KEY_SCRATCH]) assert.ok(!text.includes(key), `${url} holds no secret`);
   }
   assert.ok(!(await page.content()).includes(KEY_WORK));
 });

@@ -203,6 +203,102 @@ describe("pages and forms", () => {
   });
 });
 
+describe("long lists and removing a profile", () => {
+  test("the main page shows a few connections per provider and links to the provider view, a page at a time", async () => {
+    await service.createProfile("paged");
+    const paged = await createAuthService({ home: home.home, masterKey: MASTER, profile: "paged" });
+    try {
+      for (let i = 0; i < 57; i += 1) await paged.login("openai", { connection: `c${String(i).padStart(2, "0")}`, apiKey: `sk-uipaging-${i}-0000000000000000` });
+      await paged.setDefault("openai", "c40");
+    } finally {
+      await paged.close();
+    }
+    const browser = await signIn();
+    const main = await (await browser.get("/ui/?profile=paged")).text();
+    assert.match(main, /57 in profile paged/);
+    const rows = [...main.matchAll(/<td>(c\d\d)(?: <span class="badge">default<\/span>)?<\/td>/g)].map((m) => m[1]);
+    assert.deepEqual(rows, ["c40", "c00", "c01", "c02", "c03"], "the default first, then the next four");
+    assert.match(main, /<a href="\/ui\/provider\?profile=paged&amp;provider=openai">Show all 57 OpenAI connections<\/a>/);
+    const first = await (await browser.get("/ui/provider?profile=paged&provider=openai")).text();
+    assert.match(first, /OpenAI connections <small>1–50 of 57<\/small>/);
+    assert.equal([...first.matchAll(/<input type="radio"/g)].length, 50);
+    assert.match(first, /page 1 of 2/);
+    assert.match(first, /<a href="\/ui\/provider\?profile=paged&amp;provider=openai&amp;page=2" rel="next">/);
+    assert.doesNotMatch(first, /rel="prev"/);
+    const second = await (await browser.get("/ui/provider?profile=paged&provider=openai&page=2")).text();
+    assert.match(second, /51–57 of 57/);
+    assert.match(second, /rel="prev"/);
+    assert.match(await (await browser.get("/ui/provider?profile=paged&provider=openai&page=99")).text(), /51–57 of 57/, "past the end: the last page");
+    assert.match(await (await browser.get("/ui/provider?profile=paged&provider=openai&page=x")).text(), /1–50 of 57/, "nonsense: the first page");
+    assert.match(await (await browser.get("/ui/provider?profile=paged&provider=groq")).text(), /No GroqCloud connections in profile paged|No [^<]* connections in profile paged/);
+    assert.equal((await browser.get("/ui/provider?provider=no-such-provider")).status, 404);
+    // Switching the default from page 2 of the provider view comes back to that page.
+    const csrf = await browser.csrf();
+    const switched = await browser.post("/ui/action/default", { csrf, profile: "paged", provider: "openai", connection: "c55", back: "provider", page: "2" });
+    assert.equal(switched.headers.get("location"), "/ui/provider?profile=paged&provider=openai&page=2");
+    const back = await (await browser.get(switched.headers.get("location") ?? "")).text();
+    assert.match(back, /openai: the default connection is now &quot;c55&quot;/);
+    assert.match(back, /<td>c55 <span class="badge">default<\/span><\/td>/);
+  });
+
+  test("removing a profile: a confirmation, CSRF, the CLI's refusals (default, connections without force), audited", async () => {
+    const browser = await signIn();
+    const settings = await (await browser.get("/ui/settings")).text();
+    assert.match(settings, /<td><a href="\/ui\/\?profile=default">default<\/a>[^]*?always kept/);
+    assert.match(settings, /<a href="\/ui\/confirm-profile\?profile=default&amp;name=paged" aria-label="Remove profile paged…">Remove…<\/a>/);
+    const confirm = await (await browser.get("/ui/confirm-profile?name=paged")).text();
+    assert.match(confirm, /Remove profile “paged”\?/);
+    assert.match(confirm, /It still holds <strong>57 connections<\/strong> \(OpenAI\)/);
+    assert.match(confirm, /<input type="checkbox" name="force" value="1" required>/);
+    assert.match(confirm, /action="\/ui\/action\/profile-remove"/);
+    assert.equal((await browser.get("/ui/confirm-profile?name=nobody")).status, 404);
+    const csrf = await browser.csrf();
+    assert.equal((await browser.post("/ui/action/profile-remove", { name: "paged", force: "1" })).status, 403, "no CSRF token");
+    assert.equal((await browser.post("/ui/action/profile-remove", { csrf, name: "paged", force: "1" }, { origin: "http://attacker.example" })).status, 403, "foreign origin");
+    const unforced = await browser.post("/ui/action/profile-remove", { csrf, profile: "", back: "settings", name: "paged" });
+    assert.equal(unforced.headers.get("location"), "/ui/settings");
+    assert.match(await (await browser.get("/ui/settings")).text(), /profile &quot;paged&quot; still has connections \(openai\) \(add --force to remove it with its credentials\)/);
+    const refused = await browser.post("/ui/action/profile-remove", { csrf, profile: "", back: "settings", name: "default", force: "1" });
+    assert.equal(refused.status, 303);
+    assert.match(await (await browser.get("/ui/settings")).text(), /the default profile cannot be removed/);
+    const removed = await browser.post("/ui/action/profile-remove", { csrf, profile: "", name: "paged", force: "1" });
+    assert.equal(removed.headers.get("location"), "/ui/settings");
+    const after = await (await browser.get("/ui/settings")).text();
+    assert.match(after, /Removed profile &quot;paged&quot;/);
+    assert.doesNotMatch(after, /profile=paged/);
+    assert.ok(!(await service.listProfiles()).some((p) => p.name === "paged"), "the CLI's listing agrees");
+    const gone = await browser.get("/ui/?profile=paged");
+    assert.equal(gone.status, 404, "the service kept for the removed profile shows it no more");
+    const stale = await browser.post("/ui/action/login", { csrf, profile: "paged", provider: "openai", connection: "late", api_key: KEY_ONE });
+    assert.equal(stale.status, 303);
+    assert.match(await (await browser.get("/ui/")).text(), /no profile &quot;paged&quot; \(it was removed\)/, "a stale form writes nothing into a removed profile");
+    const removals = (await service.auditEntries()).filter((e) => e.action === "profile_remove");
+    assert.deepEqual(removals.map((e) => e.outcome), ["error", "error", "ok"], "every attempt audited in the server's profile, as the CLI's");
+  });
+
+  test("the dashboard's own profile is not offered for removal, and refused if posted", async () => {
+    const served = await createAuthService({ home: home.home, masterKey: MASTER, profile: "agent-b" });
+    const own = createApp({ getService: async (p) => (p === undefined || p === "agent-b" ? served : service) });
+    const ownDashboard = mountDashboard(own, { getService: async (p) => (p === undefined || p === "agent-b" ? served : service), port: () => PORT, runs });
+    try {
+      const link = new URL(ownDashboard.link());
+      const res = await own.request(link.pathname, { headers: { host: HOST } });
+      const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+      const settings = await (await own.request("/ui/settings", { headers: { host: HOST, cookie } })).text();
+      assert.match(settings, /served by this dashboard/);
+      const csrf = /name="csrf" value="([^"]+)"/.exec(settings)?.[1] ?? "";
+      const posted = await own.request("/ui/action/profile-remove", { method: "POST", body: new URLSearchParams({ csrf, profile: "", name: "agent-b", force: "1" }).toString(), headers: { host: HOST, cookie, "content-type": "application/x-www-form-urlencoded", origin: `http://${HOST}` } });
+      assert.equal(posted.status, 303);
+      const page = await (await own.request("/ui/settings", { headers: { host: HOST, cookie } })).text();
+      assert.match(page, /profile &quot;agent-b&quot; is the one this dashboard serves \(stop the dashboard, then: authsome profile remove agent-b\)/);
+      assert.ok((await service.listProfiles()).some((p) => p.name === "agent-b"), "still there");
+    } finally {
+      ownDashboard.close();
+      await served.close();
+    }
+  });
+});
+
 describe("running agents", () => {
   test("a run's events appear in the page and on the live feed", async () => {
     const browser = await signIn();

@@ -13,7 +13,7 @@ export const APP_CSS = `:root{color-scheme:light dark;--bg:#fff;--fg:#1b1f24;--m
 *{box-sizing:border-box}body{margin:0;font:15px/1.5 system-ui,sans-serif;background:var(--bg);color:var(--fg)}
 a{color:var(--accent)}.skip{position:absolute;left:-99rem}.skip:focus{left:.5rem;top:.5rem;z-index:1;background:var(--bg);padding:.25rem .5rem}:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;padding:.6rem 1rem;border-bottom:1px solid var(--line);background:var(--card)}
-header strong{font-size:1.1rem}nav ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
+header strong{font-size:1.1rem}header label{display:inline;font-weight:400}header select{width:auto}nav ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:0;padding:0}
 nav a[aria-current=page]{font-weight:700;text-decoration:none;color:var(--fg)}
 main{max-width:72rem;margin:0 auto;padding:1rem}section{margin:0 0 1.75rem}h1{font-size:1.4rem;margin:.25rem 0 1rem}h2{font-size:1.15rem;margin:1.25rem 0 .5rem}h3{font-size:1rem;margin:1rem 0 .4rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:.75rem 1rem;margin:.5rem 0}
@@ -25,6 +25,7 @@ input[type=text],input[type=password],input[type=url],input:not([type]),select{w
 button{padding:.35rem .9rem;border:1px solid var(--line);border-radius:4px;background:var(--bg);cursor:pointer}button.primary{background:var(--accent);border-color:var(--accent);color:#fff}button.danger{border-color:var(--bad);color:var(--bad)}
 .flash{padding:.6rem 1rem;border-radius:6px;border:1px solid var(--line);margin:0 0 1rem}.flash.error{border-color:var(--bad)}.flash.ok{border-color:var(--ok)}
 .badge{display:inline-block;white-space:nowrap;padding:0 .4rem;border:1px solid var(--line);border-radius:1rem;font-size:.8rem}
+.pager{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center;margin:.5rem 0}.more{margin:.4rem 0}
 ul.events{list-style:none;padding:0;margin:0;max-height:20rem;overflow:auto}ul.events li{padding:.15rem 0;border-bottom:1px dashed var(--line)}
 @media (max-width:40rem){th,td{padding:.25rem}header{padding:.5rem}main{padding:.6rem}}`;
 

@@ -64,12 +64,35 @@ export function auditPage(frame: Frame, entries: AuditEntry[], verification: Aud
   return page(frame, h`<h1>Audit log <small>profile ${frame.profile}</small></h1>${_verify(verification)}${error === null ? "" : h`<p class="flash error" role="alert">${error}</p>`}${form}<p class="muted">${shown.length} of ${entries.length} entries shown (newest first, at most 500).</p>${table}`);
 }
 
-/** Profiles (with a form to create one) and plugins, with the errors of refused ones. */
-export function settingsPage(frame: Frame, csrf: string, profiles: ProfileView[], providers: ProviderView[], errors: { source: string; message: string }[]): string {
-  const profileRows = profiles.map((p) => h`<tr><td><a href="${href("/ui/", p.name)}">${p.name}</a>${p.name === frame.profile ? h` <span class="badge">shown</span>` : ""}</td><td>${p.description ?? ""}</td><td>${time(p.created_at)}</td></tr>`);
+function _profileAction(p: ProfileView, frame: Frame, served: string): Markup {
+  if (p.name === "default") return h`<span class="muted">always kept</span>`;
+  if (p.name === served) return h`<span class="muted">served by this dashboard</span>`;
+  return h`<a href="${href("/ui/confirm-profile", frame.profile, { name: p.name })}" aria-label="Remove profile ${p.name}…">Remove…</a>`;
+}
+
+/** Profiles (with a form to create one, a link to remove one) and plugins, with the errors of refused ones; `served` is the server's own profile. */
+export function settingsPage(frame: Frame, csrf: string, profiles: ProfileView[], providers: ProviderView[], errors: { source: string; message: string }[], served: string): string {
+  const profileRows = profiles.map((p) => h`<tr><td><a href="${href("/ui/", p.name)}">${p.name}</a>${p.name === frame.profile ? h` <span class="badge">shown</span>` : ""}</td><td>${p.description ?? ""}</td><td>${time(p.created_at)}</td><td>${_profileAction(p, frame, served)}</td></tr>`);
   const pluginRows = providers.map((p) => h`<tr><td>${p.display_name} <small>${p.name}</small></td><td>${p.auth_type}</td><td>${p.flows.join(", ")}</td><td>${p.source}</td><td>${p.connections.length}</td></tr>`);
   const refused = errors.length === 0 ? h`<p class="muted">No plugin was refused.</p>` : h`<ul>${errors.map((e) => h`<li class="bad"><code>${e.source}</code>: ${e.message}</li>`)}</ul>`;
-  return page(frame, h`<h1>Profiles &amp; plugins</h1><section aria-labelledby="prof-h"><h2 id="prof-h">Profiles</h2><div class="scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Created</th></tr></thead><tbody>${profileRows}</tbody></table></div>
+  return page(frame, h`<h1>Profiles &amp; plugins</h1><section aria-labelledby="prof-h"><h2 id="prof-h">Profiles</h2><div class="scroll"><table><thead><tr><th scope="col">Name</th><th scope="col">Description</th><th scope="col">Created</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>${profileRows}</tbody></table></div>
 <form method="post" action="/ui/action/profile" class="card">${formFields(csrf, frame.profile)}<div class="grid"><label for="new-profile">New profile<input id="new-profile" name="name" type="text" required pattern="[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}"></label><label for="new-profile-desc">Description <small>(optional)</small><input id="new-profile-desc" name="description" type="text"></label><div><button>Create profile</button></div></div></form></section>
 <section aria-labelledby="plug-h"><h2 id="plug-h">Plugins</h2><p class="muted">Install with <code>authsome providers add &lt;file or package&gt;</code>.</p><h3>Refused plugins</h3>${refused}<div class="scroll"><table><thead><tr><th scope="col">Provider</th><th scope="col">Auth</th><th scope="col">Flows</th><th scope="col">Source</th><th scope="col">Connections</th></tr></thead><tbody>${pluginRows}</tbody></table></div></section>`);
+}
+
+/**
+ * The confirmation before removing a profile (as `authsome profile remove`): what it holds, and
+ * the explicit choice `--force` is at a terminal when it still has connections. The form posts
+ * as the server's own profile (empty `profile`), so the removal is audited there, as the CLI run
+ * in the server's environment would audit it.
+ */
+export function confirmProfilePage(frame: Frame, csrf: string, name: string, connected: ProviderView[]): string {
+  const count = connected.reduce((n, p) => n + p.connections.length, 0);
+  const holds = count === 0
+    ? h`<p>It holds no connections. Its vault, data key and records are deleted.</p>`
+    : h`<p>It still holds <strong>${count} connection${count === 1 ? "" : "s"}</strong> (${connected.map((p) => p.display_name).join(", ")}): ${count === 1 ? "its credential is" : "their credentials are"} deleted with the profile and cannot be recovered. Nothing is revoked at the providers.</p>
+<label><input type="checkbox" name="force" value="1" required> Delete its ${count} connection${count === 1 ? "" : "s"} too <small>(like --force)</small></label>`;
+  return page(frame, h`<h1>Remove profile “${name}”?</h1>
+<div class="card"><form method="post" action="/ui/action/profile-remove">${formFields(csrf, "")}<input type="hidden" name="back" value="settings"><input type="hidden" name="name" value="${name}">${holds}<p><button class="danger">Remove profile “${name}”</button></p></form></div>
+<p><a href="${href("/ui/settings", frame.profile)}">Cancel, keep it</a></p>`);
 }

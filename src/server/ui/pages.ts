@@ -7,6 +7,7 @@
 import type { Explanation } from "../../core/explain.ts";
 import type { ConnectionView, ProviderView } from "../../core/views.ts";
 import type { UiLogin } from "./logins.ts";
+import { pager, sliceOf } from "./paging.ts";
 import { type Frame, formFields, h, href, type Markup, page, time } from "./render.ts";
 
 /** What the connections page shows. */
@@ -18,6 +19,8 @@ export interface ConnectionsData {
   explainUrl: string;
   explanation: Explanation | null;
   explainError: string | null;
+  /** Which page of providers (the query's text). */
+  page: string | undefined;
 }
 
 function _expiry(c: ConnectionView): Markup {
@@ -30,10 +33,45 @@ function _row(p: ProviderView, c: ConnectionView, profile: string): Markup {
   return h`<tr><td><input type="radio" name="connection" value="${c.connection}" aria-label="default: ${c.connection}"${c.is_default ? h` checked` : ""}></td><td>${c.connection}${c.is_default ? h` <span class="badge">default</span>` : ""}</td><td>${status}</td><td>${_expiry(c)}</td><td>${c.scopes.join(" ")}</td><td><a href="${href("/ui/confirm", profile, { provider: p.name, connection: c.connection })}">Remove…</a></td></tr>`;
 }
 
-function _provider(p: ProviderView, csrf: string, profile: string): Markup {
+/** Where a form of the provider view sends the browser back to (the same page of it). */
+export interface Back {
+  provider: string;
+  page: number;
+}
+
+/** One provider's table of `shown` connections, with the default switch; `after` follows the table. */
+function _provider(p: ProviderView, shown: ConnectionView[], csrf: string, profile: string, after: Markup | "", back?: Back): Markup {
   const id = `p-${p.name}`;
+  const backFields = back === undefined ? "" : h`<input type="hidden" name="back" value="provider"><input type="hidden" name="page" value="${back.page}">`;
   return h`<section aria-labelledby="${id}"><h3 id="${id}">${p.display_name} <small>${p.name} · ${p.auth_type}</small></h3>
-<form method="post" action="/ui/action/default">${formFields(csrf, profile)}<input type="hidden" name="provider" value="${p.name}"><div class="scroll"><table><thead><tr><th scope="col">Default</th><th scope="col">Connection</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Scopes</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>${p.connections.map((c) => _row(p, c, profile))}</tbody></table></div>${p.connections.length > 1 ? h`<button>Make the selected connection ${p.display_name}'s default</button>` : ""}</form></section>`;
+<form method="post" action="/ui/action/default">${formFields(csrf, profile)}<input type="hidden" name="provider" value="${p.name}">${backFields}<div class="scroll"><table><thead><tr><th scope="col">Default</th><th scope="col">Connection</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Scopes</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>${shown.map((c) => _row(p, c, profile))}</tbody></table></div>${p.connections.length > 1 ? h`<button>Make the selected connection ${p.display_name}'s default</button>` : ""}</form>${after}</section>`;
+}
+
+/** The main page shows a provider's default and the next few; the rest are a link away. */
+const SHOWN_PER_PROVIDER = 5;
+/** Providers per main page: with both bounds the page stays small however the connections spread. */
+const PROVIDERS_PER_PAGE = 20;
+/** Connections per page of the provider view. */
+const CONNECTIONS_PER_PAGE = 50;
+
+function _summary(p: ProviderView, csrf: string, profile: string): Markup {
+  const shown = [...p.connections.filter((c) => c.is_default), ...p.connections.filter((c) => !c.is_default)].slice(0, SHOWN_PER_PROVIDER);
+  const more = p.connections.length > shown.length
+    ? h`<p class="more"><a href="${href("/ui/provider", profile, { provider: p.name })}">Show all ${p.connections.length} ${p.display_name} connections</a> <small>(${shown.length} shown: the default first)</small></p>`
+    : "";
+  return _provider(p, shown, csrf, profile, more);
+}
+
+/** One provider's connections, a page at a time (`page` is the query's text). */
+export function providerPage(frame: Frame, csrf: string, provider: ProviderView, requested: string | undefined): string {
+  const slice = sliceOf(provider.connections, requested, CONNECTIONS_PER_PAGE);
+  const nav = pager(slice, `Pages of ${provider.display_name} connections`, "/ui/provider", frame.profile, { provider: provider.name });
+  const first = (slice.page - 1) * CONNECTIONS_PER_PAGE;
+  const body = slice.total === 0
+    ? h`<div class="card" id="no-connections"><p><strong>No ${provider.display_name} connections in profile ${frame.profile}.</strong> Log in on the <a href="${href("/ui/", frame.profile)}">connections page</a>, or at a terminal: <code>authsome login ${provider.name}</code>.</p></div>`
+    : _provider(provider, slice.items, csrf, frame.profile, nav, { provider: provider.name, page: slice.page });
+  const range = slice.total === 0 ? "" : h` <small>${first + 1}–${first + slice.items.length} of ${slice.total}</small>`;
+  return page(frame, h`<h1>${provider.display_name} connections${range}</h1>${nav}${body}<p><a href="${href("/ui/", frame.profile)}">Back to all connections</a></p>`);
 }
 
 function _explain(data: ConnectionsData): Markup {
@@ -65,15 +103,18 @@ function _loginForms(data: ConnectionsData): Markup {
 <label><input type="checkbox" name="force" value="1"> Replace an existing connection</label><div><button class="primary">Start login</button></div></div></form></div></section>`;
 }
 
-/** The main page: explain box, connections per provider, login forms. */
+/** The main page: explain box, connections per provider (a page of providers, a few connections each), login forms. */
 export function connectionsPage(data: ConnectionsData): string {
   const connected = data.providers.filter((p) => p.connections.length > 0);
   const count = connected.reduce((n, p) => n + p.connections.length, 0);
+  const slice = sliceOf(connected, data.page, PROVIDERS_PER_PAGE);
+  const nav = pager(slice, "Pages of providers", "/ui/", data.frame.profile);
   const list = connected.length === 0
     ? h`<div class="card" id="no-connections"><p><strong>No connections in profile ${data.frame.profile} yet.</strong> Log in below with an API key or OAuth, or at a terminal: <code>authsome login &lt;provider&gt;</code>. Then run your agent with <code>authsome run -- &lt;command&gt;</code>.</p></div>`
-    : connected.map((p) => _provider(p, data.csrf, data.frame.profile));
+    : h`${nav}${slice.items.map((p) => _summary(p, data.csrf, data.frame.profile))}${nav}`;
   const damaged = data.damaged.map((d) => h`<p class="flash error" role="alert">Damaged record: ${d.message} <small>(authsome doctor --repair moves it aside)</small></p>`);
-  return page(data.frame, h`<h1>Connections <small>${count} in profile ${data.frame.profile}</small></h1>${damaged}${_explain(data)}<section aria-labelledby="conn-h"><h2 id="conn-h">Providers with connections</h2>${list}</section>${_loginForms(data)}`);
+  const counts = h`${count} in profile ${data.frame.profile}${connected.length > 1 ? `, ${connected.length} providers` : ""}`;
+  return page(data.frame, h`<h1>Connections <small>${counts}</small></h1>${damaged}${_explain(data)}<section aria-labelledby="conn-h"><h2 id="conn-h">Providers with connections</h2>${list}</section>${_loginForms(data)}`);
 }
 
 /** The confirmation before removing a connection: log out (local only) or revoke (at the provider too). */

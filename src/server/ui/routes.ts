@@ -7,11 +7,12 @@ import type { Context, Hono } from "hono";
 import type { AuthService } from "../../core/auth-service.ts";
 import { AuthsomeError, toAuthsomeError } from "../../core/errors.ts";
 import type { Explanation } from "../../core/explain.ts";
+import type { ProfileView } from "../../core/profiles.ts";
 import { callOperation } from "../routes.ts";
 import type { RunRegistry } from "../run-registry.ts";
 import type { LoginTracker } from "./logins.ts";
-import { auditPage, runsFragment, runsPage, settingsPage } from "./pages-more.ts";
-import { confirmPage, connectionsPage, loginPage } from "./pages.ts";
+import { auditPage, confirmProfilePage, runsFragment, runsPage, settingsPage } from "./pages-more.ts";
+import { confirmPage, connectionsPage, loginPage, providerPage } from "./pages.ts";
 import { type Flash, type Frame, href, type NavPage, notice } from "./render.ts";
 import { type EventStreams, htmlResponse } from "./respond.ts";
 import type { UiSession, UiSessions } from "./session.ts";
@@ -64,8 +65,7 @@ function _page(ctx: PageContext, nav: NavPage | null, title: string, render: (st
   return async (c: Context) => {
     const session = _session(c);
     try {
-      const service = await ctx.service(c.req.query("profile"));
-      const { profiles } = await callOperation("listProfiles", {}, { service });
+      const { service, profiles } = await _listed(ctx, c.req.query("profile"));
       const flash = flashes.get(session);
       flashes.delete(session);
       const frame: Frame = { title, page: nav, profile: service.context.profile, profiles: profiles.map((p) => p.name), flash };
@@ -77,8 +77,28 @@ function _page(ctx: PageContext, nav: NavPage | null, title: string, render: (st
   };
 }
 
+/**
+ * The service of a profile and the home's profiles, refusing a profile no longer listed: the
+ * server keeps a service per profile it was asked for, so one removed meanwhile (from this page
+ * or a terminal) must not go on being shown, or written to, through that kept service.
+ */
+async function _listed(ctx: PageContext, profile: string | undefined): Promise<{ service: AuthService; profiles: ProfileView[] }> {
+  const service = await ctx.service(profile);
+  const { profiles } = await callOperation("listProfiles", {}, { service });
+  const name = service.context.profile;
+  if (!profiles.some((p) => p.name === name)) throw new AuthsomeError("profile_not_found", `no profile "${name}" (it was removed)`, { hint: "see the profiles page" });
+  return { service, profiles };
+}
+
 /** A form action: CSRF checked, the work done, a message kept for the page it redirects to. */
-function _action(app: Hono, ctx: PageContext, path: string, work: (form: Record<string, unknown>, service: AuthService) => Promise<{ text: string; to?: string }>): void {
+/** What an action did: the message, and the page to show it on (default: the main page). */
+interface Done {
+  text: string;
+  to?: string;
+  params?: Record<string, string> | undefined;
+}
+
+function _action(app: Hono, ctx: PageContext, path: string, work: (form: Record<string, unknown>, service: AuthService) => Promise<Done>): void {
   app.post(path, async (c) => {
     const session = _session(c);
     const form = (await c.req.parseBody()) as Record<string, unknown>;
@@ -86,17 +106,25 @@ function _action(app: Hono, ctx: PageContext, path: string, work: (form: Record<
       return c.html(notice("Refused", "The form's token is missing or wrong: reload the dashboard and try again. Nothing was changed."), 403);
     }
     const profile = _field(form, "profile") || undefined;
-    let to = "/ui/";
+    let to = _back(form);
     try {
-      const done = await work(form, await ctx.service(profile));
+      const done = await work(form, (await _listed(ctx, profile)).service);
       flashes.set(session, { kind: "ok", text: done.text });
-      to = done.to ?? to;
+      if (done.to !== undefined) to = { to: done.to, params: done.params };
     } catch (error) {
       const failure = toAuthsomeError(error);
       flashes.set(session, { kind: "error", text: `${failure.message}${failure.hint === undefined ? "" : ` (${failure.hint})`}` });
     }
-    return c.redirect(href(to, profile ?? ""), 303);
+    return c.redirect(href(to.to, profile ?? "", to.params), 303);
   });
+}
+
+/** Where a form's answer shows, success or not: the page it names (`back`: the provider view at its page, or settings), else the main page. */
+function _back(form: Record<string, unknown>): { to: string; params?: Record<string, string> | undefined } {
+  if (_field(form, "back") === "settings") return { to: "/ui/settings" };
+  if (_field(form, "back") !== "provider" || _field(form, "provider") === "") return { to: "/ui/" };
+  const page = /^[0-9]{1,6}$/.test(_field(form, "page")) ? _field(form, "page") : "1";
+  return { to: "/ui/provider", params: { provider: _field(form, "provider"), page } };
 }
 
 function _mountActions(app: Hono, ctx: PageContext): void {
@@ -130,6 +158,15 @@ function _mountActions(app: Hono, ctx: PageContext): void {
   _action(app, ctx, "/ui/action/profile", async (form, service) => {
     const made = await callOperation("createProfile", { name: _field(form, "name"), ..._given({ description: _field(form, "description") }) }, { service });
     return { text: `Profile "${made.name}" created.`, to: "/ui/settings" };
+  });
+  _action(app, ctx, "/ui/action/profile-remove", async (form, service) => {
+    const name = _field(form, "name");
+    const served = (await ctx.service(undefined)).context.profile;
+    // The CLI's rules come from the operation (default refused, connections only with force); this
+    // one is the page's own: the running server holds its profile's service, so it stays.
+    if (name === served && name !== "default") throw new AuthsomeError("usage", `profile "${name}" is the one this dashboard serves`, { hint: `stop the dashboard, then: authsome profile remove ${name}` });
+    await callOperation("removeProfile", { name, force: form["force"] === "1" }, { service });
+    return { text: `Removed profile "${name}".`, to: "/ui/settings" };
   });
 }
 
@@ -178,7 +215,11 @@ export function mountPages(app: Hono, ctx: PageContext): void {
   app.get("/ui/", _page(ctx, "connections", "Connections", async ({ c, service, session, frame }) => {
     const listing = await callOperation("listProviders", {}, { service });
     const explainUrl = c.req.query("explain") ?? "";
-    return connectionsPage({ frame, csrf: session.csrf, providers: listing.providers, damaged: listing.damaged, explainUrl, ...(await _explain(service, explainUrl)) });
+    return connectionsPage({ frame, csrf: session.csrf, providers: listing.providers, damaged: listing.damaged, explainUrl, page: c.req.query("page"), ...(await _explain(service, explainUrl)) });
+  }));
+  app.get("/ui/provider", _page(ctx, "connections", "Connections", async ({ c, service, session, frame }) => {
+    const provider = await callOperation("inspectProvider", { provider: c.req.query("provider") ?? "" }, { service });
+    return providerPage({ ...frame, title: `${provider.display_name} connections` }, session.csrf, provider, c.req.query("page"));
   }));
   app.get("/ui/confirm", _page(ctx, "connections", "Confirm", async ({ c, service, session, frame }) => {
     const provider = await callOperation("inspectProvider", { provider: c.req.query("provider") ?? "" }, { service });
@@ -198,7 +239,13 @@ export function mountPages(app: Hono, ctx: PageContext): void {
   }));
   app.get("/ui/settings", _page(ctx, "settings", "Profiles & plugins", async ({ service, session, frame }) => {
     const [{ profiles }, listing] = await Promise.all([callOperation("listProfiles", {}, { service }), callOperation("listProviders", {}, { service })]);
-    return settingsPage(frame, session.csrf, profiles, listing.providers, listing.errors);
+    return settingsPage(frame, session.csrf, profiles, listing.providers, listing.errors, (await ctx.service(undefined)).context.profile);
+  }));
+  app.get("/ui/confirm-profile", _page(ctx, "settings", "Remove a profile", async ({ c, session, frame }) => {
+    const name = c.req.query("name") ?? "";
+    if (!frame.profiles.includes(name)) throw new AuthsomeError("profile_not_found", `no profile "${name}"`, { hint: "see the profiles page" });
+    const { providers } = await callOperation("listProviders", {}, { service: await ctx.service(name) });
+    return confirmProfilePage(frame, session.csrf, name, providers.filter((p) => p.connections.length > 0));
   }));
   _mountLive(app, ctx);
   _mountActions(app, ctx);
