@@ -20,6 +20,7 @@ export const REDACTED_IN_URL = "%5Bauthsome%3Aredacted%5D";
 /** Shorter values are not scrubbed: they would redact ordinary words in every body. */
 export const MIN_SECRET_LENGTH = 8;
 
+
 const MARKER_BYTES = Buffer.from(REDACTED, "latin1");
 const SHORT_MARKER = "[redacted]";
 
@@ -199,8 +200,8 @@ export class StreamScrubber {
     const skip = this.context.length;
     const text = skip === 0 ? data.toString("latin1") : this.context + data.toString("latin1");
     this.context = "";
-    const { out, end, deferred } = this._replace(data, text, false, skip);
-    const held = Math.min(deferred, this._heldFrom(text, end));
+    const { out, end, stop, deferred } = this._replace(data, text, false, skip);
+    const held = Math.min(deferred, this._heldFrom(text, stop));
     // A possible secret that began in flushed bytes: they stay in view, the new bytes wait.
     if (held < skip) this.context = text.slice(held, skip);
     const keep = Math.max(held, skip) - skip;
@@ -223,35 +224,50 @@ export class StreamScrubber {
   }
 
   /**
-   * The held-back bytes, to pass on now because the sender went quiet (an HTTP/2 or gRPC
-   * stream waiting for the agent would otherwise wait forever). They stay in view: when the
-   * next bytes complete a secret they begin, the rest of it becomes `*`, so only a proper
-   * prefix of a secret can reach the agent, and only when the upstream pauses inside it.
+   * The held-back bytes, to pass on now because the sender went quiet (a stream the agent waits
+   * on would otherwise wait forever; the transports call it through quiet.ts). A whole
+   * secret form in them (one a longer form could still have grown from) is replaced, and a held
+   * prefix of {@link MIN_SECRET_LENGTH} bytes or more becomes `*`: by then it is the secret
+   * echoed across a pause, not a coincidence. They stay in view: when the next bytes complete
+   * a secret, the rest of it becomes `*`. So at most 7 bytes of a secret can reach the agent,
+   * and only when the upstream pauses inside it.
    */
   flush(): Buffer {
     const tail = this.tail;
     if (tail === null) return Buffer.alloc(0);
     this.tail = null;
-    const seen = this.context + tail.toString("latin1");
-    this.context = seen.length < this.longest ? seen : seen.slice(seen.length - this.longest + 1);
-    return tail;
+    const skip = this.context.length;
+    const text = this.context + tail.toString("latin1");
+    const seen = text.length < this.longest ? text : text.slice(text.length - this.longest + 1);
+    const { out, end, stop } = this._replace(tail, text, true, skip);
+    this.context = seen;
+    // Offsets into `text`; the tail starts at `skip`.
+    const done = Math.max(end, skip);
+    const prefix = this._heldFrom(text, stop);
+    const star = text.length - prefix >= MIN_SECRET_LENGTH ? Math.max(prefix, skip) : text.length;
+    const parts = [out ?? Buffer.alloc(0), tail.subarray(done - skip, star - skip)];
+    if (star < text.length) parts.push(Buffer.from("*".repeat(text.length - star), "latin1"));
+    return Buffer.concat(parts);
   }
 
   /**
-   * Matches replaced: the output up to the end of the last match (null for none), that end, and
+   * Matches replaced: the output up to the end of the last match (null for none), that end (at
+   * least `skip`), where the last match stopped (0 for none, flushed bytes included), and
    * where a match starts that more bytes could make longer (a base64 value whose padding has
    * not arrived): it waits in the tail, so a cut never changes the output.
    */
-  private _replace(data: Buffer, text: string, last: boolean, skip = 0): { out: Buffer | null; end: number; deferred: number } {
+  private _replace(data: Buffer, text: string, last: boolean, skip = 0): { out: Buffer | null; end: number; stop: number; deferred: number } {
     const regex = this.regex;
     const final = last ? text.length : text.length - this.longest;
     regex.lastIndex = 0;
     let match = regex.exec(text);
     const parts: Buffer[] = [];
     let at = skip;
+    let stopped = 0;
     while (match !== null) {
       const stop = match.index + match[0].length;
-      if (match.index > final && this._couldGrow(text.slice(match.index))) return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: match.index };
+      if (match.index > final && this._couldGrow(text.slice(match.index))) return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, stop: stopped, deferred: match.index };
+      stopped = stop;
       if (stop > skip) {
         // A match that began in flushed bytes: what of it is still here becomes `*`.
         const marker = match.index >= skip ? (this.sameLength ? Buffer.from(redactionOf(match[0].length), "latin1") : MARKER_BYTES) : Buffer.from("*".repeat(stop - skip), "latin1");
@@ -260,7 +276,7 @@ export class StreamScrubber {
       }
       match = regex.exec(text);
     }
-    return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, deferred: text.length };
+    return { out: parts.length === 0 ? null : Buffer.concat(parts), end: at, stop: stopped, deferred: text.length };
   }
 
   /** True when `rest` is a proper prefix of some pattern: more bytes could complete a longer match. */

@@ -40,6 +40,17 @@ export class ChunkedBodyScan {
     return this._release(false);
   }
 
+  /** True while data bytes are held back (and the framing behind them). */
+  get holding(): boolean {
+    return this.scan.holding;
+  }
+
+  /** The held-back data bytes (BodyScan.flush) and the framing behind them, once the agent went quiet. */
+  flush(): Buffer {
+    this.cleared += this.scan.flush().length;
+    return this._release(false);
+  }
+
   end(): Buffer | null {
     const rest = this.scan.end();
     if (rest === null) return null;

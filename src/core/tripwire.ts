@@ -242,6 +242,11 @@ export class BodyScan {
     return this.matcher.regex === null;
   }
 
+  /** True while bytes are held back (the end of the last piece could begin a needle). */
+  get holding(): boolean {
+    return this.tail !== null;
+  }
+
   push(chunk: Buffer): Buffer | null {
     if (this.hit !== null) return null;
     if (this.scanned >= MAX_BODY_SCAN || this.matcher.regex === null) return chunk;

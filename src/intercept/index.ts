@@ -14,11 +14,12 @@ import { decideEgress, type EgressResult, injectionAuditEntry, injectionEvent, t
 import { BODY_TOO_LARGE, readBounded } from "../core/sign.ts";
 import { type BodyScan, createTripwire, type Tripwire } from "../core/tripwire.ts";
 import { createInjector } from "../core/inject.ts";
+import { QuietTimer } from "../core/quiet.ts";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { startResolveRelay } from "../proxy/socks.ts";
 import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch } from "../runtime/upstream.ts";
-import { agentResponse } from "./scrub.ts";
+import { agentResponse, enqueueIfOpen } from "./scrub.ts";
 
 /** Options for {@link intercept}. */
 export interface InterceptOptions extends ServiceOptions {
@@ -65,15 +66,29 @@ function nextHop(request: Request, response: Response, url: URL, replay: Request
   return new Request(target, init);
 }
 
-/** A request body through its tripwire scan: cleared bytes go on; a needle errors the upload. */
+/**
+ * A request body through its tripwire scan: cleared bytes go on; a needle errors the upload.
+ * What the scan holds back goes on once the agent's body is quiet (core/quiet.ts).
+ */
 function scannedBody(body: ReadableStream<Uint8Array>, scan: BodyScan): ReadableStream<Uint8Array> {
+  let sink: TransformStreamDefaultController<Uint8Array> | null = null;
+  const quiet = new QuietTimer(() => {
+    const held = scan.flush();
+    if (held.length > 0) enqueueIfOpen(sink, held);
+  });
   return body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      sink = controller;
+    },
     transform(chunk, controller) {
+      quiet.cancel();
       const out = scan.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       if (out === null) return controller.error(new TypeError("authsome: blocked by a tripwire"));
       if (out.length > 0) controller.enqueue(out);
+      if (scan.holding) quiet.arm();
     },
     flush(controller) {
+      quiet.cancel();
       const rest = scan.end();
       if (rest === null) return controller.error(new TypeError("authsome: blocked by a tripwire"));
       if (rest.length > 0) controller.enqueue(rest);

@@ -6,6 +6,7 @@
  * agent asked for, never the one with the injected query key.
  */
 import type { InjectionDecision } from "../core/injector.ts";
+import { QuietTimer } from "../core/quiet.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 
 /** Statuses whose Response may not have a body (the fetch standard's null body statuses). */
@@ -38,16 +39,38 @@ function _headers(source: Headers, scrubber: Scrubber | null, forLocation: Scrub
   return out;
 }
 
+/** The body scrubbed as it streams; what is held back goes on once the upstream is quiet (core/quiet.ts). */
 function _bodyScrubber(scrubber: Scrubber): TransformStream<Uint8Array, Uint8Array> {
   const stream = scrubber.stream(true);
+  let sink: TransformStreamDefaultController<Uint8Array> | null = null;
+  const quiet = new QuietTimer(() => {
+    const held = stream.flush();
+    // The reader may have cancelled in the meantime: then nothing is waiting for these bytes.
+    if (held.length > 0) enqueueIfOpen(sink, held);
+  });
   return new TransformStream({
+    start(controller) {
+      sink = controller;
+    },
     transform(chunk, controller) {
+      quiet.cancel();
       const out = stream.push(chunk);
       if (out.length > 0) controller.enqueue(out);
+      if (stream.holding) quiet.arm();
     },
     flush(controller) {
+      quiet.cancel();
       const out = stream.end();
       if (out.length > 0) controller.enqueue(out);
     },
   });
+}
+
+/** Enqueues unless the stream has closed or errored since (enqueue would throw). */
+export function enqueueIfOpen(controller: TransformStreamDefaultController<Uint8Array> | null, bytes: Uint8Array): void {
+  try {
+    controller?.enqueue(bytes);
+  } catch {
+    // Closed or errored: nobody reads on.
+  }
 }

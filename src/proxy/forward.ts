@@ -5,6 +5,7 @@
 import type http from "node:http";
 import { type Duplex, type Readable, Transform as StreamTransform, type Transform } from "node:stream";
 import { tripwireDenial } from "../core/egress.ts";
+import { QuietTimer } from "../core/quiet.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import type { InjectionDecision } from "../core/injector.ts";
 import { buildResponseHeaders, hasRequestBody, rawResponseHead } from "./headers.ts";
@@ -120,18 +121,28 @@ function _scanned(ctx: ForwardContext, scan: BodyScan, target: Target, method: s
     const denial = ctx.tripwire === undefined ? null : tripwireDenial(ctx.tripwire, scan, target.host, method);
     sendReply(res, new ProxyReply(403, denial?.action === "deny" ? denial.reason : "blocked by a tripwire"), ["Connection", "close"]);
   };
-  return new StreamTransform({
+  // What the scan holds back goes on once the agent is quiet (core/quiet.ts): a bidi upload waits.
+  const quiet = new QuietTimer(() => {
+    const held = scan.flush();
+    if (held.length > 0 && !transform.destroyed) transform.push(held);
+  });
+  const transform: Transform = new StreamTransform({
     transform(chunk: Buffer, _encoding, done) {
+      quiet.cancel();
       const out = scan.push(chunk);
       if (out === null) return trip();
       done(null, out);
+      if (scan.holding) quiet.arm();
     },
     flush(done) {
+      quiet.cancel();
       const rest = scan.end();
       if (rest === null) return trip();
       done(null, rest);
     },
   });
+  transform.once("close", () => quiet.cancel());
+  return transform;
 }
 
 /**

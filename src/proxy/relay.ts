@@ -11,6 +11,7 @@ import { isWebSocketUpgrade } from "./headers.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyOnSocket, reportInjection, reportRefusal } from "./request.ts";
 import { ChunkedScanner, findHeadEnd, isFieldName, isFieldValue, MAX_HEAD_BYTES, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type RequestHead } from "./http1.ts";
 import type { TunnelSession } from "./terminate.ts";
+import { QuietTimer } from "../core/quiet.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 import { tripwireDenial } from "../core/egress.ts";
 import type { BodyScan } from "../core/tripwire.ts";
@@ -82,6 +83,10 @@ class Relay implements ConnectionOwner {
   private bodyScan: BodyScan | ChunkedBodyScan | null = null;
   /** The agent half-closed: it gets the answers to the requests it sent, then the connection ends. */
   private clientEnded = false;
+  /** What the response scrubber holds back goes on once the upstream is quiet (core/quiet.ts). */
+  private readonly upQuiet = new QuietTimer(() => this._flushResponse());
+  /** What the tripwire scan holds back goes on once the agent is quiet. */
+  private readonly agentQuiet = new QuietTimer(() => this._flushRequest());
   /** A signed request's body, read whole before its head can be signed (core/sign.ts). */
   private signing: { parts: Buffer[]; finish: NonNullable<Prepared["signBody"]>; text: (path: string, headers: readonly string[]) => string } | null = null;
 
@@ -206,16 +211,26 @@ class Relay implements ConnectionOwner {
       if (taken > 0) this._writeUp(part);
     } else {
       // The tripwire scan (core/tripwire.ts) holds back a possible start of a value until known.
+      this.agentQuiet.cancel();
       const out = taken > 0 ? scan.push(part) : EMPTY;
       const rest = out !== null && done ? scan.end() : EMPTY;
       if (out === null || rest === null) return this._tripped(scan);
       if (out.length > 0) this._writeUp(out);
       if (rest.length > 0) this._writeUp(rest);
+      if (!done && scan.holding) this.agentQuiet.arm();
     }
     if (!done) return;
     this.phase = "waiting";
     if (this.exchange !== null) this.exchange.bodyDone = true;
     this._flow();
+  }
+
+  /** The agent went quiet inside a body: what the tripwire scan held back goes on (it stays in view). */
+  private _flushRequest(): void {
+    const scan = this.bodyScan;
+    if (this.phase !== "body" || scan === null || this.signing !== null) return;
+    const held = scan.flush();
+    if (held.length > 0) this._writeUp(held);
   }
 
   /** A signed request's body: kept (through its tripwire scan) until whole, then signed and sent. */
@@ -282,6 +297,7 @@ class Relay implements ConnectionOwner {
   // ---- upstream -> agent (ConnectionOwner)
 
   data(chunk: Buffer): void {
+    this.upQuiet.cancel();
     if (this.phase === "tunnel") return this._tunnelOut(chunk);
     if (this.exchange === null) return void this.up?.socket.destroy();
     this.responsePending = this.responsePending === null ? chunk : Buffer.concat([this.responsePending, chunk]);
@@ -299,6 +315,7 @@ class Relay implements ConnectionOwner {
     } finally {
       this.client.uncork();
     }
+    if (this.responseBody?.holding === true) this.upQuiet.arm();
   }
 
   private _readResponseHead(data: Buffer, exchange: Exchange): boolean {
@@ -363,8 +380,16 @@ class Relay implements ConnectionOwner {
     this._writeClient(this.responseBody === null ? bytes : this.responseBody.push(bytes));
   }
 
+  /** The upstream went quiet: what the scrubber held back goes to the agent (it stays in view). */
+  private _flushResponse(): void {
+    if (this.phase === "closed") return;
+    const held = this.phase === "tunnel" ? this.frames?.flush() : this.responseBody?.flush();
+    if (held !== undefined && held.length > 0) this._writeClient(held);
+  }
+
   /** The end of a body: what the scrubber held back (a possible start of a secret) goes out. */
   private _endBody(): void {
+    this.upQuiet.cancel();
     if (this.responseBody !== null) this._writeClient(this.responseBody.end());
     this.responseBody = null;
   }
@@ -373,6 +398,7 @@ class Relay implements ConnectionOwner {
   private _tunnelOut(chunk: Buffer): void {
     try {
       this._writeClient(this.frames === null ? chunk : this.frames.push(chunk));
+      if (this.frames?.holding === true) this.upQuiet.arm();
     } catch {
       // A frame that cannot be scrubbed (an extension's reserved bit) is never passed on.
       this.client.destroy();
@@ -500,6 +526,8 @@ class Relay implements ConnectionOwner {
   }
 
   private _dropUpstream(): void {
+    this.upQuiet.cancel();
+    this.agentQuiet.cancel();
     const up = this.up;
     this.up = null;
     this.exchange = null;

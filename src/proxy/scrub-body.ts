@@ -108,6 +108,16 @@ export class FramedScrubber {
     return this._interleave(rest);
   }
 
+  /** True while data bytes (and any framing behind them) are held back. */
+  get holding(): boolean {
+    return this.stream.holding;
+  }
+
+  /** What is held back, with the framing behind it, once the upstream went quiet (core/quiet.ts). */
+  flush(): Buffer {
+    return this._interleave(this.stream.flush());
+  }
+
   private _data(piece: Buffer): Buffer {
     this.dataIn += piece.length;
     return this._interleave(this.stream.push(piece));

@@ -5,6 +5,7 @@
  */
 import type http from "node:http";
 import { Transform } from "node:stream";
+import { QuietTimer } from "../core/quiet.ts";
 import type { Scrubber } from "../core/scrub.ts";
 import { ProxyReply, sendReply } from "./forward.ts";
 import { buildResponseHeaders } from "./headers.ts";
@@ -18,22 +19,34 @@ export function scrubHeaderPairs(scrubber: Scrubber, headers: readonly string[])
   return out;
 }
 
-/** A Transform that scrubs one body (or one direction of a WebSocket, `frames`). */
+/**
+ * A Transform that scrubs one body (or one direction of a WebSocket, `frames`). What it holds
+ * back as a possible start of a secret goes on once the upstream is quiet (core/quiet.ts).
+ */
 export function scrubbingTransform(scrubber: Scrubber, frames = false): Transform {
   const ws = frames ? new WebSocketScrubber(scrubber) : null;
   const stream = frames ? null : scrubber.stream(true);
-  return new Transform({
+  const quiet = new QuietTimer(() => {
+    const held = ws !== null ? ws.flush() : stream?.flush();
+    if (held !== undefined && held.length > 0 && !transform.destroyed) transform.push(held);
+  });
+  const transform: Transform = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
+      quiet.cancel();
       try {
         callback(null, ws !== null ? ws.push(chunk) : stream?.push(chunk));
       } catch (error) {
-        callback(error as Error);
+        return callback(error as Error);
       }
+      if (ws?.holding === true || stream?.holding === true) quiet.arm();
     },
     flush(callback) {
+      quiet.cancel();
       callback(null, stream?.end());
     },
   });
+  transform.once("close", () => quiet.cancel());
+  return transform;
 }
 
 /** True when a response to `method` with `status` has a body (RFC 9112 section 6.3). */

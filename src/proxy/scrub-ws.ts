@@ -68,6 +68,17 @@ export class WebSocketScrubber {
     return out.length === 1 ? (out[0] ?? Buffer.alloc(0)) : Buffer.concat(out);
   }
 
+  /** True while a message's scrubber holds back bytes that could begin a secret. */
+  get holding(): boolean {
+    return this.message?.holding === true;
+  }
+
+  /** The held-back bytes as a fragment of their message, once the server went quiet (core/quiet.ts). */
+  flush(): Buffer {
+    const held = this.message?.flush();
+    return held === undefined || held.length === 0 ? Buffer.alloc(0) : this._fragment(false, held);
+  }
+
   private _frameStart(opcode: number, parsed: { byte0: number; length: number; mask: Buffer | null }): void {
     if (opcode !== 0 || this.message === null) {
       this.message = this.scrubber.stream();

@@ -38,3 +38,23 @@ test("a whole secret after a flush is replaced as usual", () => {
   assert.ok(!text.includes(SECRET), text);
   assert.equal(text.length, `x sk-q ${SECRET} y`.length);
 });
+
+test("a whole form that could still grow (base64 before its padding) is replaced by a flush, not passed on", () => {
+  const key = "sk-flush-0123456789abcdeX"; // 25 bytes: its base64 ends in padding
+  const unpadded = Buffer.from(key).toString("base64").replace(/=+$/, "");
+  const stream = (createScrubber([key]) ?? assert.fail("no scrubber")).stream(true);
+  const out = Buffer.concat([stream.push(Buffer.from(`x ${unpadded}`)), stream.flush()]).toString("latin1");
+  assert.equal(out.length, 2 + unpadded.length);
+  assert.ok(!out.includes(unpadded.slice(0, 8)), out);
+  const after = Buffer.concat([stream.push(Buffer.from("== y")), stream.end()]).toString("latin1");
+  assert.equal(after, "** y", "the padding that completes it is starred too");
+});
+
+test("a held prefix of 8 bytes or more is starred by a flush: at most 7 bytes of a secret reach the agent", () => {
+  const stream = scrubber.stream(true);
+  const out = Buffer.concat([stream.push(Buffer.from(`a ${SECRET.slice(0, 7)}`)), stream.flush()]).toString("latin1");
+  assert.equal(out, `a ${SECRET.slice(0, 7)}`, "a short prefix may be a coincidence: it goes out as it is");
+  const more = Buffer.concat([stream.push(Buffer.from(SECRET.slice(7, 12))), stream.flush()]).toString("latin1");
+  assert.equal(more, "*****", "now 12 bytes of it are in view: what is new is starred");
+  assert.equal(Buffer.concat([stream.push(Buffer.from(`${SECRET.slice(12)}!`)), stream.end()]).toString("latin1"), `${"*".repeat(SECRET.length - 12)}!`);
+});

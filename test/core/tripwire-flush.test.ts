@@ -60,3 +60,16 @@ test("after a flush, clean bytes pass byte for byte and nothing is sent twice", 
   sent.push(scan.end() ?? assert.fail("tripped"));
   assert.equal(Buffer.concat(sent).toString(), parts.join(""));
 });
+
+test("a chunked body (the raw relay's scan): a flush releases the held data and the framing behind it", async () => {
+  const { ChunkedBodyScan } = await import("../../src/core/tripwire-chunked.ts");
+  const scan = new ChunkedBodyScan(await tripwire.body(new URL("https://evil.test/")));
+  const first = `hi ${PLACEHOLDER.slice(0, 4)}`;
+  const framed = `${first.length.toString(16)}\r\n${first}\r\n`;
+  const out = scan.push(Buffer.from(framed)) ?? assert.fail("tripped");
+  assert.ok(scan.holding, "the possible start of a needle is held, with the CRLF behind it");
+  assert.equal(Buffer.concat([out, scan.flush()]).toString(), framed, "the agent went quiet: the whole chunk goes out");
+  assert.equal(scan.holding, false);
+  const rest = `${PLACEHOLDER.slice(4)}`;
+  assert.equal(scan.push(Buffer.from(`${rest.length.toString(16)}\r\n${rest}\r\n`)), null, "completed in the next chunk: tripped");
+});

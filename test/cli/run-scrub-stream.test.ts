@@ -1,0 +1,145 @@
+/**
+ * A scrubbed stream that waits for the agent (issue 10): the response scrubber holds back the
+ * end of a piece that could begin the key, so a stream whose message ends in such bytes would
+ * stall (the agent waits for the end of the message, the upstream for the agent). Through the
+ * real `authsome run`, with curl (TLS relay, and the node:http forwarder for plain http), a
+ * Node child's fetch and a Deno child's fetch: the upstream sends one message and sends the next
+ * only once the agent, having read the whole of the first, asks for it. An upstream that pauses
+ * inside the echoed key hands the agent none of it.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFile } from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import tls from "node:tls";
+import { after, before, test } from "node:test";
+import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
+import { runCli, tempHome } from "../helpers/cli.ts";
+import { repoRoot } from "../helpers/spawn-runtime.ts";
+
+const KEY = "acme-stream-key-0123456789";
+/** Ends in the key's first bytes: held back as a possible key, released once the upstream is quiet. */
+const SHORT = { first: `event one: ${KEY.slice(0, 3)}`, second: "m is not the key\nevent two\n" };
+/** The key echoed with a pause inside it: 12 bytes are held then starred, the rest starred. */
+const PAUSED = { first: `echo: ${KEY.slice(0, 12)}`, second: `${KEY.slice(12)} done\n` };
+
+let home: Awaited<ReturnType<typeof tempHome>>;
+let env: Record<string, string>;
+const servers: http.Server[] = [];
+const ports = { secure: 0, plain: 0 };
+/** Per stream id: what the upstream had sent when the agent asked for more. */
+const sentBeforeNext = new Map<string, string>();
+const waiting = new Map<string, () => void>();
+
+/** `/chat?id=&kind=short|paused`: the first message, then the second once `/next?id=` came. */
+function route(req: http.IncomingMessage, res: http.ServerResponse): void {
+  const url = new URL(req.url ?? "/", "http://x");
+  const id = url.searchParams.get("id") ?? "";
+  req.resume();
+  if (url.pathname === "/next") {
+    waiting.get(id)?.();
+    return void res.end("ok");
+  }
+  const messages = url.searchParams.get("kind") === "paused" ? PAUSED : SHORT;
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  res.write(messages.first);
+  waiting.set(id, () => {
+    sentBeforeNext.set(id, messages.first);
+    res.end(messages.second);
+  });
+}
+
+async function listen(server: http.Server): Promise<number> {
+  servers.push(server.on("request", route));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+before(async () => {
+  home = await tempHome();
+  const ca = await createCertificateAuthority(createMemoryCaStore());
+  const leaf = await ca.leafFor("api.example.test");
+  ports.secure = await listen(https.createServer({ SNICallback: (_name, done) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })) }));
+  ports.plain = await listen(http.createServer());
+  const caFile = join(home.home, "upstream-ca.pem");
+  await writeFile(caFile, ca.caCertPem());
+  const resolve = `api.example.test:${ports.secure}:127.0.0.1,api.example.test:${ports.plain}:127.0.0.1`;
+  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
+  const plugin = join(home.home, "acme.json");
+  await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }, { host: "http://api.example.test" }] }));
+  for (const args of [["providers", "add", plugin], ["login", "acme"]]) {
+    const r = await runCli(args, { env, input: KEY });
+    assert.equal(r.code, 0, r.stderr);
+  }
+});
+after(async () => {
+  for (const server of servers) server.closeAllConnections();
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  await home.cleanup();
+});
+
+const run = (args: string[]) => runCli(["run", "--", ...args], { env });
+let streams = 0;
+
+/** URLs of one new stream and its `/next`. */
+function stream(scheme: "https" | "http", kind: "short" | "paused"): { id: string; chat: string; next: string } {
+  const id = `s${(streams += 1)}`;
+  const origin = `${scheme}://api.example.test:${scheme === "https" ? ports.secure : ports.plain}`;
+  return { id, chat: `${origin}/chat?id=${id}&kind=${kind}`, next: `${origin}/next?id=${id}` };
+}
+
+/** What the agent must see: the same bytes with every byte of the key starred. */
+function expected(kind: "short" | "paused"): { first: string; rest: string } {
+  const m = kind === "paused" ? PAUSED : SHORT;
+  return { first: m.first.replace(KEY.slice(0, 12), "*".repeat(12)), rest: m.second.replace(KEY.slice(12), "*".repeat(KEY.length - 12)) };
+}
+
+// Reads exactly the first message's bytes (dd reads one byte at a time, never past it), then asks for more.
+const curlScript = (chat: string, next: string, n: number): string => `curl -sSN "${chat}" | { dd bs=1 count=${n} status=none; echo "|"; curl -sS -o /dev/null "${next}"; cat; }`;
+
+for (const [scheme, kind] of [["https", "short"], ["https", "paused"], ["http", "short"], ["http", "paused"]] as const) {
+  test(`curl over ${scheme}: a ${kind} message reaches the agent whole before the next is sent`, { timeout: 120_000 }, async () => {
+    const s = stream(scheme, kind);
+    const want = expected(kind);
+    const r = await run(["sh", "-c", curlScript(s.chat, s.next, want.first.length)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${want.first}|\n${want.rest}`);
+    assert.equal(sentBeforeNext.get(s.id), kind === "paused" ? PAUSED.first : SHORT.first, "the agent asked for more after the first message only");
+  });
+}
+
+// One script for both runtimes' fetch: reads the first message whole, asks for more, reads the rest.
+const fetchScript = `const [chat, next, n] = globalThis.Deno ? Deno.args : process.argv.slice(1);
+const reader = (await fetch(chat)).body.getReader();
+const decoder = new TextDecoder();
+let first = "", bytes = 0;
+while (bytes < Number(n)) { const { value, done } = await reader.read(); if (done) throw new Error("ended early"); bytes += value.length; first += decoder.decode(value, { stream: true }); }
+await (await fetch(next)).text();
+let rest = "";
+for (let c = await reader.read(); !c.done; c = await reader.read()) rest += decoder.decode(c.value, { stream: true });
+console.log(JSON.stringify({ first, rest }));`;
+
+for (const kind of ["short", "paused"] as const) {
+  test(`a Node child's fetch: a ${kind} message reaches the agent whole before the next is sent`, { timeout: 120_000 }, async () => {
+    const s = stream("https", kind);
+    const want = expected(kind);
+    const r = await run(["node", "--input-type=module", "-e", fetchScript, s.chat, s.next, String(want.first.length)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), want);
+    assert.ok(sentBeforeNext.has(s.id));
+  });
+}
+
+test("a Deno child's fetch: a short message reaches the agent whole before the next is sent", { timeout: 120_000 }, async () => {
+  const deno = join(repoRoot, "node_modules/.bin/deno");
+  if (spawnSync(deno, ["--version"]).status !== 0) return assert.fail("deno binary missing");
+  const s = stream("https", "short");
+  const want = expected("short");
+  const r = await run([deno, "eval", "--quiet", fetchScript, s.chat, s.next, String(want.first.length)]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), want);
+  assert.ok(sentBeforeNext.has(s.id));
+});
