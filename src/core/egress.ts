@@ -10,6 +10,7 @@
 import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
 import type { BodyScan, Tripwire, TripwireHit } from "./tripwire.ts";
+import { normalizeHost, parsePort } from "./host.ts";
 import { planSigning } from "./sign.ts";
 
 /** One outbound request as a transport knows it. */
@@ -33,6 +34,12 @@ export interface EgressRequest {
   form: "wire" | "fetch";
   /** The `Host` value to send in `wire` form (the target's authority). */
   authority?: string;
+  /**
+   * The authority the agent named for this request (an absolute-form target's, HTTP/2's
+   * `:authority`, else `Host`), when the transport connects to a target of its own choosing
+   * (a CONNECT tunnel): it must name {@link url}'s host, else the request is refused 421.
+   */
+  named?: string | undefined;
   /** Connection named by the transport (the proxy credential's username), if any. */
   connection?: string;
   /** Provider -> connection choices for the whole run or interceptor. */
@@ -106,6 +113,7 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
       ? undefined
       : { ...(connection === undefined ? {} : { connection }), ...(request.connections === undefined ? {} : { connections: request.connections }) };
   const url = request.url;
+  if (request.named !== undefined && !namesTarget(request.named, url)) return _misdirected(request, url);
   const tripped = request.tripwire === undefined ? null : await _tripwireCheck(request.tripwire, request);
   if (tripped !== null) return tripped;
   const scan = request.tripwire !== undefined && request.hasBody === true ? await request.tripwire.body(url) : null;
@@ -141,6 +149,34 @@ async function _signed(request: EgressRequest, result: EgressResult): Promise<Eg
     return { headers: out.headers, path: withQuery(out.query) };
   };
   return { ...result, signBody };
+}
+
+/**
+ * Whether an authority the agent sent (`host`, `host:port`, `[v6]:port`, a `userinfo@` dropped)
+ * names `url`'s host and port, the host in the one normal form (host.ts); no port is the
+ * scheme's default (RFC 9110 section 7.2), as an empty one is.
+ */
+export function namesTarget(named: string, url: URL): boolean {
+  if (named === url.host) return true;
+  const bare = named.slice(named.lastIndexOf("@") + 1).trim();
+  const close = bare.startsWith("[") ? bare.indexOf("]") : -1;
+  const colon = bare.indexOf(":", close + 1);
+  if (close < 0 && colon >= 0 && bare.indexOf(":", colon + 1) >= 0) return false;
+  const host = colon < 0 ? bare : bare.slice(0, colon);
+  if (host === "" || normalizeHost(host) !== normalizeHost(url.hostname)) return false;
+  const fallback = url.protocol === "https:" ? 443 : 80;
+  const port = colon < 0 || colon === bare.length - 1 ? fallback : parsePort(bare.slice(colon + 1));
+  return port !== null && port === (url.port === "" ? fallback : Number(url.port));
+}
+
+/**
+ * A request naming another host than the one its connection goes to: 421 Misdirected Request
+ * (RFC 9110 section 15.5.20) over every transport, never rewritten to the target. Nothing is
+ * decided for it; the client opens a connection of its own for the host it meant.
+ */
+function _misdirected(request: EgressRequest, url: URL): EgressResult {
+  const reason = `this connection is for ${url.host}; a request for another host (Host, :authority) needs its own connection`;
+  return { decision: { action: "deny", status: 421, reason }, injection: null, url, path: request.rawPath ?? url.pathname + url.search, headers: [], bodyScan: null, signBody: null };
 }
 
 /**

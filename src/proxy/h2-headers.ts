@@ -1,12 +1,9 @@
 /**
- * HTTP/2 header work for h2-stream.ts: the agent's pseudo-header fields read apart, the
- * `:authority` check against the CONNECT target, flat field lists to node:http2 header objects
- * and back, and the compression checks of scrubbed answers.
+ * HTTP/2 header work for h2-stream.ts: the agent's pseudo-header fields read apart, flat field
+ * lists to node:http2 header objects and back, and the compression checks of scrubbed answers.
  */
 import type http2 from "node:http2";
-import { parseUrlAuthority } from "./address.ts";
 import { ProxyReply } from "./request.ts";
-import type { Target } from "./upstream.ts";
 
 /** Never sent on HTTP/2 (RFC 9113 section 8.2.2; node:http2 refuses them too); `host` becomes `:authority`. */
 export const CONNECTION_SPECIFIC = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "host"]);
@@ -49,18 +46,6 @@ export function readRequest(raw: readonly string[]): H2Request {
   if (method === "" || path === "") throw new ProxyReply(400, "an HTTP/2 request needs :method and :path");
   if (host !== undefined && authority !== undefined && host !== authority) throw new ProxyReply(400, "the Host field and :authority differ");
   return { method, path, authority: authority ?? host, headers, trailers };
-}
-
-/**
- * `:authority` (or `Host`) must name the CONNECT target, compared in the one host normal form
- * (address.ts): a request for another host on this connection (HTTP/2 connection reuse) is
- * answered 421, so the client opens a connection of its own for that host.
- */
-export function checkAuthority(request: H2Request, target: Target): void {
-  if (request.authority === undefined) return;
-  const named = parseUrlAuthority(request.authority, target.scheme === "https" ? 443 : 80);
-  if (named !== null && named.host === target.host && named.port === target.port) return;
-  throw new ProxyReply(421, `this connection is for ${target.authority}; a request for another host (:authority) needs its own connection`);
 }
 
 /** Adds flat fields to an HTTP/2 header object (lower-case names, repeated ones as arrays), skipping `drop`. */

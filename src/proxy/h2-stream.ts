@@ -2,8 +2,8 @@
  * One HTTP/2 stream of an intercepted tunnel, forwarded as one stream on the upstream's shared
  * session (h2-upstream.ts). The request goes through the same egress pipeline as an HTTP/1.1
  * request (request.ts `prepareRequest`): `:path` is the request target, `:authority` must name
- * the CONNECT target (else 421, RFC 9110 section 15.5.20), and the pipeline's header rules
- * apply to the other fields. Bodies, responses and trailers are piped with backpressure, so
+ * the CONNECT target (else 421, as `Host` over HTTP/1.1: core/egress.ts), and the pipeline's
+ * header rules apply to the other fields. Bodies, responses and trailers are piped with backpressure, so
  * HTTP/2 flow control reaches from the agent to the server; resets travel per stream.
  */
 import http2 from "node:http2";
@@ -13,7 +13,7 @@ import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import { buildResponseHeaders } from "./headers.ts";
 import { relayScrubbed, scanned } from "./h2-body.ts";
-import { addFields, askIdentity, checkAuthority, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
+import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
 import { isEncoded, scrubRequestHeaders } from "./scrub-body.ts";
@@ -28,12 +28,11 @@ export function forwardStream(ctx: ForwardContext, pool: H2Upstream, stream: htt
   let request: H2Request;
   try {
     request = readRequest(rawHeaders);
-    checkAuthority(request, tunnel.target);
   } catch (error) {
     return replyOnStream(stream, error);
   }
   const hasBody = !stream.endAfterHeaders;
-  prepareRequest(ctx, request.path, request.headers, tunnel.target, tunnel.username, false, request.method, hasBody)
+  prepareRequest(ctx, request.path, request.headers, tunnel.target, tunnel.username, false, request.method, hasBody, request.authority)
     .then(async (prepared) => {
       // A signature over the body (core/sign.ts): the body is read whole first, then signed.
       const signed = prepared.signBody !== null && hasBody ? await _signed(ctx, stream, tunnel.target, request.method, prepared, prepared.signBody) : null;

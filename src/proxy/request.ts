@@ -99,19 +99,40 @@ export async function prepareRequest(
   method = "GET",
   /** HTTP/2 says so by the stream's end, not by a header: given, it overrides the headers. */
   hasBody?: boolean,
+  /** HTTP/2's `:authority`; HTTP/1.1 names its host in the request target or `Host`. */
+  authority?: string,
 ): Promise<Prepared> {
   const rawPath = originFormPath(requestTarget);
   if (rawPath === null) throw new ProxyReply(400, "request target must be a path or an absolute URL");
+  const named = authority ?? namedAuthority(requestTarget, rawHeaders);
   const chosen = username === "_" || username === "" ? undefined : username;
   // Built by concatenation, never `new URL(path, base)`: a path like `//evil.example/` must not
   // become the host the decision is made for.
   const url = new URL(target.origin + rawPath);
   const result = await decideEgress(ctx.injector, {
-    method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
+    method, url, rawPath, rawHeaders, form: "wire", authority: target.authority, named, websocket, ...(chosen === undefined ? {} : { connection: chosen }),
     hasBody: hasBody ?? hasRequestBody(rawHeaders), bodyLength: contentLength(rawHeaders), ...(ctx.tripwire === undefined ? {} : { tripwire: ctx.tripwire }),
   });
   if (result.decision.action === "deny") throw new ProxyReply(result.decision.status, result.decision.reason);
   return { path: result.path, headers: result.headers, decision: result.injection, bodyScan: result.bodyScan, signBody: result.signBody };
+}
+
+/**
+ * The authority a request names (checked against its target by the egress pipeline): an
+ * absolute-form target's (which wins over `Host`, RFC 9112 section 3.2.2), else `Host`.
+ * Several `Host` fields are a 400 (RFC 9112 section 3.2).
+ */
+export function namedAuthority(requestTarget: string, rawHeaders: readonly string[]): string | undefined {
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(requestTarget);
+  if (absolute !== null) return absolute[1];
+  let host: string | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] ?? "";
+    if (name.length !== 4 || name.toLowerCase() !== "host") continue;
+    if (host !== undefined) throw new ProxyReply(400, "a request may carry one Host field");
+    host = rawHeaders[i + 1] ?? "";
+  }
+  return host;
 }
 
 /** A request's Content-Length, or null when it has none or is chunked (Transfer-Encoding wins). */

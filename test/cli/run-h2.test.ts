@@ -141,6 +141,16 @@ test(":authority naming another host than the CONNECT target is refused (421), n
   assert.equal(seen("/misdirected"), undefined);
 });
 
+test("a Host naming another host is refused 421 over HTTP/1.1 as over h2 (curl -H Host), nothing sent", async () => {
+  for (const version of ["--http1.1", "--http2"]) {
+    const path = `/misdirected-curl${version}`;
+    const r = await runCli(["run", "--", "curl", "-sS", version, "-H", `Host: other.example.test:${upstream.port}`, "-w", "\\n%{http_code}", `${base}${path}`], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /another host[^]*\n421$/, version);
+    assert.equal(seen(path), undefined, version);
+  }
+});
+
 test("leak cases over h2: authsome's headers dropped, echoes scrubbed, tripwires trip", { skip: NO_H2 }, async () => {
   const { results, stdout } = await h2Client(base, [[
     { path: "/headers-h2", headers: { "x-authsome-connection": "default", "x-authsome-probe": "1", "proxy-authorization": "Basic Zm9vOmJhcg==" } },

@@ -8,7 +8,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { createAuthService, type AuthService } from "../../src/core/auth-service.ts";
-import { decideEgress, hostPolicy, injectionAuditEntry, injectionEvent } from "../../src/core/egress.ts";
+import { decideEgress, hostPolicy, injectionAuditEntry, injectionEvent, namesTarget } from "../../src/core/egress.ts";
 import { normalizeHost } from "../../src/core/host.ts";
 import { createInjector } from "../../src/core/inject.ts";
 import type { Injector } from "../../src/core/injector.ts";
@@ -41,6 +41,17 @@ after(async () => {
 const AGENT = ["Authorization", "Bearer agent-own", "X-Authsome-Connection", "work", "X-Authsome-Debug", "1", "Proxy-Authorization", "Basic eDp5", "Connection", "keep-alive, X-Hop", "X-Hop", "1", "Transfer-Encoding", "chunked", "X-Keep", "yes"];
 
 describe("decideEgress", () => {
+  it("refuses a request naming another host than its target (421) over every transport's `named`", async () => {
+    const url = new URL("https://api.acme.test:8443/v1/x");
+    for (const same of ["api.acme.test:8443", "API.Acme.Test.:8443", "user@api.acme.test:8443"]) assert.ok(namesTarget(same, url), same);
+    for (const other of ["evil.test:8443", "api.acme.test", "api.acme.test:443", "api.acme.test:x", "a:b:8443", ""]) assert.ok(!namesTarget(other, url), other);
+    assert.ok(namesTarget("api.acme.test", new URL("https://api.acme.test/")));
+    assert.ok(namesTarget("[::1]:80", new URL("http://[::1]/")));
+    const refused = await decideEgress(injector, { method: "GET", url: new URL("https://api.acme.test/v1/x"), rawHeaders: [], form: "wire", authority: "api.acme.test", named: "evil.test" });
+    assert.equal(refused.decision.action === "deny" ? refused.decision.status : 0, 421);
+    assert.equal(refused.injection, null);
+  });
+
   it("wire form: injects (replacing the agent's value), drops authsome's and hop-by-hop headers, restates framing", async () => {
     const url = new URL("https://api.acme.test/v1/../v1/items");
     const result = await decideEgress(injector, { method: "POST", url, rawPath: "/v1/../v1/items", rawHeaders: AGENT, form: "wire", authority: "api.acme.test" });

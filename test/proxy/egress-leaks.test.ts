@@ -76,7 +76,7 @@ describe("nothing of authsome's leaves", () => {
   it("plain HTTP inside a CONNECT to an undeclared host: X-Authsome-* and Proxy-* are stripped", async () => {
     const { head, socket } = await connectRaw(fx.port, `other.example.test:${fx.plain.port}`, [proxyAuth(fx)]);
     assert.match(head, /^HTTP\/1\.1 200/);
-    const answer = await exchange(socket, `GET /tunnelled-plain HTTP/1.1\r\nHost: other.example.test\r\n${proxyAuth(fx)}\r\n${AGENT_HEADERS}Connection: close\r\n\r\n`);
+    const answer = await exchange(socket, `GET /tunnelled-plain HTTP/1.1\r\nHost: other.example.test:${fx.plain.port}\r\n${proxyAuth(fx)}\r\n${AGENT_HEADERS}Connection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 200/);
     const seen = fx.plain.requests.at(-1);
     assert.equal(seen?.url, "/tunnelled-plain");
@@ -134,7 +134,7 @@ describe("nothing of authsome's leaves", () => {
     const declared = await socksConnect(fx.port, "_", fx.token, "api.example.test", fx.api.port);
     assert.equal(declared.reply, 0x00);
     const secure = tls.connect({ socket: declared.socket, servername: "api.example.test", ca: fx.ca.caCertPem() });
-    const answer = await exchange(secure, "GET /via-socks HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n");
+    const answer = await exchange(secure, `GET /via-socks HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nConnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 200/);
     assert.equal(fx.api.requests.at(-1)?.url, "/via-socks");
     assert.equal(fx.api.requests.at(-1)?.headers.authorization, SECRET);

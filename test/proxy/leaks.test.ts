@@ -92,24 +92,30 @@ describe("injection stays where it belongs", () => {
     }
   });
 
-  it("requests inside a tunnel go to the CONNECT target, whatever their Host header says", async () => {
-    const before = fx.attacker.requests.length;
-    await curl(fx, `https://api.example.test:${fx.api.port}/hosted`, ["-H", `Host: attacker.example.test:${fx.attacker.port}`]);
-    assert.equal(fx.api.requests.at(-1)?.url, "/hosted");
-    assert.equal(fx.api.requests.at(-1)?.headers.host, `api.example.test:${fx.api.port}`);
-    assert.equal(fx.attacker.requests.length, before);
-    // Nor can the request target name another host.
+  it("a request inside a tunnel naming another host (Host, absolute form) is refused 421, as over h2; nothing is sent", async () => {
+    const before = { api: fx.api.requests.length, attacker: fx.attacker.requests.length };
+    const hosted = await curl(fx, `https://api.example.test:${fx.api.port}/hosted`, ["-H", `Host: attacker.example.test:${fx.attacker.port}`]);
+    assert.equal(hosted.status, 421);
+    assert.match(hosted.body, /another host/);
     const secure = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
-    await exchange(secure, `GET //attacker.example.test:${fx.attacker.port}/x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
+    const otherPort = await exchange(secure, "GET /port HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n");
+    assert.match(otherPort, /^HTTP\/1\.1 421 /);
+    const absolute = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
+    const named = await exchange(absolute, `GET https://attacker.example.test:${fx.attacker.port}/x HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nConnection: close\r\n\r\n`);
+    assert.match(named, /^HTTP\/1\.1 421 /);
+    assert.deepEqual({ api: fx.api.requests.length, attacker: fx.attacker.requests.length }, before);
+    // Nor can the request target name another host: `//host/x` is a path, sent to the CONNECT target.
+    const pathy = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
+    await exchange(pathy, `GET //attacker.example.test:${fx.attacker.port}/x HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nConnection: close\r\n\r\n`);
     assert.equal(fx.api.requests.at(-1)?.url, `//attacker.example.test:${fx.attacker.port}/x`);
-    assert.equal(fx.attacker.requests.length, before);
+    assert.equal(fx.attacker.requests.length, before.attacker);
   });
 
   it("matches API.Example.TEST. as api.example.test", async () => {
     const { head, socket } = await connectRaw(fx.port, `API.Example.TEST.:${fx.api.port}`, [proxyAuth(fx)]);
     assert.match(head, /^HTTP\/1\.1 200/);
     const secure = tls.connect({ socket, servername: "api.example.test", ca: fx.ca.caCertPem() });
-    const answer = await exchange(secure, "GET /upper HTTP/1.1\r\nHost: API.Example.TEST.\r\nConnection: close\r\n\r\n");
+    const answer = await exchange(secure, `GET /upper HTTP/1.1\r\nHost: API.Example.TEST.:${fx.api.port}\r\nConnection: close\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 200/);
     assert.equal(fx.api.requests.at(-1)?.headers.authorization, SECRET);
     const viaCurl = await curl(fx, `https://API.Example.TEST.:${fx.api.port}/upper-curl`);

@@ -15,9 +15,11 @@ describe("relayTunnel: bare LF and CR", () => {
   const { events } = relay;
   let up: ScriptedUpstream;
   let relayPort: number;
+  let authority: string;
 
   before(async () => {
     ({ up, relayPort } = await relay.start());
+    authority = `plain.example.test:${up.port}`;
   });
   beforeEach(() => relay.reset());
   after(() => relay.close());
@@ -50,7 +52,7 @@ describe("relayTunnel: bare LF and CR", () => {
   });
 
   it("finds a bare LF that arrives in a later piece than the head's start", LIMIT, async () => {
-    const agent = connectAgent(relayPort, "GET / HTTP/1.1\r\nHost: x\r");
+    const agent = connectAgent(relayPort, `GET / HTTP/1.1\r\nHost: ${authority}\r`);
     await writeAll(agent.socket, "\nX-Long: ");
     await writeAll(agent.socket, `${"a".repeat(2000)}\r\nX-Next: b`);
     await writeAll(agent.socket, "\n\n");
@@ -60,14 +62,14 @@ describe("relayTunnel: bare LF and CR", () => {
 
   it("still relays a head whose CR and LF arrive in separate pieces", LIMIT, async () => {
     const agent = connectAgent(relayPort, "GET /split HTTP/1.1\r");
-    for (const piece of ["\nHost: x\r", "\n\r", "\n"]) await writeAll(agent.socket, piece);
+    for (const piece of [`\nHost: ${authority}\r`, "\n\r", "\n"]) await writeAll(agent.socket, piece);
     await agent.until((text) => text.includes("GET /split body=;"));
     assert.equal(up.heads.length, 1);
     agent.socket.destroy();
   });
 
   it("answers the good request before a pipelined bare-LF one, then 400", LIMIT, async () => {
-    const text = await answerTo("GET /first HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\nHost: x\n\n");
+    const text = await answerTo(`GET /first HTTP/1.1\r\nHost: ${authority}\r\n\r\nGET /second HTTP/1.1\nHost: ${authority}\n\n`);
     assert.ok(text.startsWith("HTTP/1.1 200 OK\r\n") && text.includes("GET /first body=;"), text);
     assert.match(text.slice(text.indexOf("GET /first body=;")), /^GET \/first body=;HTTP\/1\.1 400 [^]*bare LF in the message head\n$/);
     assert.deepEqual(up.heads.map((head) => head.split(" ")[1]), ["/first"]);
@@ -78,7 +80,7 @@ describe("relayTunnel: bare LF and CR", () => {
       // The upstream keeps its connection open: only the relay's check can end the exchange.
       if (take(up, conn) !== null) conn.socket.write("HTTP/1.1 200 OK\nContent-Length: 0\n\n");
     };
-    assert.match(await answerTo("GET / HTTP/1.1\r\nHost: x\r\n\r\n"), refused(502, "bare LF in the message head"));
+    assert.match(await answerTo(`GET / HTTP/1.1\r\nHost: ${authority}\r\n\r\n`), refused(502, "bare LF in the message head"));
     assert.deepEqual(events.map((event) => event.status), [502]);
   });
 });

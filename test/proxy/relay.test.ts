@@ -28,7 +28,7 @@ describe("relayTunnel", () => {
         .then(() => agent.until((text) => text.endsWith("hel")))
         .then(() => conn.socket.write("lo"));
     };
-    const request = "GET /v1/items?q=1 HTTP/1.1\r\nHost: elsewhere\r\nAuthorization: Bearer agent-own\r\nProxy-Authorization: Basic abc\r\nX-Authsome-Connection: default\r\n\r\n";
+    const request = `GET /v1/items?q=1 HTTP/1.1\r\nHost: ${authority}\r\nAuthorization: Bearer agent-own\r\nProxy-Authorization: Basic abc\r\nX-Authsome-Connection: default\r\n\r\n`;
     const agent = connectAgent(relayPort, request);
     const text = await agent.until((t) => t.endsWith("hello"));
     assert.equal(text, "HTTP/1.1 201 Created\r\nContent-Length: 5\r\nX-Kept: yes\r\n\r\nhello");
@@ -46,9 +46,9 @@ describe("relayTunnel", () => {
     up.behave = (conn) => {
       for (let req = take(up, conn); req !== null; req = take(up, conn)) conn.socket.write(req.line.endsWith("/chunked") ? chunked : answer(req));
     };
-    const agent = connectAgent(relayPort, "GET /chunked HTTP/1.1\r\nHost: x\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /chunked HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     assert.equal(await agent.until((t) => t.endsWith("\r\n\r\n") && t.includes("X-Checksum")), chunked);
-    agent.socket.write("GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+    agent.socket.write(`GET /after HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     await agent.until((t) => t.includes("GET /after body=;"));
     assert.equal(up.conns.length, 1);
     assert.equal(up.heads.length, 2);
@@ -66,9 +66,9 @@ describe("relayTunnel", () => {
     const chunkedBody = "3;x=y\r\nabc\r\n0\r\nTrailer-A: 1\r\n\r\n";
     const agent = connectAgent(
       relayPort,
-      "HEAD /first HTTP/1.1\r\nHost: x\r\n\r\n" +
-        `POST /second HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n${chunkedBody}` +
-        "POST /third HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nwxyz",
+      `HEAD /first HTTP/1.1\r\nHost: ${authority}\r\n\r\n` +
+        `POST /second HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n${chunkedBody}` +
+        `POST /third HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 4\r\n\r\nwxyz`,
     );
     const text = await agent.until((t) => t.includes("POST /third body=wxyz;"));
     assert.deepEqual(leftovers, [0, 0, 0]);
@@ -86,7 +86,7 @@ describe("relayTunnel", () => {
       if (conn.requests === 0 && conn.data.includes("\r\n\r\n") && !conn.raw.includes("hello")) conn.socket.write("HTTP/1.1 100 Continue\r\n\r\n");
       echo(up)(conn);
     };
-    const agent = connectAgent(relayPort, "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+    const agent = connectAgent(relayPort, `POST /upload HTTP/1.1\r\nHost: ${authority}\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n`);
     await agent.until((t) => t.endsWith("HTTP/1.1 100 Continue\r\n\r\n"));
     agent.socket.write("hello");
     await agent.until((t) => t.includes("POST /upload body=hello;"));
@@ -101,7 +101,7 @@ describe("relayTunnel", () => {
       conn.socket.write("HTTP/1.1 200 OK\r\nX: y\r\n\r\npart1,");
       void agent.until((t) => t.endsWith("part1,")).then(() => conn.socket.end("part2"));
     };
-    const agent = connectAgent(relayPort, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     assert.equal(await agent.ended, "HTTP/1.1 200 OK\r\nX: y\r\n\r\npart1,part2");
     assert.deepEqual(events.map((e) => e.status), [200]);
   });
@@ -113,18 +113,18 @@ describe("relayTunnel", () => {
         conn.socket.write("HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope");
       }
     };
-    const agent = connectAgent(relayPort, "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npartial");
+    const agent = connectAgent(relayPort, `POST /big HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 100000\r\n\r\npartial`);
     assert.equal(await agent.ended, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 4\r\n\r\nnope");
     await up.conns[0]?.closed;
     assert.deepEqual(events.map((e) => e.status), [413]);
   });
 
   it("does not pool an upstream connection it asked to close", async () => {
-    const agent = connectAgent(relayPort, "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /bye HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`);
     assert.match(await agent.ended, /GET \/bye body=;$/);
     assert.match(up.heads[0] ?? "", /\r\nConnection: close$/);
     // This upstream does not close it itself; a real one might, the moment it has answered.
-    await connectAgent(relayPort, "GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ended;
+    await connectAgent(relayPort, `GET /next HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`).ended;
     assert.equal(up.conns.length, 2);
   });
 
@@ -132,22 +132,22 @@ describe("relayTunnel", () => {
     up.behave = (conn) => {
       for (let req = take(up, conn); req !== null; req = take(up, conn)) conn.socket.write(answer(req, "Connection: close\r\n"));
     };
-    const agent = connectAgent(relayPort, "GET /server-closes HTTP/1.1\r\nHost: x\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /server-closes HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     assert.match(await agent.ended, /Connection: close\r\n\r\nGET \/server-closes body=;$/);
-    await connectAgent(relayPort, "GET /fresh HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ended;
+    await connectAgent(relayPort, `GET /fresh HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`).ended;
     assert.equal(up.conns.length, 2);
   });
 
   // The idle timeout (5 s) would close it too: the test's own timeout tells the two apart.
   it("answers an agent that half-closed after its requests, then closes", { timeout: 2_000 }, async () => {
     const agent = connectAgent(relayPort);
-    agent.socket.end("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    agent.socket.end(`GET /a HTTP/1.1\r\nHost: ${authority}\r\n\r\nGET /b HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     assert.match(await agent.ended, /GET \/a body=;HTTP\/1\.1 200 OK\r\n[^]*GET \/b body=;$/);
   });
 
   it("drops the agent's connection when the upstream cuts a response short", async () => {
     up.behave = (conn) => void (take(up, conn) !== null && conn.socket.end("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort"));
-    const text = await connectAgent(relayPort, "GET /cut HTTP/1.1\r\nHost: x\r\n\r\n").ended;
+    const text = await connectAgent(relayPort, `GET /cut HTTP/1.1\r\nHost: ${authority}\r\n\r\n`).ended;
     assert.equal(text, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort");
   });
 
@@ -156,7 +156,7 @@ describe("relayTunnel", () => {
     const reasons = [/malformed status line/, /both Transfer-Encoding and Content-Length/, /switched protocols unasked/];
     for (const [i, response] of responses.entries()) {
       up.behave = (conn) => void (take(up, conn) !== null && conn.socket.write(response));
-      const text = await connectAgent(relayPort, "GET / HTTP/1.1\r\nHost: x\r\n\r\n").ended;
+      const text = await connectAgent(relayPort, `GET / HTTP/1.1\r\nHost: ${authority}\r\n\r\n`).ended;
       assert.match(text, /^HTTP\/1\.1 502 /, `case ${i}`);
       assert.match(text, reasons[i] ?? /./);
     }
@@ -169,15 +169,15 @@ describe("relayTunnel", () => {
       if (conn.requests === 1 && conn.data.includes("\r\n\r\n")) return void conn.socket.destroy();
       echo(up)(conn);
     };
-    const agent = connectAgent(relayPort, "GET /one HTTP/1.1\r\nHost: x\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /one HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     await agent.until((t) => t.includes("GET /one body=;"));
-    agent.socket.write("GET /two HTTP/1.1\r\nHost: x\r\n\r\n");
+    agent.socket.write(`GET /two HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     await agent.until((t) => t.includes("GET /two body=;"));
     assert.equal(up.conns.length, 2);
     assert.match(up.conns[0]?.raw ?? "", /GET \/two /, "first sent on the pooled connection");
     assert.deepEqual(events.map((e) => e.status), [200, 200]);
     // A request with a body is not resent: the upstream may have acted on it.
-    agent.socket.write("POST /three HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+    agent.socket.write(`POST /three HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 3\r\n\r\nabc`);
     assert.match(await agent.ended, /HTTP\/1\.1 502 [^]*Connection: close\r\n\r\nauthsome proxy: .* closed the connection without answering\n$/);
     assert.equal(up.conns.length, 2);
   });
@@ -187,33 +187,33 @@ describe("relayTunnel", () => {
       const req = take(up, conn);
       if (req !== null) conn.socket.end(answer(req));
     };
-    const agent = connectAgent(relayPort, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+    const agent = connectAgent(relayPort, `GET /a HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     await agent.until((t) => t.includes("GET /a body=;"));
-    agent.socket.write("GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+    agent.socket.write(`GET /b HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
     await agent.until((t) => t.includes("GET /b body=;"));
     agent.socket.destroy();
   });
 
   it("502 naming host:port when the upstream closes without answering", async () => {
     up.behave = (conn) => void (conn.data.includes("\r\n\r\n") && conn.socket.destroy());
-    const text = await connectAgent(relayPort, "GET /void HTTP/1.1\r\nHost: x\r\n\r\n").ended;
+    const text = await connectAgent(relayPort, `GET /void HTTP/1.1\r\nHost: ${authority}\r\n\r\n`).ended;
     assert.match(text, /^HTTP\/1\.1 502 Bad Gateway\r\n/);
     assert.ok(text.endsWith(`\r\nConnection: close\r\n\r\nauthsome proxy: ${authority} closed the connection without answering\n`), text);
     assert.deepEqual(events.map((e) => e.status), [502]);
   });
 
   it("refuses smuggling attempts and malformed heads; the upstream never sees a second request", async () => {
-    const smuggled = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    const smuggled = `GET /smuggled HTTP/1.1\r\nHost: ${authority}\r\n\r\n`;
     const cases: [number, string][] = [
-      [400, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`],
-      [400, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n${smuggled}`],
-      [400, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n${smuggled}`],
-      [400, `POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 40\r\n\r\nx${smuggled}`],
-      [501, `POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${smuggled}`],
-      [400, `GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n`],
-      [505, "GET / HTTP/2.0\r\nHost: x\r\n\r\n"],
-      [405, `CONNECT ${authority} HTTP/1.1\r\nHost: x\r\n\r\n`],
-      [431, `GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70 * 1024)}\r\n\r\n`],
+      [400, `POST / HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${smuggled}`],
+      [400, `POST / HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n${smuggled}`],
+      [400, `POST / HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\n0\r\n\r\n${smuggled}`],
+      [400, `POST / HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 1\r\nContent-Length: 40\r\n\r\nx${smuggled}`],
+      [501, `POST / HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${smuggled}`],
+      [400, `GET / HTTP/1.1\r\nHost: ${authority}\r\nX: a\r\n folded\r\n\r\n`],
+      [505, `GET / HTTP/2.0\r\nHost: ${authority}\r\n\r\n`],
+      [405, `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`],
+      [431, `GET / HTTP/1.1\r\nHost: ${authority}\r\nX-Big: ${"a".repeat(70 * 1024)}\r\n\r\n`],
     ];
     for (const [status, request] of cases) {
       const text = await connectAgent(relayPort, request).ended;
@@ -234,7 +234,7 @@ describe("relayTunnel", () => {
       if (conn.data.length > 0) conn.socket.write(Buffer.concat([Buffer.from([0x81, 5 + conn.data.length]), Buffer.from(`echo:${conn.data}`)]));
       conn.data = "";
     };
-    const handshake = "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    const handshake = `GET /ws HTTP/1.1\r\nHost: ${authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n`;
     const agent = connectAgent(relayPort, handshake);
     await agent.until((t) => t.endsWith("Connection: Upgrade\r\n\r\n"));
     agent.socket.write("ping");

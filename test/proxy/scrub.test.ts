@@ -130,7 +130,7 @@ describe("response scrubbing", () => {
     const chunks: Buffer[] = [];
     secure.on("data", (chunk: Buffer) => chunks.push(chunk));
     const ended = new Promise<void>((resolve) => secure.once("end", resolve));
-    secure.write(`GET /ws-echo HTTP/1.1\r\nHost: api.example.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`);
+    secure.write(`GET /ws-echo HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate\r\n\r\n`);
     await ended;
     secure.destroy();
     const all = Buffer.concat(chunks);

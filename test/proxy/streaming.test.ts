@@ -75,7 +75,7 @@ describe("streaming through the proxy", () => {
 
   it("a WebSocket upgrade in a TLS tunnel gets the credential, then bytes flow both ways", async () => {
     const secure = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
-    secure.write(`${webSocketHandshake("/ws", "api.example.test")}X-Authsome-Connection: default\r\n\r\n`);
+    secure.write(`${webSocketHandshake("/ws", `api.example.test:${fx.api.port}`)}X-Authsome-Connection: default\r\n\r\n`);
     const head = await readUntil(secure, "\r\n\r\n");
     assert.match(head, /^HTTP\/1\.1 101 /);
     assert.match(head, /\r\nSec-WebSocket-Accept: /i);
@@ -107,7 +107,7 @@ describe("streaming through the proxy", () => {
 
   it("another upgrade (h2c) is forwarded as the plain request it also is", async () => {
     const secure = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
-    const answer = await exchange(secure, "GET /h2c HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n");
+    const answer = await exchange(secure, `GET /h2c HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`);
     assert.match(answer, /^HTTP\/1\.1 200 /);
     const names = (fx.api.requests.at(-1)?.rawHeaders ?? []).map((h) => h.toLowerCase());
     assert.equal(fx.api.requests.at(-1)?.url, "/h2c");
