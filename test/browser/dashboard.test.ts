@@ -312,7 +312,19 @@ test("audit, settings, dark and narrow layouts render; no secret in any page or 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `no horizontal scrolling at 400 px (${overflow} px too wide)`);
   await shot("09-connections-narrow");
+  // Wide tables scroll inside their own box, never the whole page.
+  for (const path of ["/ui/runs", "/ui/audit", "/ui/settings", "/ui/provider?provider=acme"]) {
+    await page.goto(`${uiUrl}${path}`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(wide <= 0, `${path}: no horizontal scrolling at 400 px (${wide} px too wide)`);
+  }
   await page.setViewportSize({ width: 1000, height: 800 });
+  // The keyboard's first stop is the skip link, and it leads to the content.
+  await page.goto(`${uiUrl}/ui/`);
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.textContent), "Skip to content");
+  await page.keyboard.press("Enter");
+  assert.match(page.url(), /#main$/);
   const seen = await Promise.all(bodies);
   assert.ok(seen.length > 10, `responses recorded: ${seen.length}`);
   for (const { url, text } of seen) {

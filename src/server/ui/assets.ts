@@ -35,7 +35,6 @@ const fmt=(iso)=>{const d=new Date(iso);return isNaN(d.getTime())?iso:d.toLocale
 const left=(iso)=>{const ms=Date.parse(iso)-Date.now();if(!(ms>0))return"expired";const m=Math.floor(ms/6e4),d=Math.floor(m/1440),h=Math.floor(m%1440/60);return"in "+(d?d+" d ":"")+(d||h?h+" h ":"")+(d?"":m%60+" min")};
 const times=(root)=>{for(const t of root.querySelectorAll("time[datetime]")){t.title=t.dateTime;t.textContent=fmt(t.dateTime)}for(const e of root.querySelectorAll("[data-expires]"))e.textContent=left(e.dataset.expires)};
 times(document);setInterval(()=>{for(const e of document.querySelectorAll("[data-expires]"))e.textContent=left(e.dataset.expires)},30000);
-for(const s of document.querySelectorAll("select[data-autosubmit]"))s.addEventListener("change",()=>s.form.requestSubmit());
 const line=(list,text,href)=>{const li=document.createElement("li");li.textContent=text;if(href&&/^https?:\\/\\//.test(href)){li.append(" ");const a=document.createElement("a");a.href=href;a.target="_blank";a.rel="noreferrer";a.textContent="open";li.append(a)}list.prepend(li);return li};
 const runs=document.getElementById("runs");
 if(runs&&runs.dataset.live){const log=document.getElementById("run-events");let busy=false,again=false;

@@ -78,7 +78,7 @@ export function href(path: string, profile: string, params: Record<string, strin
 export function page(frame: Frame, body: Markup): string {
   const nav = NAV.map(([id, path, label]) => h`<li><a href="${href(path, frame.profile)}"${id === frame.page ? h` aria-current="page"` : ""}>${label}</a></li>`);
   const current = NAV.find(([id]) => id === frame.page)?.[1] ?? "/ui/";
-  const switcher = frame.profiles.length < 2 ? h`<span class="muted">profile ${frame.profile}</span>` : h`<form method="get" action="${current}"><label for="profile-switch">Profile <select id="profile-switch" name="profile" data-autosubmit>${frame.profiles.map((p) => h`<option${p === frame.profile ? h` selected` : ""}>${p}</option>`)}</select></label> <button>Switch</button></form>`;
+  const switcher = frame.profiles.length < 2 ? h`<span class="muted">profile ${frame.profile}</span>` : h`<form method="get" action="${current}"><label for="profile-switch">Profile <select id="profile-switch" name="profile">${frame.profiles.map((p) => h`<option${p === frame.profile ? h` selected` : ""}>${p}</option>`)}</select></label> <button>Switch</button></form>`;
   const flash = frame.flash === undefined ? "" : h`<p class="flash ${frame.flash.kind}" role="${frame.flash.kind === "error" ? "alert" : "status"}">${frame.flash.text}</p>`;
   return bare(frame.title, h`<a class="skip" href="#main">Skip to content</a><header><strong>authsome</strong><nav aria-label="Main"><ul>${nav}</ul></nav>${switcher}</header><main id="main">${flash}${body}</main>`);
 }
