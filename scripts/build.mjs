@@ -21,6 +21,8 @@ const entryPoints = {
   index: "src/index.ts",
   plugin: "src/plugin.ts",
   intercept: "src/intercept/index.ts",
+  // The plugin author's kit (conformance suite, init templates); shares the core's chunks.
+  kit: "src/kit/index.ts",
   // src/proxy/child.ts finds it at ../intercept/preload.mjs from its chunk in dist/chunks/.
   "intercept/preload": "src/intercept/preload.mjs",
   // src/runtime/keyring.ts finds it at ../runtime/keyring-child.mjs from its chunk in dist/chunks/.
@@ -71,7 +73,7 @@ async function emitTypes(outdir) {
     const text = await readFile(path, "utf8");
     await writeFile(path, text.replace(/((?:from|import)\s*\(?\s*["']\.{1,2}\/[^"']*?)\.ts(["'])/g, "$1.js$2"));
   }));
-  await pruneUnreachable(join(outdir, "types"), files, ["src/index.d.ts", "src/plugin.d.ts", "src/intercept/index.d.ts"]);
+  await pruneUnreachable(join(outdir, "types"), files, ["src/index.d.ts", "src/plugin.d.ts", "src/intercept/index.d.ts", "src/kit/index.d.ts"]);
 }
 
 /** Deletes the .d.ts files no public entry reaches (tsc emits one per source in the program). */
