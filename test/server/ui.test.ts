@@ -239,6 +239,14 @@ describe("long lists and removing a profile", () => {
     const back = await (await browser.get(switched.headers.get("location") ?? "")).text();
     assert.match(back, /openai: the default connection is now &quot;c55&quot;/);
     assert.match(back, /<td>c55 <span class="badge">default<\/span><\/td>/);
+    // So does removing one: the confirmation keeps the way back, and so does its answer.
+    assert.match(back, /href="\/ui\/confirm\?profile=paged&amp;provider=openai&amp;connection=c50&amp;back=provider&amp;page=2"/);
+    const confirm = await (await browser.get("/ui/confirm?profile=paged&provider=openai&connection=c50&back=provider&page=2")).text();
+    assert.match(confirm, /<a href="\/ui\/provider\?profile=paged&amp;provider=openai&amp;page=2">Cancel, keep it<\/a>/);
+    assert.match(confirm, /<input type="hidden" name="back" value="provider"><input type="hidden" name="page" value="2">/);
+    const out = await browser.post("/ui/action/logout", { csrf, profile: "paged", provider: "openai", connection: "c50", back: "provider", page: "2" });
+    assert.equal(out.headers.get("location"), "/ui/provider?profile=paged&provider=openai&page=2");
+    assert.match(await (await browser.get(out.headers.get("location") ?? "")).text(), /logged out &quot;c50&quot;[^]*51–56 of 56/);
   });
 
   test("removing a profile: a confirmation, CSRF, the CLI's refusals (default, connections without force), audited", async () => {
@@ -248,7 +256,7 @@ describe("long lists and removing a profile", () => {
     assert.match(settings, /<a href="\/ui\/confirm-profile\?profile=default&amp;name=paged" aria-label="Remove profile paged…">Remove…<\/a>/);
     const confirm = await (await browser.get("/ui/confirm-profile?name=paged")).text();
     assert.match(confirm, /Remove profile “paged”\?/);
-    assert.match(confirm, /It still holds <strong>57 connections<\/strong> \(OpenAI\)/);
+    assert.match(confirm, /It still holds <strong>56 connections<\/strong> \(OpenAI\)/);
     assert.match(confirm, /<input type="checkbox" name="force" value="1" required>/);
     assert.match(confirm, /action="\/ui\/action\/profile-remove"/);
     assert.equal((await browser.get("/ui/confirm-profile?name=nobody")).status, 404);

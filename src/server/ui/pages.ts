@@ -28,9 +28,9 @@ function _expiry(c: ConnectionView): Markup {
   return h`${time(c.expires_at)} <small data-expires="${c.expires_at}"></small>`;
 }
 
-function _row(p: ProviderView, c: ConnectionView, profile: string): Markup {
+function _row(p: ProviderView, c: ConnectionView, profile: string, back: Back | undefined): Markup {
   const status = c.status === "connected" ? h`<span class="ok">connected</span>` : h`<span class="bad">${c.status}</span>`;
-  return h`<tr><td><input type="radio" name="connection" value="${c.connection}" aria-label="default: ${c.connection}"${c.is_default ? h` checked` : ""}></td><td>${c.connection}${c.is_default ? h` <span class="badge">default</span>` : ""}</td><td>${status}</td><td>${_expiry(c)}</td><td>${c.scopes.join(" ")}</td><td><a href="${href("/ui/confirm", profile, { provider: p.name, connection: c.connection })}">Remove…</a></td></tr>`;
+  return h`<tr><td><input type="radio" name="connection" value="${c.connection}" aria-label="default: ${c.connection}"${c.is_default ? h` checked` : ""}></td><td>${c.connection}${c.is_default ? h` <span class="badge">default</span>` : ""}</td><td>${status}</td><td>${_expiry(c)}</td><td>${c.scopes.join(" ")}</td><td><a href="${href("/ui/confirm", profile, { provider: p.name, connection: c.connection, ...(back === undefined ? {} : { back: "provider", page: String(back.page) }) })}">Remove…</a></td></tr>`;
 }
 
 /** Where a form of the provider view sends the browser back to (the same page of it). */
@@ -39,12 +39,15 @@ export interface Back {
   page: number;
 }
 
+function _backFields(back: Back | undefined): Markup | "" {
+  return back === undefined ? "" : h`<input type="hidden" name="back" value="provider"><input type="hidden" name="page" value="${back.page}">`;
+}
+
 /** One provider's table of `shown` connections, with the default switch; `after` follows the table. */
 function _provider(p: ProviderView, shown: ConnectionView[], csrf: string, profile: string, after: Markup | "", back?: Back): Markup {
   const id = `p-${p.name}`;
-  const backFields = back === undefined ? "" : h`<input type="hidden" name="back" value="provider"><input type="hidden" name="page" value="${back.page}">`;
   return h`<section aria-labelledby="${id}"><h3 id="${id}">${p.display_name} <small>${p.name} · ${p.auth_type}</small></h3>
-<form method="post" action="/ui/action/default">${formFields(csrf, profile)}<input type="hidden" name="provider" value="${p.name}">${backFields}<div class="scroll"><table><thead><tr><th scope="col">Default</th><th scope="col">Connection</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Scopes</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>${shown.map((c) => _row(p, c, profile))}</tbody></table></div>${p.connections.length > 1 ? h`<button>Make the selected connection ${p.display_name}'s default</button>` : ""}</form>${after}</section>`;
+<form method="post" action="/ui/action/default">${formFields(csrf, profile)}<input type="hidden" name="provider" value="${p.name}">${_backFields(back)}<div class="scroll"><table><thead><tr><th scope="col">Default</th><th scope="col">Connection</th><th scope="col">Status</th><th scope="col">Expires</th><th scope="col">Scopes</th><th scope="col"><span class="muted">Actions</span></th></tr></thead><tbody>${shown.map((c) => _row(p, c, profile, back))}</tbody></table></div>${p.connections.length > 1 ? h`<button>Make the selected connection ${p.display_name}'s default</button>` : ""}</form>${after}</section>`;
 }
 
 /** The main page shows a provider's default and the next few; the rest are a link away. */
@@ -117,13 +120,14 @@ export function connectionsPage(data: ConnectionsData): string {
   return page(data.frame, h`<h1>Connections <small>${counts}</small></h1>${damaged}${_explain(data)}<section aria-labelledby="conn-h"><h2 id="conn-h">Providers with connections</h2>${list}</section>${_loginForms(data)}`);
 }
 
-/** The confirmation before removing a connection: log out (local only) or revoke (at the provider too). */
-export function confirmPage(frame: Frame, csrf: string, provider: ProviderView, connection: ConnectionView): string {
-  const fields = h`${formFields(csrf, frame.profile)}<input type="hidden" name="provider" value="${provider.name}"><input type="hidden" name="connection" value="${connection.connection}">`;
+/** The confirmation before removing a connection: log out (local only) or revoke (at the provider too); `back` when it came from the provider view. */
+export function confirmPage(frame: Frame, csrf: string, provider: ProviderView, connection: ConnectionView, back?: Back): string {
+  const fields = h`${formFields(csrf, frame.profile)}<input type="hidden" name="provider" value="${provider.name}"><input type="hidden" name="connection" value="${connection.connection}">${_backFields(back)}`;
+  const cancel = back === undefined ? href("/ui/", frame.profile) : href("/ui/provider", frame.profile, { provider: provider.name, page: String(back.page) });
   return page(frame, h`<h1>Remove ${provider.display_name} connection “${connection.connection}”?</h1>
 <div class="card"><form method="post" action="/ui/action/logout">${fields}<p><strong>Log out</strong>: removes the local record only; the provider is not contacted and the credential stays valid there.</p><button class="danger">Log out “${connection.connection}”</button></form></div>
 <div class="card"><form method="post" action="/ui/action/revoke">${fields}<p><strong>Revoke</strong>: asks ${provider.display_name} to revoke the token where it offers that (RFC 7009), then removes the local record.</p><button class="danger">Revoke “${connection.connection}”</button></form></div>
-<p><a href="${href("/ui/", frame.profile)}">Cancel, keep it</a></p>`);
+<p><a href="${cancel}">Cancel, keep it</a></p>`);
 }
 
 /** A login started from the page, with its steps so far; the script follows the rest live. */

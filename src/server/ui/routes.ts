@@ -225,7 +225,8 @@ export function mountPages(app: Hono, ctx: PageContext): void {
     const provider = await callOperation("inspectProvider", { provider: c.req.query("provider") ?? "" }, { service });
     const connection = provider.connections.find((x) => x.connection === c.req.query("connection"));
     if (connection === undefined) throw new AuthsomeError("connection_not_found", `no connection "${c.req.query("connection") ?? ""}" for ${provider.name}`);
-    return confirmPage(frame, session.csrf, provider, connection);
+    const page = Number.parseInt(c.req.query("page") ?? "", 10);
+    return confirmPage(frame, session.csrf, provider, connection, c.req.query("back") === "provider" ? { provider: provider.name, page: page >= 1 ? page : 1 } : undefined);
   }));
   app.get("/ui/audit", _page(ctx, "audit", "Audit log", async ({ c, service, frame }) => {
     const filters = { action: c.req.query("action") ?? "", provider: c.req.query("provider") ?? "", outcome: c.req.query("outcome") ?? "", since: c.req.query("since") ?? "" };
