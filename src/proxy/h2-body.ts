@@ -1,12 +1,15 @@
 /**
  * HTTP/2 bodies for h2-stream.ts: the request body through its tripwire scan, the answer's body
  * through the scrubber, both streamed with backpressure; what either holds back as a possible
- * start of a value goes out once the sender has gone quiet (QUIET_MS).
+ * start of a value goes out once the sender has gone quiet (QUIET_MS). A signed request's body
+ * is read whole instead (readWhole).
  */
 import type http2 from "node:http2";
 import { Transform } from "node:stream";
 import type { StreamScrubber } from "../core/scrub.ts";
+import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
+import { ProxyReply } from "./request.ts";
 
 /**
  * The answer's body, scrubbed in place (same length) on its way to the agent, with backpressure
@@ -72,4 +75,28 @@ export function scanned(scan: BodyScan, trip: () => void): Transform {
   });
   transform.once("close", () => clearTimeout(quiet));
   return transform;
+}
+
+/** The agent's body, read whole through `scan`; null when it tripped (the stream is left open for the 403). */
+export function readWhole(stream: http2.ServerHttp2Stream, scan: BodyScan | null): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const stop = (): void => {
+      stream.pause();
+      stream.removeAllListeners("data");
+    };
+    stream.on("data", (chunk: Buffer) => {
+      const out = scan === null ? chunk : scan.push(chunk);
+      if (out === null) return stop(), resolve(null);
+      size += out.length;
+      if (size > MAX_SIGNED_BODY) return stop(), reject(new ProxyReply(BODY_TOO_LARGE.status, BODY_TOO_LARGE.reason));
+      parts.push(out);
+    });
+    stream.once("end", () => {
+      const rest = scan === null ? Buffer.alloc(0) : scan.end();
+      resolve(rest === null ? null : Buffer.concat([...parts, rest]));
+    });
+    stream.once("close", () => reject(new ProxyReply(400, "the request stream ended before its body")));
+  });
 }

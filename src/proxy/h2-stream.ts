@@ -9,10 +9,9 @@
 import http2 from "node:http2";
 import { tripwireDenial } from "../core/egress.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
-import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import { buildResponseHeaders } from "./headers.ts";
-import { relayScrubbed, scanned } from "./h2-body.ts";
+import { readWhole, relayScrubbed, scanned } from "./h2-body.ts";
 import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
@@ -37,7 +36,7 @@ export function forwardStream(ctx: ForwardContext, pool: H2Upstream, stream: htt
       // A signature over the body (core/sign.ts): the body is read whole first, then signed.
       const signed = prepared.signBody !== null && hasBody ? await _signed(ctx, stream, tunnel.target, request.method, prepared, prepared.signBody) : null;
       if (stream.closed || stream.destroyed || signed === undefined) return;
-      new Exchange(ctx, pool, stream, tunnel.target, request, signed?.prepared ?? prepared, hasBody, signed?.body ?? null).send(true);
+      new Exchange(ctx, pool, stream, tunnel, request, signed?.prepared ?? prepared, hasBody, signed?.body ?? null, false).send(true);
     })
     .catch((error: unknown) => replyOnStream(stream, error));
 }
@@ -48,34 +47,10 @@ export function forwardStream(ctx: ForwardContext, pool: H2Upstream, stream: htt
  */
 async function _signed(ctx: ForwardContext, stream: http2.ServerHttp2Stream, target: Target, method: string, prepared: Prepared, signBody: NonNullable<Prepared["signBody"]>): Promise<{ prepared: Prepared; body: Buffer } | undefined> {
   const scan = prepared.bodyScan;
-  const body = await _readWhole(stream, scan);
+  const body = await readWhole(stream, scan);
   if (body === null) return void _denyTripped(ctx, stream, scan, target, method);
   const head = await signBody(body);
   return { prepared: { ...prepared, path: head.path, headers: head.headers, bodyScan: null, signBody: null }, body };
-}
-
-/** The agent's body, read whole through `scan`; null when it tripped (the stream is left open for the 403). */
-function _readWhole(stream: http2.ServerHttp2Stream, scan: BodyScan | null): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const stop = (): void => {
-      stream.pause();
-      stream.removeAllListeners("data");
-    };
-    stream.on("data", (chunk: Buffer) => {
-      const out = scan === null ? chunk : scan.push(chunk);
-      if (out === null) return stop(), resolve(null);
-      size += out.length;
-      if (size > MAX_SIGNED_BODY) return stop(), reject(new ProxyReply(BODY_TOO_LARGE.status, BODY_TOO_LARGE.reason));
-      parts.push(out);
-    });
-    stream.once("end", () => {
-      const rest = scan === null ? Buffer.alloc(0) : scan.end();
-      resolve(rest === null ? null : Buffer.concat([...parts, rest]));
-    });
-    stream.once("close", () => reject(new ProxyReply(400, "the request stream ended before its body")));
-  });
 }
 
 /** The 403 for a body that tripped (audited by the egress pipeline's tripwireDenial). */
@@ -94,6 +69,13 @@ export function replyOnStream(stream: http2.ServerHttp2Stream, error: unknown): 
   stream.end(text);
 }
 
+/**
+ * The most of a request body kept for the one retry after a 401 (see `_retryRefused`): a
+ * larger body (an upload, a long gRPC stream) is not held back in memory; its 401 goes to the
+ * agent, and the token, marked expired, is refreshed for the next request.
+ */
+export const REPLAY_MAX = 64 * 1024;
+
 /** One request and its answer, between an agent stream and an upstream stream. */
 class Exchange {
   private up: http2.ClientHttp2Stream | null = null;
@@ -101,27 +83,37 @@ class Exchange {
   /** Body bytes went upstream: a refused stream can no longer be sent again. */
   private bodyStarted = false;
   private readonly scrub: Scrubber | null;
+  /** The body as sent so far, for a retry after a 401; null once it cannot be (past REPLAY_MAX, or no retry possible). */
+  private kept: Buffer[] | null;
+  private keptBytes = 0;
+  private bodyEnded = false;
 
   private readonly ctx: ForwardContext;
   private readonly pool: H2Upstream;
   private readonly stream: http2.ServerHttp2Stream;
+  private readonly tunnel: TunnelSession;
   private readonly target: Target;
   private readonly request: H2Request;
   private readonly prepared: Prepared;
   private readonly hasBody: boolean;
-  /** A body read whole already (a signed request), sent as it is. */
+  /** A body read whole already (a signed request, or the replay of a refused one), sent as it is. */
   private readonly body: Buffer | null;
+  /** This is the retry after a 401: its answer, a second 401 included, goes to the agent. */
+  private readonly authRetried: boolean;
 
-  constructor(ctx: ForwardContext, pool: H2Upstream, stream: http2.ServerHttp2Stream, target: Target, request: H2Request, prepared: Prepared, hasBody: boolean, body: Buffer | null) {
+  constructor(ctx: ForwardContext, pool: H2Upstream, stream: http2.ServerHttp2Stream, tunnel: TunnelSession, request: H2Request, prepared: Prepared, hasBody: boolean, body: Buffer | null, authRetried: boolean) {
     this.ctx = ctx;
     this.pool = pool;
     this.stream = stream;
-    this.target = target;
+    this.tunnel = tunnel;
+    this.target = tunnel.target;
     this.request = request;
     this.prepared = prepared;
     this.hasBody = hasBody;
     this.body = body;
+    this.authRetried = authRetried;
     this.scrub = scrubberFor(prepared.decision);
+    this.kept = this._mayRetry() && body === null && hasBody ? [] : null;
     stream.on("close", () => {
       const up = this.up;
       // The agent reset or left before the answer ended: the upstream stream goes too (other
@@ -169,8 +161,53 @@ class Exchange {
     this.bodyStarted = true;
     if (this.body !== null) return void up.end(this.body);
     const scan = this.prepared.bodyScan;
-    if (scan === null) return void this.stream.pipe(up);
-    this.stream.pipe(scanned(scan, () => this._tripped(scan))).pipe(up);
+    const source = scan === null ? this.stream : this.stream.pipe(scanned(scan, () => this._tripped(scan)));
+    if (this.kept !== null) this._keep(source);
+    source.pipe(up);
+  }
+
+  /** Keeps what goes upstream (after the tripwire scan) while it fits in {@link REPLAY_MAX}. */
+  private _keep(source: NodeJS.ReadableStream): void {
+    const keep = (chunk: Buffer): void => {
+      this.keptBytes += chunk.length;
+      if (this.keptBytes > REPLAY_MAX) {
+        this.kept = null;
+        return void source.off("data", keep);
+      }
+      this.kept?.push(chunk);
+    };
+    source.on("data", keep);
+    source.once("end", () => (this.bodyEnded = true));
+  }
+
+  /** A 401 may be retried: the request was injected, the refusal can be recorded, and this is not the retry. */
+  private _mayRetry(): boolean {
+    return !this.authRetried && this.prepared.decision !== null && this.ctx.onRefusal !== undefined && this.prepared.signBody === null;
+  }
+
+  /**
+   * A 401 to an injected stream whose body is replayable (none, or all of it kept): as over
+   * HTTP/1.1 (relay.ts), the refusal is recorded (the stored token marked expired), the refused
+   * answer dropped with its upstream stream, and the request decided afresh (so with the
+   * refreshed token) and sent once more on the same agent stream. Any method: a 401 says the
+   * server did not act on the request. A signed request is not retried (its signature is not a
+   * token that refreshes).
+   */
+  private _retryRefused(up: http2.ClientHttp2Stream, fields: readonly string[]): boolean {
+    if (!this._mayRetry() || this.body !== null) return false;
+    if (this.hasBody && (this.kept === null || !this.bodyEnded)) return false;
+    const body = this.hasBody ? Buffer.concat(this.kept ?? []) : null;
+    this.up = null;
+    up.close(NGHTTP2_CANCEL);
+    const { ctx, request, tunnel, stream } = this;
+    reportRefusal(ctx, this.prepared.decision, 401, fields, tunnel.target.host, request.method)
+      .then(() => prepareRequest(ctx, request.path, request.headers, tunnel.target, tunnel.username, false, request.method, this.hasBody, request.authority))
+      .then((prepared) => {
+        if (stream.closed || stream.destroyed) return;
+        new Exchange(ctx, this.pool, stream, tunnel, request, prepared, this.hasBody, body, true).send(true);
+      })
+      .catch((error: unknown) => this._fail(error));
+    return true;
   }
 
   /** A body carried a needle: the upstream stream is reset (the rest never leaves), the agent gets 403. */
@@ -198,9 +235,10 @@ class Exchange {
       this._report(502);
       return this._fail(new ProxyReply(502, "the upstream compressed a response that must be scrubbed, although identity was asked for"));
     }
+    if (status === 401 && this._retryRefused(up, fields)) return;
     this._report(status);
     // A 401/403 to an injected stream is recorded as over HTTP/1.1 (MCP step-up, a dead token
-    // marked expired for the next request); h2 streams are not retried here.
+    // marked expired for the next request).
     void reportRefusal(this.ctx, this.prepared.decision, status, fields, this.target.host, this.request.method);
     if (this.stream.closed || this.stream.destroyed) return;
     this.stream.respond(toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });

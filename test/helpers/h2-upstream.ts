@@ -3,7 +3,9 @@
  * test CA, HTTP/1.1 allowed too so ALPN decides), recording every stream and session it sees.
  * Routes: `/upload` (size and SHA-256 of the body), `/big?bytes=N` (a known pattern), `/bidi`
  * (each body chunk echoed as it comes, trailers at the end), `/scoped` (403 insufficient_scope), `/echo?in=body|header|trailer`
- * (the Authorization it got, handed back), `/goaway` (GOAWAY sent mid-answer), `/rst` (the
+ * (the Authorization it got, handed back), `/refuse-first?k=KEY` (401 invalid_token to the first
+ * Authorization it sees for KEY and to that one again, after the whole body; any other gets the
+ * size and SHA-256 of its body), `/goaway` (GOAWAY sent mid-answer), `/rst` (the
  * stream reset with ENHANCE_YOUR_CALM), `/wait` (answers once {@link H2Upstream.release} is
  * called), anything else a JSON summary of the request.
  */
@@ -91,6 +93,7 @@ export async function startH2Upstream(ca: CertificateAuthority): Promise<H2Upstr
 function _route(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, url: URL): void {
   const stream = req.stream;
   if (url.pathname === "/upload") return _hashBody(req, res);
+  if (url.pathname === "/refuse-first") return _refuseFirst(req, res, url.searchParams.get("k") ?? "");
   if (url.pathname === "/big") return _bytes(res, Number(url.searchParams.get("bytes") ?? "0"));
   if (url.pathname === "/bidi") {
     res.writeHead(200, { "content-type": "application/octet-stream" });
@@ -132,6 +135,20 @@ function _echo(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, wh
   if (where === "trailer") res.addTrailers({ "x-echo": auth });
   res.writeHead(200, { "content-type": "application/json" });
   res.end(where === "body" ? JSON.stringify({ echo: auth }) : "{}");
+}
+
+const refusedTokens = new Map<string, string>();
+
+/** 401 to the first Authorization seen for `key` (and to it again); others get their body's hash. */
+function _refuseFirst(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse, key: string): void {
+  const auth = String(req.headers.authorization ?? "");
+  if (!refusedTokens.has(key)) refusedTokens.set(key, auth);
+  if (refusedTokens.get(key) !== auth) return _hashBody(req, res);
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(401, { "www-authenticate": 'Bearer error="invalid_token"', "content-type": "text/plain" });
+    res.end("token refused");
+  });
 }
 
 function _hashBody(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
