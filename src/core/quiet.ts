@@ -7,14 +7,19 @@
  *
  * A timer, not the next macrotask: the TLS records of one upstream write, or the segments of
  * one burst, can arrive a little apart, and a flush between them is exactly what lets part of
- * a secret through. Bytes that could not begin a secret are never held, so a quiet stream
- * whose pieces end in anything else (an SSE event's blank line) is not delayed at all. The
- * residual risk: an upstream that pauses longer than this inside an echoed secret hands the
- * agent its first bytes (at most 7, see `StreamScrubber.flush`).
+ * a secret through. 50 ms, not less: on a loaded machine a process is often descheduled for
+ * 10 ms between two writes (the upstream's, or the relay's own reads), and a pause that long
+ * is still well under what an agent waiting on a stream notices. Bytes that could not begin a
+ * secret are never held, so a stream whose pieces end in anything else (an SSE event's blank
+ * line) is not delayed at all; one whose piece ends like the start of a secret waits 50 ms.
+ * The residual risk: an upstream that pauses longer than this inside an echoed secret hands
+ * the agent its first bytes (at most 7: a longer held prefix is starred, see
+ * `StreamScrubber.flush`); an echo is usually one write, so this takes a split across a TCP
+ * window (a round trip) or an upstream that means it (which has the secret anyway).
  */
 
 /** How long a sender may be quiet before held-back bytes go on, in ms. */
-export const QUIET_MS = 10;
+export const QUIET_MS = 50;
 
 /** A re-armable one-shot timer: `arm` after a piece leaves bytes held, `cancel` when more come. */
 export class QuietTimer {

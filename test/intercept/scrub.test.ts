@@ -46,7 +46,8 @@ test("body, header and Set-Cookie echoes are scrubbed; Content-Length stays righ
     await cookie.text();
     assert.deepEqual(cookie.headers.getSetCookie(), [`echo=${REDACTED}; Path=/`, "other=1"]);
     const split = await fetch(`${base}?in=split`);
-    assert.equal(await split.text(), `{"echo":"${redactionOf(KEY.length)}"}`);
+    // The marker, or all `*` when the upstream was quiet (core/quiet.ts) between the two halves.
+    assert.ok([redactionOf(KEY.length), "*".repeat(KEY.length)].map((v) => `{"echo":"${v}"}`).includes(await split.text()));
     const gzip = await fetch(`${base}?in=gzip-force`);
     assert.equal(await gzip.text(), `{"echo":"${redactionOf(KEY.length)}"}`, "fetch decoded it; the scan saw plain bytes");
   });
