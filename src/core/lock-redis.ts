@@ -15,6 +15,15 @@
  * owner values (kept in an AsyncLocalStorage, so no caller passes them), and the store's write
  * script checks them at commit (src/core/storage/redis-scripts.ts): a lost lock means nothing
  * is written and the writer gets `lock_lost`.
+ *
+ * Irreversible steps (issue 14, "0 invalid_grant"): a refresh spends its refresh token at the
+ * provider, and from then on the rotated one exists only in its memory. A TTL, however well
+ * renewed, lapses when the holder or the store pauses longer than it, and the next holder would
+ * spend the old token again (the provider then revokes the grant). So before such a step the
+ * holder calls {@link holdLocksFor}: one round trip proves it still owns its locks (else
+ * `lock_lost`, nothing spent) and lengthens them to cover the step and the store's outage
+ * budget, until release. {@link withoutFences} lets the step's result be committed by other
+ * means (a compare under the record's own lock) even when the outer lock was lost meanwhile.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { hostname } from "node:os";
@@ -46,11 +55,42 @@ export interface Fence {
   owner: string;
 }
 
-const _held = new AsyncLocalStorage<readonly Fence[]>();
+/** A held lock as its holder's context knows it: the fence, and a way to lengthen it. */
+interface HeldFence extends Fence {
+  /** Compare-and-extend to `ttlMs` now, and renew at that TTL until release; false if lost. */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
+const _held = new AsyncLocalStorage<readonly HeldFence[]>();
 
 /** The Redis locks the calling async context holds (the store's writes check them). */
 export function heldFences(): readonly Fence[] {
-  return _held.getStore() ?? [];
+  return (_held.getStore() ?? []).map(({ key, owner }) => ({ key, owner }));
+}
+
+/**
+ * Before an irreversible step: proves the calling context still owns every Redis lock it holds
+ * and keeps each for at least `ttlMs` from now (renewed at that TTL until released). Throws
+ * `lock_lost` when one is no longer its own, and `store_unavailable` when the store does not
+ * answer; either way the step must not run. A context without Redis locks returns at once.
+ */
+export async function holdLocksFor(ttlMs: number): Promise<void> {
+  for (const fence of _held.getStore() ?? []) {
+    if (!(await fence.extend(ttlMs))) {
+      throw new AuthsomeError("lock_lost", `this process lost lock ${fence.key} (it paused or was cut off past the lock's TTL) before an irreversible step; nothing was done`, {
+        hint: "another process holds the lock now; retry the command",
+      });
+    }
+  }
+}
+
+/**
+ * Runs `fn` with no lock in its fencing context: its writes are not refused for locks taken
+ * outside it (it takes and fences its own). For committing what an irreversible step produced,
+ * which must not be thrown away because the outer lock lapsed meanwhile.
+ */
+export function withoutFences<T>(fn: () => Promise<T>): Promise<T> {
+  return _held.run([], fn);
 }
 
 const DEFAULT_TTL_MS = 10_000;
@@ -97,9 +137,15 @@ export function createRedisLock(client: RedisLockClient, options: RedisLockOptio
     }
     // A renewal that fails (outage) is retried at the next tick; one that finds another owner
     // changes nothing here: the write script refuses this holder's writes from then on.
-    const timer = setInterval(() => void client.eval(RENEW_SCRIPT, 1, key, owner, ttlMs).catch(() => {}), Math.max(10, Math.floor(ttlMs / 5)));
+    let leaseMs = ttlMs;
+    const renew = (): Promise<unknown> => client.eval(RENEW_SCRIPT, 1, key, owner, leaseMs);
+    const timer = setInterval(() => void renew().catch(() => {}), Math.max(10, Math.floor(ttlMs / 5)));
+    const extend = async (longer: number): Promise<boolean> => {
+      leaseMs = Math.max(leaseMs, longer);
+      return Number(await renew()) === 1;
+    };
     return {
-      within: (fn) => _held.run([...heldFences(), { key, owner }], fn),
+      within: (fn) => _held.run([...(_held.getStore() ?? []), { key, owner, extend }], fn),
       release: async () => {
         clearInterval(timer);
         // A failed release must not hide fn's outcome: the key expires after one TTL anyway.

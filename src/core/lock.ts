@@ -10,7 +10,7 @@
 import { AuthsomeError } from "./errors.ts";
 
 export { createFileLock, type FileLockOptions } from "./lock-file.ts";
-export { createRedisLock, heldFences, type Fence, type RedisLockClient, type RedisLockOptions } from "./lock-redis.ts";
+export { createRedisLock, heldFences, holdLocksFor, withoutFences, type Fence, type RedisLockClient, type RedisLockOptions } from "./lock-redis.ts";
 
 /** Options for one {@link Lock.withLock} call. */
 export interface LockOptions {

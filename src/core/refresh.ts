@@ -9,6 +9,14 @@
  * 4. the rotated refresh token is written (one atomic `vault.write`) before the new access token
  *    is handed out.
  *
+ * Spending the refresh token is the one step that cannot be undone, so it is fenced on both sides
+ * (issue 14, "0 invalid_grant"; docs/fleet.md, "Outages"). Right before it, `holdLocksFor` proves
+ * the connection lock is still ours and lengthens it to {@link SPENT_LEASE_MS}: a pause or an
+ * outage longer than the lock's normal TTL no longer lets another holder spend the same token.
+ * After it, the result is committed whatever became of that lock: under the provider lock, by a
+ * compare on the record (it still holds the token we spent, or it is our own write), retried
+ * through store outages and lock waits for the outage budget.
+ *
  * The protocol request itself is the registered token operations' `renew` (src/flows/refresh.ts),
  * loaded only when a refresh is due. `invalid_grant` marks the connection `needs_login`.
  */
@@ -19,9 +27,20 @@ import type { ConnectionMeta } from "./records.ts";
 import { requireConnection, type ServiceCore } from "./service.ts";
 import { needsRefresh } from "./tokens.ts";
 import type { Connection, Vault } from "./vault.ts";
-import { retryWhileUnavailable } from "./storage/retry.ts";
+import { holdLocksFor, withoutFences } from "./lock.ts";
+import { OUTAGE_BUDGET_MS, retryWhileUnavailable } from "./storage/retry.ts";
 
 const _inFlight = new Map<string, Promise<Connection>>();
+
+/**
+ * How long the connection lock is kept, from the moment the refresh token is spent, without
+ * renewals: the provider's answer plus the outage budget for storing it, with room to spare. A
+ * holder that dies after spending blocks this one connection's refreshes that long at most.
+ */
+export const SPENT_LEASE_MS = 60_000;
+
+/** Errors that leave a spent token's successor unstored but are worth another try: it exists nowhere else. */
+const _STORE_RETRY = ["store_unavailable", "lock_timeout", "lock_lost"] as const;
 
 /** The command that replaces a connection. */
 export function loginCommand(provider: string, connection: string): string {
@@ -54,9 +73,11 @@ async function _refreshLocked(core: ServiceCore, plugin: ProviderPlugin, connect
     if (current.meta.status === "needs_login") throw needsLoginError(current.meta, current.meta.statusReason ?? "its token expired");
     const event = { action: "refresh", provider: plugin.name, connection } as const;
     try {
-      const tokens = await operations.renew(plugin, current, await vault.getClient(plugin.name));
+      const client = await vault.getClient(plugin.name);
+      await holdLocksFor(SPENT_LEASE_MS);
+      const tokens = await operations.renew(plugin, current, client);
       // The old refresh token is spent: the new one must reach the store (storage/retry.ts).
-      const next = await retryWhileUnavailable(() => _store(vault, current, tokens));
+      const next = await withoutFences(() => retryWhileUnavailable(() => _store(vault, current, tokens), OUTAGE_BUDGET_MS, _STORE_RETRY));
       await core.record({ ...event, outcome: "ok" });
       return next;
     } catch (error) {
@@ -67,14 +88,28 @@ async function _refreshLocked(core: ServiceCore, plugin: ProviderPlugin, connect
   });
 }
 
-/** Writes the new tokens, unless the record changed meanwhile (a new login or a logout wins). */
+/**
+ * Whether the refreshed tokens belong in `latest`, the record as it is now. Unchanged: yes.
+ * Changed but still holding the refresh token we spent (another writer touched its metadata, or
+ * our lock lapsed meanwhile): yes, or the only valid successor of that token is lost. Holding
+ * another refresh token (our own earlier attempt, its answer lost in an outage; or a new login),
+ * or marked `needs_login` (a later reuse of the spent token revoked the grant): no, it wins.
+ */
+function _belongs(latest: Connection, current: Connection, tokens: TokenSet): boolean {
+  if (latest.meta.updatedAt === current.meta.updatedAt) return true;
+  const spent = current.secrets.refresh_token;
+  if (spent === undefined || latest.secrets.refresh_token !== spent) return false;
+  return latest.meta.status !== "needs_login";
+}
+
+/** Writes the new tokens into the record as it is now, unless it is no longer theirs (a new login or a logout wins). */
 async function _store(vault: Vault, current: Connection, tokens: TokenSet): Promise<Connection> {
   const { meta } = current;
   return vault.withProviderLock(meta.provider, async () => {
     const latest = await vault.read(meta.provider, meta.connection);
     if (latest === null) throw new AuthsomeError("connection_not_found", `${meta.provider}/${meta.connection} was removed during the refresh`);
-    if (latest.meta.updatedAt !== meta.updatedAt) return latest;
-    const { statusReason: _dropped, expiresAt: _old, ...rest } = meta;
+    if (!_belongs(latest, current, tokens)) return latest;
+    const { statusReason: _dropped, expiresAt: _old, ...rest } = latest.meta;
     const next: Connection = {
       meta: {
         ...rest,
@@ -84,7 +119,7 @@ async function _store(vault: Vault, current: Connection, tokens: TokenSet): Prom
         ...(tokens.scopes === undefined ? {} : { scopes: tokens.scopes }),
       },
       secrets: {
-        ...current.secrets,
+        ...latest.secrets,
         access_token: tokens.accessToken,
         // RFC 6749 6: without a new refresh token in the response, the old one stays valid.
         ...(tokens.refreshToken === undefined ? {} : { refresh_token: tokens.refreshToken }),

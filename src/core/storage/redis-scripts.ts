@@ -89,11 +89,19 @@ return out
  * Takes a lock (`SET NX PX`) unless the server runs this after the deadline (server ms, as for
  * writes): an attempt the client gave up on must not take the lock later, when nobody would
  * renew or release it. KEYS: the lock. ARGV: owner, ttl ms, deadline. 1 taken, 0 held, -1 late.
+ *
+ * A lock already holding this owner value is this acquisition's own: ioredis resends a command
+ * whose answer a reconnect cut off, and the first copy may have run (and been persisted) before
+ * the server died. Answering 0 there made the holder wait for itself until its lock expired.
  */
 export const ACQUIRE_SCRIPT = `
 local t = redis.call('TIME')
 if tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) > tonumber(ARGV[3]) then return -1 end
 if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
 return 0
 `;
 

@@ -117,19 +117,37 @@ function _caller(client: Redis, description: string): RedisCall {
   };
 }
 
-/** The server's clock minus ours (ms), measured once per connection: write deadlines are set on the server's clock. */
+/** A round trip short enough that the server's clock reading is trusted for the connection. */
+const CLOCK_TRUSTED_RTT_MS = 250;
+
+/**
+ * The server's clock minus ours (ms): write deadlines are set on the server's clock. Taken as
+ * the smallest offset the reading allows (as if the server read its clock when the answer came
+ * back), so a deadline is never later than meant: a TIME held up by a frozen server or a busy
+ * event loop would otherwise push deadlines past the moment the client gives up, and a write
+ * reported as failed could land. Kept for the connection only when the round trip was short.
+ */
 function _serverClock(client: Redis): () => Promise<number> {
-  let offset: Promise<number> | undefined;
+  let offset: Promise<{ ms: number; trusted: boolean }> | undefined;
   client.on("ready", () => (offset = undefined));
-  return () =>
-    (offset ??= (async () => {
-      const before = Date.now();
-      const [seconds, micros] = await client.time();
-      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - (before + Date.now()) / 2;
-    })().catch((error: unknown) => {
-      offset = undefined;
+  const measure = async (): Promise<{ ms: number; trusted: boolean }> => {
+    const before = Date.now();
+    const [seconds, micros] = await client.time();
+    const after = Date.now();
+    return { ms: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - after, trusted: after - before <= CLOCK_TRUSTED_RTT_MS };
+  };
+  return async () => {
+    const pending = (offset ??= measure());
+    const forget = (): void => {
+      if (offset === pending) offset = undefined;
+    };
+    const measured = await pending.catch((error: unknown) => {
+      forget();
       throw error;
-    }));
+    });
+    if (!measured.trusted) forget();
+    return measured.ms;
+  };
 }
 
 /** The index hashes from the root to a key's parent (`a:b:c` -> "", "a", "a:b"). */
