@@ -4,6 +4,7 @@
  * npm package installed into a temporary prefix. Everything here loads on demand: listing and
  * using installed plugins never needs it.
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { extname, join, resolve } from "node:path";
@@ -14,6 +15,36 @@ import { loadRegexEngine, prepareRegexEngine } from "./rule-regex.ts";
 
 /** File extensions loaded as module plugins. */
 export const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs", ".cjs"]);
+
+/** The naming convention for third-party plugins on npm (docs/plugins.md, Installing). */
+export const PLUGIN_PACKAGE_PREFIX = "authsome-plugin-";
+
+/** Options for {@link loadPluginSource}. */
+export interface LoadSourceOptions {
+  /**
+   * For a bare name, try only `authsome-plugin-NAME`, not the package NAME itself: set when NAME
+   * is a bundled provider, whose bare npm name is most likely the service's SDK, not a plugin.
+   */
+  conventionOnly?: boolean;
+}
+
+/**
+ * A bare name is a lower-case npm name without scope, version, path or URL (`acme`), that no
+ * file or directory here has: `providers add acme` means a plugin, not whatever `acme` is.
+ */
+export function isBareName(spec: string): boolean {
+  return /^[a-z0-9][a-z0-9._-]*$/.test(spec) && !existsSync(spec);
+}
+
+/**
+ * The npm specs tried for a source, in order: a bare name is the convention's
+ * `authsome-plugin-NAME`, then (unless `conventionOnly`) NAME itself, so a plugin published
+ * under its own name still installs; a full, scoped, versioned or local spec is taken as it is.
+ */
+export function npmCandidates(spec: string, options: LoadSourceOptions = {}): string[] {
+  if (!isBareName(spec) || spec.startsWith(PLUGIN_PACKAGE_PREFIX)) return [spec];
+  return options.conventionOnly === true ? [`${PLUGIN_PACKAGE_PREFIX}${spec}`] : [`${PLUGIN_PACKAGE_PREFIX}${spec}`, spec];
+}
 
 /** Validates a plugin definition, loading the regex engine its rules need first. @internal */
 export async function validatedPlugin(input: unknown, source: string): Promise<ProviderPlugin> {
@@ -26,7 +57,7 @@ export async function validatedPlugin(input: unknown, source: string): Promise<P
  * stores the result; `providers test` checks it); `origin` is recorded as `$source`.
  * `home` is the directory a module plugin may not read. @internal
  */
-export async function loadPluginSource(source: string, home: string): Promise<{ plugin: ProviderPlugin; origin: string; moduleSource?: string }> {
+export async function loadPluginSource(source: string, home: string, options: LoadSourceOptions = {}): Promise<{ plugin: ProviderPlugin; origin: string; moduleSource?: string }> {
   // Installing is rare: RE2 checks the API-key pattern too, not only `regex:` rules.
   await loadRegexEngine();
   const ext = extname(source).toLowerCase();
@@ -56,7 +87,25 @@ export async function loadPluginSource(source: string, home: string): Promise<{ 
     const { value, origin } = await withJsrEntry(source, (path) => importPluginModule(path, source, { privateDirs: [home] }));
     return { plugin: await validatedPlugin(value, source), origin };
   }
-  return await loadNpm(source, home);
+  return await loadNpmCandidates(source, home, npmCandidates(source, options));
+}
+
+/** Tries each candidate npm name in turn; only "no such package" (npm's E404) moves on to the next. */
+async function loadNpmCandidates(source: string, home: string, candidates: string[]): Promise<{ plugin: ProviderPlugin; origin: string }> {
+  for (const [i, spec] of candidates.entries()) {
+    try {
+      return await loadNpm(spec, home);
+    } catch (error) {
+      if (!(error instanceof AuthsomeError && error.code === "provider_not_found")) throw error;
+      if (i < candidates.length - 1) continue;
+      const tried = candidates.map((c) => `"${c}"`).join(" and ");
+      throw new AuthsomeError("provider_not_found", `no plugin package for "${source}": npm has no ${tried}`, {
+        cause: error,
+        hint: `third-party plugins are published as ${PLUGIN_PACKAGE_PREFIX}NAME or @scope/${PLUGIN_PACKAGE_PREFIX}NAME; a file needs a path (./${source}.json)`,
+      });
+    }
+  }
+  throw new AuthsomeError("usage", `no npm spec for "${source}"`);
 }
 
 /** Installs an npm spec into a temporary prefix, imports its entry, then deletes the prefix. */
@@ -65,7 +114,7 @@ async function loadNpm(spec: string, home: string): Promise<{ plugin: ProviderPl
   try {
     // A package.json of our own lets npm record the resolved package name for us to read.
     await writeFile(join(prefix, "package.json"), "{\"private\":true}\n");
-    const local = /^(\.|\/|[A-Za-z]:\\)/.test(spec);
+    const local = /^(\.|\/|[A-Za-z]:\\)/.test(spec) || existsSync(spec);
     const target = local ? resolve(spec) : spec;
     // --ignore-scripts: installing a plugin must not run its lifecycle scripts.
     await run("npm", ["install", "--prefix", prefix, "--ignore-scripts", "--no-audit", "--no-fund", target], spec);
@@ -117,6 +166,7 @@ async function run(command: string, args: string[], spec: string): Promise<void>
     execFile(command, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (error, _stdout, stderr) => {
       if (error === null) return done();
       const line = String(stderr).split("\n").find((l) => /npm (error|ERR!)/.test(l)) ?? error.message.split("\n")[0];
+      if (/npm (error|ERR!) code E404\b/.test(String(stderr))) return fail(new AuthsomeError("provider_not_found", `npm has no package "${spec}" (E404)`, { cause: error }));
       fail(pluginError(spec, "", `npm install failed (${line?.trim() ?? "unknown error"})`, error));
     });
   });

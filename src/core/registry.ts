@@ -20,7 +20,7 @@ import type { ProviderPlugin } from "./plugin.ts";
 import { closeNames, PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { loadPluginJson } from "./plugin-v1.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
-import { loadPluginSource, validatedPlugin } from "./plugin-source.ts";
+import { isBareName, loadPluginSource, PLUGIN_PACKAGE_PREFIX, validatedPlugin } from "./plugin-source.ts";
 import { MAX_PLUGIN_BYTES, openSharedPlugins, type SealKeys, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
 import type { Store } from "./storage/index.ts";
 
@@ -171,7 +171,15 @@ export function createRegistry(options: RegistryOptions): Registry {
   }
 
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
-    const { plugin, origin, moduleSource } = await loadPluginSource(source, options.home);
+    // `providers add stripe`: bundled already, so no npm lookup; --force looks for the
+    // convention's authsome-plugin-stripe only (the npm package "stripe" is Stripe's SDK).
+    const bundledName = isBareName(source) && Object.hasOwn(bundled, source);
+    if (bundledName && installOptions.force !== true) {
+      throw new AuthsomeError("provider_exists", `provider "${source}" is already bundled`, {
+        hint: `log in with \`authsome login ${source}\`; --force replaces it with the npm package ${PLUGIN_PACKAGE_PREFIX}${source}`,
+      });
+    }
+    const { plugin, origin, moduleSource } = await loadPluginSource(source, options.home, { conventionOnly: bundledName });
     const store = await sharedPlugins();
     const checkAndWrite = async (): Promise<ProviderPlugin> => {
       const [installed, fleet] = await Promise.all([installedNames(), sharedNames()]);

@@ -16,7 +16,7 @@ const add = defineCommand({
   summary: "Install a provider plugin from a .json/.jsonc file, a .ts/.js module, or an npm package (into the store, for every machine, when the store is Redis).",
   args: ["<source>"],
   options: { force: { type: "boolean", short: "f", description: "replace a provider of the same name" } },
-  examples: ["authsome providers add ./my-provider.json", "authsome providers add ./github.jsonc", "authsome providers add authsome-plugin-acme", "authsome providers add ./authsome-plugin-acme-1.0.0.tgz"],
+  examples: ["authsome providers add ./my-provider.json", "authsome providers add ./github.jsonc", "authsome providers add acme   # npm: authsome-plugin-acme, then acme", "authsome providers add ./authsome-plugin-acme-1.0.0.tgz"],
   async run({ args, options, api, out }) {
     const result = await api.call("installProvider", { source: args[0], force: options.force });
     out.data(result, () => "");
