@@ -27,7 +27,7 @@ export interface FsDriverOptions {
 }
 
 /** Suffix of record files: lets key `a` (file `a.rec`) and key `a:b` (dir `a/`) coexist. */
-const RECORD_SUFFIX = ".rec";
+export const RECORD_SUFFIX = ".rec";
 /** Characters allowed in one key segment; a segment never starts with `.` (temp files do). */
 const SEGMENT_PATTERN = /^[A-Za-z0-9_@+=$-][A-Za-z0-9_.@+=$-]*$/;
 const MAX_SEGMENT_LENGTH = 200;
@@ -42,6 +42,11 @@ function _segmentProblem(segment: string): string | undefined {
   }
   if (segment.endsWith(RECORD_SUFFIX)) return `has a segment ending in "${RECORD_SUFFIX}"`;
   return undefined;
+}
+
+/** Whether `name` (one directory entry) may be a key segment: the rule {@link parseStorageKey} applies. */
+export function isKeySegment(name: string): boolean {
+  return _segmentProblem(name) === undefined;
 }
 
 /**
@@ -116,8 +121,8 @@ export async function mkdirPrivate(dir: string): Promise<void> {
   }
 }
 
-/** Writes `value` to `target` through a fsynced temp file and a rename. */
-async function _writeAtomic(dir: string, fileName: string, value: string): Promise<void> {
+/** Writes `value` to `dir/fileName` through a fsynced temp file and a rename (0600). */
+export async function writeFileAtomic(dir: string, fileName: string, value: string): Promise<void> {
   await mkdirPrivate(dir);
   // Starts with "." so getKeys never lists it; pid helps a human spot a crashed writer's leftovers.
   const temp = join(dir, `.${fileName}.${process.pid}.${_randomSuffix()}.tmp`);
@@ -227,7 +232,7 @@ export function createFsDriver(options: FsDriverOptions): Driver<FsDriverOptions
     async setItem(key, value) {
       const { dir, file } = locate(key);
       try {
-        await _writeAtomic(dir, file, value);
+        await writeFileAtomic(dir, file, value);
       } catch (error) {
         throw fail("write", key, error);
       }

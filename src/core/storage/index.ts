@@ -12,6 +12,7 @@ import { AuthsomeError } from "../errors.ts";
 import { createFileLock, createMemoryLock } from "../lock.ts";
 import type { Lock } from "../lock.ts";
 import { createFsDriver, parseStorageKey } from "./fs-driver.ts";
+import { attachListingCache, createFsListingCache } from "./listing-cache.ts";
 import type { RedisHandle } from "./redis.ts";
 
 /** An open store: records, the lock guarding their read-modify-write, and how to describe it. */
@@ -143,6 +144,7 @@ function _storageOver(driver: Driver): Storage {
 /** Opens the fs store at `dir`, with its lockfiles in `lockDir`. */
 function _fsStore(dir: string, lockDir: string): Store {
   const storage = _storageOver(createFsDriver({ base: dir }));
+  attachListingCache(storage, createFsListingCache(dir));
   return {
     storage,
     lock: createFileLock(lockDir),
@@ -154,10 +156,16 @@ function _fsStore(dir: string, lockDir: string): Store {
   };
 }
 
-/** inotify (recursive) on the store's folder: every atomic write ends in a rename it reports. */
+/**
+ * inotify (recursive) on the store's folder: every atomic write ends in a rename it reports.
+ * The listing cache (`.cache/`, derived from records) is no change: `list` must not wake every
+ * daemon and proxy into re-reading the store.
+ */
 function _watchDir(dir: string, onChange: () => void, onLost: () => void): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const watcher = watch(dir, { recursive: true, persistent: false }, () => onChange());
+  const watcher = watch(dir, { recursive: true, persistent: false }, (_event, name) => {
+    if (typeof name !== "string" || !name.startsWith(".cache")) onChange();
+  });
   watcher.on("error", () => onLost());
   return () => watcher.close();
 }
