@@ -18,7 +18,7 @@ import { QuietTimer } from "../core/quiet.ts";
 import type { InjectionDecision, Injector } from "../core/injector.ts";
 import type { ServiceCore } from "../core/service.ts";
 import { startResolveRelay } from "../proxy/socks.ts";
-import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch } from "../runtime/upstream.ts";
+import { readUpstreamOverrides, upstreamFetch, type UpstreamFetch, type UpstreamOverrides } from "../runtime/upstream.ts";
 import { agentResponse, enqueueIfOpen } from "./scrub.ts";
 
 /** Options for {@link intercept}. */
@@ -27,6 +27,12 @@ export interface InterceptOptions extends ServiceOptions {
   service?: AuthService;
   /** Provider -> connection choices for every request. */
   connections?: Record<string, string>;
+  /**
+   * Upstream overrides (an extra trusted CA, `host:port` resolve entries) instead of reading
+   * `AUTHSOME_UPSTREAM_CA`/`_RESOLVE` from the environment, which is shared by everything in
+   * the process (Deno runs test files in parallel threads of one process).
+   */
+  upstream?: UpstreamOverrides;
 }
 
 type Fetch = typeof globalThis.fetch;
@@ -195,7 +201,7 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
   const injector = createInjector(service.core, options.connections === undefined ? {} : { connections: options.connections });
   const original = globalThis.fetch;
   const audit = createAuditBatcher((events) => service.core.recordMany(events));
-  const upstream = await upstreamFetch(await readUpstreamOverrides(), startResolveRelay);
+  const upstream = await upstreamFetch(options.upstream ?? (await readUpstreamOverrides()), startResolveRelay);
   // No placeholders in-process (no child environment): a stored secret sent to a host its
   // provider does not declare still trips.
   const tripwire = createTripwire(service.core, { onEvent: (event) => audit.add(event) });

@@ -18,7 +18,7 @@ export interface InterceptFixture {
   attacker: TestUpstream;
   service: AuthService;
   caFile: string;
-  /** intercept() with the test CA trusted only while it runs (Deno runs files in one process). */
+  /** intercept() with the test CA trusted (through its `upstream` option). */
   withIntercept(fn: () => Promise<void>): Promise<void>;
   close(): Promise<void>;
 }
@@ -42,16 +42,12 @@ export async function startInterceptFixture(name: string, key: string, inject: (
   return {
     home, api, attacker, service, caFile,
     async withIntercept(fn) {
-      const saved = process.env["AUTHSOME_UPSTREAM_CA"];
-      process.env["AUTHSOME_UPSTREAM_CA"] = caFile;
-      let restore: (() => void) | undefined;
+      // The CA through intercept()'s option: the environment is shared with the files Deno runs in parallel.
+      const restore = await intercept({ service, upstream: { extraCaPem: ca.caCertPem() } });
       try {
-        restore = await intercept({ service });
         await fn();
       } finally {
-        restore?.();
-        if (saved === undefined) delete process.env["AUTHSOME_UPSTREAM_CA"];
-        else process.env["AUTHSOME_UPSTREAM_CA"] = saved;
+        restore();
       }
     },
     async close() {

@@ -1,6 +1,6 @@
 /**
  * The in-process interceptor: `intercept()` patches fetch with the same injector as the proxy.
- * A real HTTPS upstream (test CA trusted through AUTHSOME_UPSTREAM_CA) records what arrives.
+ * A real HTTPS upstream (test CA trusted through the `upstream` option) records what arrives.
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
@@ -16,18 +16,16 @@ let home: Awaited<ReturnType<typeof tempHome>>;
 let api: TestUpstream;
 let attacker: TestUpstream;
 let service: AuthService;
-let restoreEnv: () => void;
+let caPem: string;
 
 before(async () => {
   home = await tempHome();
   const ca = await createCertificateAuthority(createMemoryCaStore());
   api = await startHttpsUpstream(() => ca);
   attacker = await startHttpsUpstream(() => ca);
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  const saved = process.env["AUTHSOME_UPSTREAM_CA"];
-  process.env["AUTHSOME_UPSTREAM_CA"] = caFile;
-  restoreEnv = () => (saved === undefined ? delete process.env["AUTHSOME_UPSTREAM_CA"] : (process.env["AUTHSOME_UPSTREAM_CA"] = saved));
+  // Trusted through intercept()'s option, not AUTHSOME_UPSTREAM_CA: the environment is shared
+  // with the test files Deno runs in parallel.
+  caPem = ca.caCertPem();
   const plugin = join(home.home, "local.json");
   await writeFile(plugin, JSON.stringify({ name: "local", authType: "api_key", inject: [{ host: `localhost:${api.port}`, pathPrefix: "/v1" }, { host: `localhost:${api.port}`, pathPrefix: "/q", in: "query", name: "key", format: "{token}" }, { host: `localhost:${api.port}`, pathPrefix: "/redirect" }] }));
   service = await createAuthService({ home: home.home });
@@ -36,7 +34,6 @@ before(async () => {
   await service.login("local", { connection: "work", apiKey: "local-key-work" });
 });
 after(async () => {
-  restoreEnv();
   await Promise.all([api.close(), attacker.close()]);
   await service.close();
   await home.cleanup();
@@ -44,7 +41,7 @@ after(async () => {
 
 test("fetch gets the credential for a declared host and path; restore() undoes the patch", async () => {
   const original = globalThis.fetch;
-  const restore = await intercept({ service });
+  const restore = await intercept({ service, upstream: { extraCaPem: caPem } });
   try {
     assert.notEqual(globalThis.fetch, original);
     let res = await fetch(`https://localhost:${api.port}/v1/models`, { headers: { authorization: "Bearer agent-supplied", "x-authsome-connection": "work" } });
@@ -75,7 +72,7 @@ test("fetch gets the credential for a declared host and path; restore() undoes t
 });
 
 test("a redirect to another host carries no credential", async () => {
-  const restore = await intercept({ service });
+  const restore = await intercept({ service, upstream: { extraCaPem: caPem } });
   try {
     const target = `https://localhost:${attacker.port}/stolen`;
     const res = await fetch(`https://localhost:${api.port}/redirect?to=${encodeURIComponent(target)}`);
@@ -92,12 +89,14 @@ test("a redirect to another host carries no credential", async () => {
 });
 
 test("an undeclared host is left alone; a second intercept() is refused", async () => {
-  const restore = await intercept({ service });
+  const restore = await intercept({ service, upstream: { extraCaPem: caPem } });
   try {
-    const res = await fetch(`https://localhost:${attacker.port}/plain`);
+    const res = await fetch(`https://localhost:${attacker.port}/plain`, { headers: { "x-authsome-connection": "work", "X-Authsome-Probe": "1" } });
     await res.text();
     assert.equal(attacker.requests.at(-1)?.headers.authorization, undefined);
-    await assert.rejects(intercept({ service }), /already intercepted/);
+    // Agent-set X-Authsome-* never leave the process, to an undeclared host either.
+    assert.deepEqual(attacker.requests.at(-1)?.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase().startsWith("x-authsome-")), []);
+    await assert.rejects(intercept({ service, upstream: { extraCaPem: caPem } }), /already intercepted/);
   } finally {
     restore();
   }

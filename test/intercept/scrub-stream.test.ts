@@ -26,7 +26,7 @@ const MESSAGES = {
 let home: Awaited<ReturnType<typeof tempHome>>;
 let service: AuthService;
 let server: https.Server;
-let caFile: string;
+let caPem: string;
 let origin: string;
 const waiting = new Map<string, () => void>();
 const sentBeforeNext = new Set<string>();
@@ -56,8 +56,7 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   origin = `https://localhost:${port}`;
-  caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
+  caPem = ca.caCertPem();
   const plugin = join(home.home, "chat.json");
   await writeFile(plugin, JSON.stringify({ name: "chat", authType: "api_key", inject: [{ host: `localhost:${port}` }] }));
   service = await createAuthService({ home: home.home });
@@ -71,18 +70,13 @@ after(async () => {
   await home.cleanup();
 });
 
-/** intercept() with the test CA trusted only while it runs (Deno runs files in one process). */
+/** intercept() trusting the test CA through its option (the environment is shared with the files Deno runs in parallel). */
 async function withIntercept(fn: () => Promise<void>): Promise<void> {
-  const saved = process.env["AUTHSOME_UPSTREAM_CA"];
-  process.env["AUTHSOME_UPSTREAM_CA"] = caFile;
-  let restore: (() => void) | undefined;
+  const restore = await intercept({ service, upstream: { extraCaPem: caPem } });
   try {
-    restore = await intercept({ service });
     await fn();
   } finally {
-    restore?.();
-    if (saved === undefined) delete process.env["AUTHSOME_UPSTREAM_CA"];
-    else process.env["AUTHSOME_UPSTREAM_CA"] = saved;
+    restore();
   }
 }
 

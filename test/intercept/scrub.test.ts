@@ -42,9 +42,11 @@ test("body, header and Set-Cookie echoes are scrubbed; Content-Length stays righ
     const header = await fetch(`${base}?in=header&form=base64`);
     await header.text();
     assert.equal(header.headers.get("x-echo"), REDACTED);
-    const cookie = await fetch(`${base}?in=cookie&form=url`);
-    await cookie.text();
-    assert.deepEqual(cookie.headers.getSetCookie(), [`echo=${REDACTED}; Path=/`, "other=1"]);
+    for (const form of ["raw", "base64", "url"]) {
+      const cookie = await fetch(`${base}?in=cookie&form=${form}`);
+      await cookie.text();
+      assert.deepEqual(cookie.headers.getSetCookie(), [`echo=${REDACTED}; Path=/`, "other=1"], form);
+    }
     const split = await fetch(`${base}?in=split`);
     // The marker, or all `*` when the upstream was quiet (core/quiet.ts) between the two halves.
     assert.ok([redactionOf(KEY.length), "*".repeat(KEY.length)].map((v) => `{"echo":"${v}"}`).includes(await split.text()));

@@ -6,7 +6,7 @@
  * InvokeModel; the SDK pointed at a host the provider does not declare sends nothing signed.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -15,6 +15,7 @@ import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { createAuthService, type AuthService } from "../../src/core/auth-service.ts";
 import "../../src/register.ts";
 import { intercept } from "../../src/intercept/index.ts";
+import { parseResolveSpec } from "../../src/runtime/upstream.ts";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { tempHome } from "../helpers/cli.ts";
 import { startAwsUpstream, type AwsTestKeys, type AwsUpstream } from "../helpers/aws-upstream.ts";
@@ -27,7 +28,6 @@ let aws: AwsUpstream;
 let other: TestUpstream;
 let service: AuthService;
 let caFile: string;
-const saved: Record<string, string | undefined> = {};
 
 before(async () => {
   home = await tempHome();
@@ -46,26 +46,17 @@ after(async () => {
   await home.cleanup();
 });
 
-/** intercept() with the stand-in reached under the AWS names (Deno runs test files in one process). */
+/**
+ * intercept() with the stand-in reached under the AWS names, through its `upstream` option: the
+ * environment is shared with the test files Deno runs in parallel threads of one process.
+ */
 async function withIntercept(fn: () => Promise<void>): Promise<void> {
-  const env = {
-    AUTHSOME_UPSTREAM_CA: caFile,
-    AUTHSOME_UPSTREAM_RESOLVE: [`s3.us-east-1.amazonaws.com:${aws.port}:127.0.0.1`, `bedrock-runtime.us-west-2.amazonaws.com:${aws.port}:127.0.0.1`, `other.example.test:${other.port}:127.0.0.1`].join(","),
-  };
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
-  let restore: (() => void) | undefined;
+  const resolve = parseResolveSpec([`s3.us-east-1.amazonaws.com:${aws.port}:127.0.0.1`, `bedrock-runtime.us-west-2.amazonaws.com:${aws.port}:127.0.0.1`, `other.example.test:${other.port}:127.0.0.1`].join(","));
+  const restore = await intercept({ service, upstream: { extraCaPem: await readFile(caFile, "utf8"), resolve } });
   try {
-    restore = await intercept({ service });
     await fn();
   } finally {
-    restore?.();
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
+    restore();
   }
 }
 
@@ -123,7 +114,6 @@ test("Bedrock InvokeModel through the interceptor: signed as service bedrock", a
 });
 
 test("without the interceptor the stand-in refuses the placeholder signature", async () => {
-  const saved = process.env["AUTHSOME_UPSTREAM_CA"];
   const before = aws.seen.length;
   // The SDK reaches the stand-in directly (by IP and SNI through its own agent is not at hand
   // with the fetch handler): sign with the placeholder and send with node:https.
@@ -131,14 +121,12 @@ test("without the interceptor the stand-in refuses the placeholder signature", a
   const url = `https://127.0.0.1:${aws.port}/b/k.txt`;
   const signed = await new AwsV4Signer({ url, method: "GET", ...PLACEHOLDER, service: "s3", region: "us-east-1" }).sign();
   const https = await import("node:https");
-  const { readFile } = await import("node:fs/promises");
   const ca = await readFile(caFile, "utf8");
   const status = await new Promise<number>((resolve, reject) => {
     https.get(url, { ca, servername: "s3.us-east-1.amazonaws.com", headers: Object.fromEntries(signed.headers) }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on("error", reject);
   });
   assert.equal(status, 403);
   assert.equal(aws.seen[before]?.refused, "unknown access key id");
-  assert.equal(process.env["AUTHSOME_UPSTREAM_CA"], saved);
 });
 
 test("the SDK pointed at an undeclared host: nothing is signed with the stored keys", async () => {
