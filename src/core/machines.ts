@@ -5,12 +5,16 @@
  * wrappings. A machine never receives another machine's master key.
  *
  * Store records: `machine:<id>` (id, hostname, public key, when requested, approved, last seen)
- * and `machine:<id>:key:<profile>` (a data key wrapped for that machine).
+ * and `machine:<id>:key:<profile>` (a data key wrapped for that machine). A home holding the
+ * master key (the one that made the fleet's profiles, or one given the key by hand) needs no
+ * approval, yet is listed too: it puts its own record in, marked `masterKey`, once its key has
+ * opened a profile (when it approves a machine, lists the machines, or runs `join`).
  */
 import * as v from "valibot";
 import { AuthsomeError } from "./errors.ts";
 import type { CustodyKey } from "./key-custody.ts";
 import { bindMachineKey, fingerprintOf, loadMachineKey, type MachineKey, wrapForMachine } from "./machine-keys.ts";
+import { describeCustody } from "./key-custody.ts";
 import { parseStored, ProfileKeys } from "./profile-keys.ts";
 import type { ServiceCore } from "./service.ts";
 import type { Store } from "./storage/index.ts";
@@ -27,6 +31,8 @@ export const MachineRecordSchema = v.object({
   /** `<machine id> (<hostname>)` of the machine that approved it. */
   approvedBy: v.optional(v.string()),
   lastSeen: v.optional(v.string()),
+  /** Holds the fleet's master key (needs no approval, has no wrappings). */
+  masterKey: v.optional(v.boolean()),
 });
 /** A parsed machine record. */
 export type MachineRecord = v.InferOutput<typeof MachineRecordSchema>;
@@ -85,6 +91,35 @@ export async function openMachineCustody(home: string, store: Store): Promise<Cu
   return { key: bindMachineKey(machine), source: "machine" };
 }
 
+/** Modes of a home whose key is the master key itself, opened without asking anyone (no prompt). */
+const HOLDER_MODES = new Set(["env", "file", "keyring"]);
+
+/**
+ * Puts this home in the store's machine list as a master-key holder, once its key is proven to
+ * open a profile (a home with a key of its own that opens nothing is no holder). Quiet when it
+ * cannot tell: no profiles yet, a passphrase it would have to ask for, no access.
+ */
+export async function registerKeyHolder(core: ServiceCore): Promise<void> {
+  const store = await core.store();
+  if (!HOLDER_MODES.has(describeCustody(core.context.home, core.context.masterKey).key_mode)) return;
+  const [profile] = await profilesWithKeys(store);
+  if (profile === undefined) return;
+  const custody = await core.masterKey().catch(() => undefined);
+  if (custody === undefined || custody.source === "machine") return;
+  const opened = await new ProfileKeys(store.storage, store.lock, profile, custody.key, store.locate).rawDataKey().then(() => true, () => false);
+  if (!opened) return;
+  const machine = (await loadMachineKey(core.context.home, true)) as MachineKey;
+  const existing = await readMachine(store, machine.id).catch(() => null);
+  const recent = existing?.lastSeen !== undefined && Date.now() - Date.parse(existing.lastSeen) < SEEN_EVERY_MS;
+  if (existing?.masterKey === true && existing.publicKey === machine.spki && existing.hostname === machine.host && recent) return;
+  const now = new Date().toISOString();
+  const record: MachineRecord = {
+    v: 1, id: machine.id, hostname: machine.host, publicKey: machine.spki, fingerprint: machine.fingerprint,
+    requestedAt: existing?.requestedAt ?? now, approvedAt: existing?.approvedAt ?? now, approvedBy: "master key", lastSeen: now, masterKey: true,
+  };
+  await store.storage.setItem(recordKey(machine.id), record);
+}
+
 /** What `machine join` found or did. */
 export interface JoinResult {
   id: string;
@@ -102,7 +137,8 @@ export async function joinMachine(core: ServiceCore, hasMasterKey: boolean): Pro
   const machine = (await loadMachineKey(core.context.home, true)) as MachineKey;
   const base = { id: machine.id, hostname: machine.host, fingerprint: machine.fingerprint, approve: `authsome machine approve ${machine.id}.${machine.fingerprint}` };
   const existing = await readMachine(store, machine.id);
-  if (existing?.approvedAt !== undefined && existing.publicKey === machine.spki) return { ...base, status: "approved" };
+  if (existing?.approvedAt !== undefined && existing.publicKey === machine.spki && existing.masterKey !== true) return { ...base, status: "approved" };
+  if (hasMasterKey) await registerKeyHolder(core);
   if (hasMasterKey || !(await storeHoldsProfiles(store))) return { ...base, status: "not_needed" };
   if (existing === null || existing.publicKey !== machine.spki) {
     const record: MachineRecord = { v: 1, id: machine.id, hostname: machine.host, publicKey: machine.spki, fingerprint: machine.fingerprint, requestedAt: new Date().toISOString() };
@@ -179,6 +215,7 @@ export async function approveMachine(core: ServiceCore, request: string): Promis
   }
   await store.storage.setItem(recordKey(id), { ...record, approvedAt: new Date().toISOString(), approvedBy });
   await core.record({ action: "machine_approve", host: id, outcome: "ok" });
+  if (custody.source !== "machine") await registerKeyHolder(core);
   return { id, hostname: record.hostname, fingerprint: actual, profiles };
 }
 
@@ -187,7 +224,8 @@ export interface MachineView {
   id: string;
   hostname: string;
   fingerprint: string;
-  status: "pending" | "approved";
+  /** `master_key`: holds the fleet's master key (the origin, or a home given the key): never approved, never wrapped for. */
+  status: "pending" | "approved" | "master_key";
   requested_at: string;
   joined_at?: string;
   approved_by?: string;
@@ -198,9 +236,10 @@ export interface MachineView {
   current: boolean;
 }
 
-/** Every machine of the store, oldest request first. */
+/** Every machine of the store, oldest request first (this home first put in when it holds the master key). */
 export async function listMachines(core: ServiceCore): Promise<MachineView[]> {
   const store = await core.store();
+  await registerKeyHolder(core);
   const self = await loadMachineKey(core.context.home, false);
   const keys = await store.storage.getKeys("machine");
   const views: MachineView[] = [];
@@ -211,7 +250,7 @@ export async function listMachines(core: ServiceCore): Promise<MachineView[]> {
     if (record === null) continue;
     const profiles = keys.filter((k) => k.startsWith(`machine:${id}:key:`)).map((k) => k.slice(`machine:${id}:key:`.length)).sort();
     views.push({
-      id, hostname: record.hostname, fingerprint: record.fingerprint, status: record.approvedAt === undefined ? "pending" : "approved", requested_at: record.requestedAt,
+      id, hostname: record.hostname, fingerprint: record.fingerprint, status: record.masterKey === true ? "master_key" : record.approvedAt === undefined ? "pending" : "approved", requested_at: record.requestedAt,
       ...(record.approvedAt === undefined ? {} : { joined_at: record.approvedAt }), ...(record.approvedBy === undefined ? {} : { approved_by: record.approvedBy }),
       ...(record.lastSeen === undefined ? {} : { last_seen: record.lastSeen }), profiles, current: self?.id === id,
     });

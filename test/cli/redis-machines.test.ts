@@ -141,6 +141,15 @@ test("a machine without access gets machine_no_access and no key file; it joins,
   assert.deepEqual(joined?.profiles, ["default"]);
   assert.ok(joined?.joined_at !== undefined && joined.last_seen !== undefined && joined.hostname !== "");
   assert.match(joined?.approved_by ?? "", /^[0-9a-f]{32} \(.+\)$/);
+  // The first machine (it made the fleet's master key) is listed too, marked, on every machine.
+  const firstId = (await readFile(join(homes[0]?.home ?? "", "machine-id"), "utf8")).trim();
+  const origin = machines.find((m) => m.id === firstId);
+  assert.equal(origin?.status, "master_key", JSON.stringify(machines));
+  assert.deepEqual(origin?.profiles, [], "a master-key holder has no wrappings");
+  const seenByJoined = JSON.parse((await cli(1, ["machine", "list", "--json"])).stdout) as { machines: { id: string; status: string; current: boolean }[] };
+  assert.deepEqual(seenByJoined.machines.map((m) => [m.id, m.status, m.current]).sort(), [[firstId, "master_key", false], [request.id, "approved", true]].sort());
+  r = await cli(0, ["machine", "list"]);
+  assert.match(r.stdout, new RegExp(`^\\* ${firstId} .+  master key  `, "m"));
 
   await perMachineCa(request.id);
 

@@ -51,12 +51,12 @@ const approve = defineCommand({
 
 const list = defineCommand({
   name: "machine list",
-  summary: "The machines of the shared store: id, hostname, status, joined at, approved by, last seen.",
+  summary: "The machines of the shared store: id, hostname, status (pending, approved, or master key: a holder of the fleet's master key, such as the first machine), joined at, approved by, last seen. * marks this machine.",
   async run({ out, profile }) {
     const { listMachines } = await import("../../core/machines.ts");
     const machines = await listMachines(await _core(profile, "list"));
     out.data({ machines }, () => machines.map((m) => [
-      `${m.current ? "*" : " "} ${m.id} ${m.hostname}`, m.status, `joined ${m.joined_at ?? "-"}`, `by ${m.approved_by ?? "-"}`, `last seen ${m.last_seen ?? "-"}`,
+      `${m.current ? "*" : " "} ${m.id} ${m.hostname}`, m.status === "master_key" ? "master key" : m.status, `joined ${m.joined_at ?? "-"}`, `by ${m.approved_by ?? "-"}`, `last seen ${m.last_seen ?? "-"}`,
     ].join("  ")).join("\n"));
   },
 });
