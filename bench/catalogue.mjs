@@ -28,7 +28,7 @@ function must(cmd, args, options = {}) {
 }
 // What the first runs found (same machine, 2026-12-02), kept so the section says where list's
 // cost went and what is left.
-const LIST_NOTE = "Where `list`'s cost went: with one chunk per plugin (as first written), 127 providers cost `list` 1.33x CPU on Node and 1.36x on Deno, nearly all of it the module loader (resolve, read, compile per file); one catalogue chunk took Node's `list` to 0.95-0.99x. On Deno two reads of the vault per provider (default pointer and connection listing, mostly ENOENT) were a further ~14 ms; `list` now lists the vault's keys once. Since then bundled plugins are no longer validated at load (checked at build time and in test/plugins/bundled-trusted.test.ts; issue 9), and the 27-provider package is built with the same catalogue-module scheme (plugins/ trimmed to those 27): Node's `list` is at 1.03x, Deno's still at 1.17x, about 16 ms more to load and evaluate the larger catalogue module on Deno (not yet profiled further).";
+const LIST_NOTE = "Where `list`'s cost went: with one chunk per plugin (as first written), 127 providers cost `list` 1.33x CPU on Node and 1.36x on Deno, nearly all of it the module loader (resolve, read, compile per file); one catalogue chunk took Node's `list` to 0.95-0.99x. On Deno two reads of the vault per provider (default pointer and connection listing, mostly ENOENT) were a further ~14 ms; `list` now lists the vault's keys once. Since then bundled plugins are no longer validated at load (checked at build time and in test/plugins/bundled-trusted.test.ts; issue 9), and the 27-provider package is built with the same catalogue-module scheme (plugins/ trimmed to those 27): Node's `list` was at 1.01x, Deno's still at 1.17x. Profiled on Deno (strace, then a loop of import() calls): not the catalogue module, which loads and evaluates in 1-2 ms on either runtime (11.9 KB for 27 providers, 52 KB for 128), but `list` calling `import(\"./catalogue.ts\")` once per provider: Deno resolves and loads a dynamic import again on each call, even of an evaluated module (128 calls of one loaded module: ~30 ms on Deno, ~1.5 ms on Node; in the package each call reopened the file). plugins/index.ts now keeps the one import's promise, which brought Deno's `list` to the ratio above; no name index was needed.";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The provider names bundled at `rev` (its plugins/index.ts, either form it has had). */
@@ -119,7 +119,7 @@ const text = [
   "|---|---|---|---|---|---|---|---|",
   ...rows,
   "",
-  "`--version` loads no plugin; `list` loads and validates every bundled plugin (it shows each provider's name and connections), so it is the command whose cost grows with the catalogue; `get` loads one. The bundled plugins are one chunk (plugins/catalogue.ts): `list` reads one file for all of them, `get` the same file for one.",
+  "`--version` loads no plugin; `list` loads every bundled plugin (it shows each provider's name and connections), so it is the command whose cost grows with the catalogue; `get` loads one. The bundled plugins are one chunk (plugins/catalogue.ts): `list` reads one file for all of them, `get` the same file for one.",
   "",
   LIST_NOTE,
 ].join("\n");

@@ -8,10 +8,15 @@
  */
 import type { ProviderPlugin } from "../src/core/plugin.ts";
 
+// One import() for every plugin, kept: Deno resolves and loads a dynamic import() again on each
+// call, even of a module it has already evaluated (the 128 calls of `list` cost Deno ~16 ms,
+// Node ~1 ms; docs/benchmarks.md, catalogue).
+let catalogueModule: Promise<typeof import("./catalogue.ts")> | undefined;
+
 /** Loads one bundled plugin from the catalogue module (imported once, on first use). */
 function bundled(name: string): () => Promise<{ default: ProviderPlugin }> {
   return async () => {
-    const plugin = (await import("./catalogue.ts")).catalogue[name];
+    const plugin = (await (catalogueModule ??= import("./catalogue.ts"))).catalogue[name];
     if (plugin === undefined) throw new Error(`plugins/catalogue.ts has no "${name}"`);
     return { default: plugin };
   };
