@@ -117,15 +117,16 @@ function _caller(client: Redis, description: string): RedisCall {
   };
 }
 
-/** A round trip short enough that the server's clock reading is trusted for the connection. */
-const CLOCK_TRUSTED_RTT_MS = 250;
+/** A round trip short enough for a clock reading to be kept: its error (half of it) fits the deadline's slack. */
+const CLOCK_TRUSTED_RTT_MS = 1_000;
 
 /**
- * The server's clock minus ours (ms): write deadlines are set on the server's clock. Taken as
- * the smallest offset the reading allows (as if the server read its clock when the answer came
- * back), so a deadline is never later than meant: a TIME held up by a frozen server or a busy
- * event loop would otherwise push deadlines past the moment the client gives up, and a write
- * reported as failed could land. Kept for the connection only when the round trip was short.
+ * The server's clock minus ours (ms): write deadlines are set on the server's clock. From a
+ * short round trip, the midpoint estimate, kept for the connection (its error, under half the
+ * round trip, fits in the second between the write budget and the call's deadline). From a long
+ * one (a TIME held up by a frozen server, a starved event loop), the bound that errs early, for
+ * this call only: the midpoint would push deadlines past the moment the client gives up, and a
+ * write reported as failed could land.
  */
 function _serverClock(client: Redis): () => Promise<number> {
   let offset: Promise<{ ms: number; trusted: boolean }> | undefined;
@@ -134,7 +135,9 @@ function _serverClock(client: Redis): () => Promise<number> {
     const before = Date.now();
     const [seconds, micros] = await client.time();
     const after = Date.now();
-    return { ms: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) - after, trusted: after - before <= CLOCK_TRUSTED_RTT_MS };
+    const server = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const trusted = after - before <= CLOCK_TRUSTED_RTT_MS;
+    return { ms: server - (trusted ? (before + after) / 2 : after), trusted };
   };
   return async () => {
     const pending = (offset ??= measure());
