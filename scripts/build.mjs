@@ -62,6 +62,30 @@ const cjsNamedExports = {
   },
 };
 
+/**
+ * undici's main file is CommonJS that requires all of undici (fetch, WebSocket, mocks, caches,
+ * interceptors: ~534 KB bundled), which no bundler can tree-shake; we use four names of it
+ * (src/runtime/upstream.ts, src/intercept/preload.mjs). This facade requires only their files
+ * (~313 KB). A name it lacks fails the build ("No matching export"), never the run.
+ */
+const UNDICI_FACADE = [
+  'import Dispatcher from "undici/lib/dispatcher/dispatcher.js";',
+  'import api from "undici/lib/api/index.js";',
+  // As undici's index.js does: ProxyAgent (under EnvHttpProxyAgent) calls client.connect() from these.
+  "Object.assign(Dispatcher.prototype, api);",
+  'export { default as Agent } from "undici/lib/dispatcher/agent.js";',
+  'export { default as EnvHttpProxyAgent } from "undici/lib/dispatcher/env-http-proxy-agent.js";',
+  'export { default as buildConnector } from "undici/lib/core/connect.js";',
+  'export { setGlobalDispatcher } from "undici/lib/global.js";',
+].join("\n");
+const undiciFacade = {
+  name: "undici-facade",
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, (args) => ({ path: "undici", namespace: "undici-facade", pluginData: args.resolveDir }));
+    b.onLoad({ filter: /.*/, namespace: "undici-facade" }, (args) => ({ contents: UNDICI_FACADE, resolveDir: args.pluginData, loader: "js" }));
+  },
+};
+
 /** Emits .d.ts with tsc, then points their relative `.ts` specifiers at the `.d.ts` siblings. */
 async function emitTypes(outdir) {
   const tsc = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", "tsconfig.types.json", "--outDir", join(outdir, "types")], { stdio: "inherit" });
@@ -136,7 +160,7 @@ const result = await build({
   minifyIdentifiers: !debug,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [cjsNamedExports],
+  plugins: [undiciFacade, cjsNamedExports],
   metafile: true,
   // Bundled CommonJS dependencies call require(): Node's, from createRequire. The published build
   // gives it only to the files that use it (below); a banner keeps the debug build's maps exact.
@@ -146,7 +170,9 @@ const result = await build({
   // hash-wasm's "main" is a UMD build of every algorithm (~218 KB); its ES build lets the
   // bundler keep only argon2 (src/core/argon2.ts), ~29 KB.
   // jsonc-parser's "main" is UMD whose require() calls the bundler cannot see: its ES build.
-  alias: { "hash-wasm": "hash-wasm/dist/index.esm.js", "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+  // sucrase's "main" is CommonJS (~292 KB with its dependencies); its ES build lets the bundler
+  // drop what type stripping never calls (source maps, most of the options checker), ~203 KB.
+  alias: { "hash-wasm": "hash-wasm/dist/index.esm.js", "jsonc-parser": "jsonc-parser/lib/esm/main.js", sucrase: "sucrase/dist/esm/index.js" },
 });
 // The CLI's start-up and `get` path merged into a few files (scripts/merge-chunks.mjs); the
 // debug build keeps esbuild's chunks, whose source maps a second pass would not carry.
