@@ -35,9 +35,14 @@ export async function h2Socket({ host, port, ca, proxyUrl, address = "127.0.0.1"
   return secure;
 }
 
-/** Runs the load on one session; returns requests/s, latency percentiles and MB/s. */
-export async function runH2Load({ socket, origin, path, headers = {}, concurrency, requests, warmup, bytes, check }) {
-  const session = http2.connect(origin, { maxSessionMemory: 1024, createConnection: () => socket });
+/**
+ * Runs the load on one session; returns requests/s, latency percentiles and MB/s. `window`: the
+ * client's stream window (its session window 16 times that), as curl and Go raise theirs;
+ * unset, node:http2's 64 KiB for both.
+ */
+export async function runH2Load({ socket, origin, path, headers = {}, concurrency, requests, warmup, bytes, check, window }) {
+  const session = http2.connect(origin, { maxSessionMemory: 1024, createConnection: () => socket, ...(window ? { settings: { initialWindowSize: window } } : {}) });
+  if (window) session.once("connect", () => session.setLocalWindowSize(window * 16));
   session.on("error", () => undefined);
   const one = (keep) =>
     new Promise((resolve, reject) => {

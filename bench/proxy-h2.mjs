@@ -21,6 +21,8 @@ const CELLS = [
   { kind: "h2", body: "small", path: "/small", bytes: SMALL_BYTES, concurrency: 100, requests: 10000, warmup: 5 },
   { kind: "h2", body: "1 MiB", path: "/big", bytes: 1 << 20, concurrency: 16, requests: 400, warmup: 2 },
   { kind: "h2", body: "1 MiB", path: "/big", bytes: 1 << 20, concurrency: 100, requests: 500, warmup: 1 },
+  // A client that raises its windows as curl and Go do (1 MiB per stream, 16 MiB per session).
+  { kind: "h2", body: "1 MiB, big window", path: "/big", bytes: 1 << 20, concurrency: 16, requests: 400, warmup: 2, window: 1 << 20 },
   { kind: "grpc", body: "unary", concurrency: 16, requests: 4000, warmup: 20 },
 ];
 
@@ -41,7 +43,7 @@ export async function runH2Cells(h2up, run, scale) {
       const client = process.cpuUsage();
       const r = cell.kind === "grpc"
         ? await runGrpcLoad({ host: HOST, port: h2up.grpcPort, ca: via?.caPem ?? h2up.caPem, proxyUrl: via?.proxyUrl, headers, concurrency: cell.concurrency, requests, warmup, check })
-        : await runH2Load({ socket: await h2Socket({ host: HOST, port: h2up.port, ca: via?.caPem ?? h2up.caPem, proxyUrl: via?.proxyUrl }), origin: `https://${HOST}:${h2up.port}`, path: cell.path, headers, concurrency: cell.concurrency, requests, warmup, bytes: cell.bytes, ...(cell.bytes === SMALL_BYTES ? { check } : {}) });
+        : await runH2Load({ socket: await h2Socket({ host: HOST, port: h2up.port, ca: via?.caPem ?? h2up.caPem, proxyUrl: via?.proxyUrl }), origin: `https://${HOST}:${h2up.port}`, path: cell.path, headers, concurrency: cell.concurrency, requests, warmup, bytes: cell.bytes, window: cell.window, ...(cell.bytes === SMALL_BYTES ? { check } : {}) });
       // CPU per request of the proxy (of the upstream for `direct`), warm-up included.
       const total = requests + warmup * cell.concurrency;
       r.serverUs = ((cpuMsOf(pid) - cpu) * 1000) / total;

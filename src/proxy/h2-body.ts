@@ -6,6 +6,8 @@
  */
 import type http2 from "node:http2";
 import { Transform } from "node:stream";
+// Node's timers on both runtimes: Deno's global setTimeout returns a number, without refresh().
+import { clearTimeout, setTimeout } from "node:timers";
 import type { StreamScrubber } from "../core/scrub.ts";
 import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
@@ -17,24 +19,23 @@ import { ProxyReply } from "./request.ts";
  */
 export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, scrubber: StreamScrubber): void {
   const resume = (): void => void up.resume();
-  let quiet: ReturnType<typeof setTimeout> | undefined;
   // What could begin a secret waits only while more is coming (a gRPC answer the agent waits on).
-  const flush = (): void => {
+  const quiet = new Quiet(() => {
     const held = scrubber.flush();
     if (held.length > 0 && !stream.closed && !stream.destroyed) stream.write(held);
-  };
+  });
   up.on("data", (chunk: Buffer) => {
-    clearTimeout(quiet);
+    quiet.cancel();
     const out = scrubber.push(chunk);
-    if (scrubber.holding) quiet = setTimeout(flush, QUIET_MS);
+    if (scrubber.holding) quiet.arm();
     if (out.length > 0 && !stream.write(out)) {
       up.pause();
       stream.once("drain", resume);
     }
   });
-  up.once("close", () => clearTimeout(quiet));
+  up.once("close", () => quiet.stop());
   up.once("end", () => {
-    clearTimeout(quiet);
+    quiet.stop();
     if (stream.closed || stream.destroyed) return;
     const rest = scrubber.end();
     if (rest.length > 0) stream.end(rest);
@@ -54,27 +55,57 @@ const QUIET_MS = 10;
  * what could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
  */
 export function scanned(scan: BodyScan, trip: () => void): Transform {
-  let quiet: ReturnType<typeof setTimeout> | undefined;
+  const quiet = new Quiet(() => {
+    const held = scan.flush();
+    if (held.length > 0) transform.push(held);
+  });
   const transform: Transform = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      clearTimeout(quiet);
+      quiet.cancel();
       const out = scan.push(chunk);
       if (out === null) return trip();
       done(null, out);
-      quiet = setTimeout(() => {
-        const held = scan.flush();
-        if (held.length > 0) transform.push(held);
-      }, QUIET_MS);
+      quiet.arm();
     },
     flush(done) {
-      clearTimeout(quiet);
+      quiet.stop();
       const rest = scan.end();
       if (rest === null) return trip();
       done(null, rest);
     },
   });
-  transform.once("close", () => clearTimeout(quiet));
+  transform.once("close", () => quiet.stop());
   return transform;
+}
+
+/**
+ * One timer per body, re-armed with `refresh()` rather than a new timer per chunk (a 1 MiB
+ * body comes in 64 DATA frames): fires {@link QUIET_MS} after the last `arm`.
+ */
+class Quiet {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private armed = false;
+  private readonly fire: () => void;
+
+  constructor(fire: () => void) {
+    this.fire = fire;
+  }
+
+  arm(): void {
+    this.armed = true;
+    if (this.timer === null) this.timer = setTimeout(() => this.armed && ((this.armed = false), this.fire()), QUIET_MS);
+    else this.timer.refresh();
+  }
+
+  cancel(): void {
+    this.armed = false;
+  }
+
+  stop(): void {
+    this.armed = false;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
 }
 
 /** The agent's body, read whole through `scan`; null when it tripped (the stream is left open for the 403). */

@@ -7,7 +7,7 @@
 import http2 from "node:http2";
 import type tls from "node:tls";
 import { forwardStream } from "./h2-stream.ts";
-import { createH2Upstream, SESSION_MEMORY_MB } from "./h2-upstream.ts";
+import { createH2Upstream, SESSION_MEMORY_MB, SESSION_WINDOW, STREAM_WINDOW } from "./h2-upstream.ts";
 import type { ForwardContext } from "./request.ts";
 import type { H2Tunnels, TunnelSession } from "./terminate.ts";
 import { getEnv, runtime } from "../runtime/index.ts";
@@ -42,7 +42,7 @@ export interface H2Proxy extends H2Tunnels {
 export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureContext | undefined): H2Proxy {
   const pool = createH2Upstream(secureContext);
   const offered = http2Offered();
-  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { enablePush: false, maxConcurrentStreams: MAX_STREAMS } });
+  const server = http2.createServer({ maxSessionMemory: SESSION_MEMORY_MB, settings: { enablePush: false, maxConcurrentStreams: MAX_STREAMS, initialWindowSize: STREAM_WINDOW } });
   const tunnels = new WeakMap<http2.Http2Session, TunnelSession>();
   const open = new Set<http2.ServerHttp2Session>();
   // The session node:http2 builds for a socket is announced synchronously inside emit("connection").
@@ -50,6 +50,7 @@ export function createH2Proxy(ctx: ForwardContext, secureContext: tls.SecureCont
   server.on("session", (session: http2.ServerHttp2Session) => {
     if (arriving === null) return void session.destroy();
     tunnels.set(session, arriving);
+    session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
     open.add(session);
     session.once("close", () => open.delete(session));
     session.on("error", () => session.destroy());

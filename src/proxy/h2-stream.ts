@@ -251,7 +251,7 @@ class Exchange {
       if (trailers !== null) addFields(out, this._clean(flatten(trailers)), null);
       this.stream.sendTrailers(out);
     });
-    if (scrub === null) return void up.pipe(this.stream);
+    if (scrub === null || _tooShortFor(scrub, fields)) return void up.pipe(this.stream);
     relayScrubbed(up, this.stream, scrub.stream(true));
   }
 
@@ -299,6 +299,20 @@ class Exchange {
     if (!(error instanceof ProxyReply) || error.status === 502) this._report(502);
     replyOnStream(this.stream, error);
   }
+}
+
+/**
+ * A body announced shorter than the shortest form of any secret cannot hold one (node:http2
+ * refuses DATA past a `content-length`): it is piped as it comes, its headers still scrubbed.
+ */
+function _tooShortFor(scrub: Scrubber, fields: readonly string[]): boolean {
+  const shortest = scrub.patterns.at(-1)?.length ?? 0;
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] !== "content-length") continue;
+    const length = Number(fields[i + 1]);
+    return Number.isInteger(length) && length < shortest;
+  }
+  return false;
 }
 
 function _code(error: unknown): string {

@@ -21,6 +21,16 @@ const MAX_PROBES = 1024;
  * busy streams alone come close to the default.
  */
 export const SESSION_MEMORY_MB = 64;
+/**
+ * Flow-control windows the proxy grants its peers (RFC 9113 section 6.9), on the sessions to
+ * upstreams and (for uploads) to agents: 1 MiB per stream and 16 MiB per session instead of
+ * HTTP/2's 64 KiB for both, so a 1 MiB answer is not paced by a WINDOW_UPDATE round trip every
+ * 64 KiB through a second hop. The session window bounds what one session can make the proxy
+ * hold when the other side reads slowly (backpressure stops the reads, not the window).
+ */
+export const STREAM_WINDOW = 1 << 20;
+export const SESSION_WINDOW = 16 << 20;
+
 /** A session with no stream for this long is closed (under typical server idle timeouts). */
 const IDLE_MS = 4_000;
 
@@ -60,9 +70,11 @@ export function createH2Upstream(secureContext: tls.SecureContext | undefined): 
     const session = http2.connect(target.origin, {
       maxSessionMemory: SESSION_MEMORY_MB,
       // Server push would hand the agent responses it never asked for, uninspected.
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: STREAM_WINDOW },
       createConnection: () => socket ?? _dial(target, secureContext, ["h2"]),
     });
+    // The session window can only be raised by a WINDOW_UPDATE, once the session is up.
+    session.once("connect", () => session.setLocalWindowSize(SESSION_WINDOW));
     const entry: Entry = { session, streams: 0, idle: undefined };
     entries.set(session, entry);
     live.set(target.key, entry);
