@@ -238,6 +238,29 @@ export async function resealSharedPlugins(store: Store, masterKey: CryptoKey): P
     await store.storage.setItem(key, JSON.stringify({ ...body, seal: fresh }));
     count++;
   }
+  return count + (await _resealMcpServers(store, keys, next));
+}
+
+const McpRecordSchema = v.object({ kind: v.literal("authsome-mcp-server"), version: v.literal(1), box: SealedBoxSchema });
+
+/**
+ * The MCP server records of a shared store (`mcp:<name>`, src/mcp/server-store.ts) are sealed
+ * whole under the same key as plugins: sealed again here too, or they would be refused once the
+ * old key is retired. One that does not open is left as it is.
+ */
+async function _resealMcpServers(store: Store, keys: SealKeys, next: CryptoKey): Promise<number> {
+  let count = 0;
+  for (const key of await store.storage.getKeys("mcp")) {
+    const name = key.slice("mcp:".length);
+    const parsed = v.safeParse(McpRecordSchema, await store.storage.getItem(key));
+    if (!parsed.success || !PLUGIN_NAME_PATTERN.test(name)) continue;
+    const aad = `authsome-mcp-server:${name}`;
+    if (await unsealJson(next, parsed.output.box, aad, key).then(() => true, () => false)) continue;
+    const value = await keys.open(parsed.output.box, aad, key).catch(() => undefined);
+    if (value === undefined) continue;
+    await store.storage.setItem(key, { ...parsed.output, box: await sealJson(next, value, aad) });
+    count++;
+  }
   return count;
 }
 

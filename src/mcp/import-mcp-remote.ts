@@ -19,7 +19,8 @@ import type { ConnectionMeta, Secrets } from "../core/records.ts";
 import { getEnv, userHome } from "../runtime/index.ts";
 import { registrationKey } from "./client-identity.ts";
 import { discoverMcpServer, parseServerUrl } from "./discovery.ts";
-import { deriveName, listServers, type McpServerRecord, pluginFor, writeServer, writeServerPlugin } from "./provider.ts";
+import { deriveName, type McpServerRecord, pluginFor } from "./provider.ts";
+import { mcpServersOf } from "./server-store.ts";
 
 const TokensSchema = v.object({
   access_token: v.pipe(v.string(), v.nonEmpty()),
@@ -73,16 +74,16 @@ async function _json<T extends v.GenericSchema>(schema: T, file: string): Promis
 
 /** The servers files can map to: the home's, plus `--url` ones (discovered and stored as providers). */
 async function _candidates(service: AuthService, urls: string[]): Promise<McpServerRecord[]> {
-  const home = service.context.home;
-  const known = await listServers(home);
+  const servers = await mcpServersOf(service);
+  const known = await servers.list();
   for (const text of urls) {
     const url = parseServerUrl(text);
     if (known.some((s) => s.url === url.href)) continue;
     const found = await discoverMcpServer(url);
     const plugin = pluginFor(deriveName(url), found, found.challengeScopes.length > 0 ? found.challengeScopes : found.scopesSupported);
-    await writeServerPlugin(home, plugin, found.url);
+    await servers.writePlugin(plugin, found.url);
     const record: McpServerRecord = { name: plugin.name, url: found.url, resource: found.resource, resourceMetadataUrl: found.resourceMetadataUrl, issuer: found.authorizationServer.issuer, scopesSupported: found.scopesSupported, clientIdentity: "registration", updatedAt: new Date().toISOString() };
-    await writeServer(home, record);
+    await servers.write(record);
     known.push(record);
   }
   return known;

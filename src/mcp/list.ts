@@ -4,7 +4,8 @@
  * (a refusal for want of scope) is waiting for a login.
  */
 import type { AuthService } from "../core/auth-service.ts";
-import { listServers, readStepUp } from "./provider.ts";
+import { readStepUp } from "./provider.ts";
+import { mcpServersOf } from "./server-store.ts";
 
 /** One connection of an MCP server as listed. */
 export interface McpConnectionView {
@@ -26,12 +27,12 @@ export interface McpServerView {
   connections: McpConnectionView[];
 }
 
-/** Lists the home's MCP servers for the service's profile. */
+/** Lists the home's MCP servers (the fleet's, with a shared store: server-store.ts) for the service's profile. */
 export async function listMcpServers(service: AuthService): Promise<McpServerView[]> {
   const home = service.context.home;
   const vault = await service.core.vault();
   const views: McpServerView[] = [];
-  for (const server of await listServers(home)) {
+  for (const server of await (await mcpServersOf(service)).list()) {
     const stepUp = await readStepUp(home, server.name);
     const connections: McpConnectionView[] = [];
     for (const name of await vault.connectionNames(server.name)) {

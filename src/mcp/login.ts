@@ -11,7 +11,8 @@ import { resolveRedirectUri } from "../flows/redirect.ts";
 import type { LoginInteraction } from "../flows/types.ts";
 import { resolveClient } from "./client-identity.ts";
 import { discoverMcpServer, parseServerUrl } from "./discovery.ts";
-import { clearStepUp, deriveName, findServerByUrl, listServers, pluginFor, readServer, readStepUp, writeServer, writeServerPlugin } from "./provider.ts";
+import { clearStepUp, deriveName, pluginFor, readStepUp } from "./provider.ts";
+import { findServerByUrl, type McpServers, mcpServersOf } from "./server-store.ts";
 
 /** Options for {@link mcpLogin}. */
 export interface McpLoginOptions {
@@ -33,12 +34,11 @@ export interface McpLoginResult extends ConnectionView {
 }
 
 /** The provider name for a URL: `--name`, the server's earlier name, else derived; never someone else's provider. */
-async function _pickName(service: AuthService, url: URL, wanted: string | undefined): Promise<string> {
-  const home = service.context.home;
-  const known = await findServerByUrl(home, url.href);
+async function _pickName(service: AuthService, servers: McpServers, url: URL, wanted: string | undefined): Promise<string> {
+  const known = await findServerByUrl(servers, url.href);
   if (known !== null && wanted === undefined) return known.name;
   const name = wanted ?? deriveName(url);
-  const existing = await readServer(home, name);
+  const existing = await servers.read(name);
   if (existing !== null && existing.url !== url.href && wanted === undefined) {
     throw new AuthsomeError("provider_exists", `the provider name "${name}" is taken by the MCP server ${existing.url}`, { hint: `choose another: authsome login ${url.href} --name NAME` });
   }
@@ -62,7 +62,8 @@ async function _scopes(service: AuthService, name: string, connection: string, a
 export async function mcpLogin(service: AuthService, options: McpLoginOptions): Promise<McpLoginResult> {
   const url = parseServerUrl(options.url);
   const home = service.context.home;
-  const name = await _pickName(service, url, options.name);
+  const servers = await mcpServersOf(service);
+  const name = await _pickName(service, servers, url, options.name);
   const connection = options.connection ?? "default";
   const pending = (await readStepUp(home, name))[`${service.context.profile}/${connection}`] !== undefined;
   // Refused before discovery and registration, as `login <provider>` refuses before its flow.
@@ -74,7 +75,7 @@ export async function mcpLogin(service: AuthService, options: McpLoginOptions): 
   if (stepUp) options.interaction.notify(`${name} asked for more scope; requesting: ${scopes.join(" ")}`);
   const plugin = pluginFor(name, found, scopes);
   const vault = await service.core.vault();
-  const others = (await listServers(home)).filter((s) => s.issuer === found.authorizationServer.issuer && s.name !== name).map((s) => s.name);
+  const others = (await servers.list()).filter((s) => s.issuer === found.authorizationServer.issuer && s.name !== name).map((s) => s.name);
   const client = await resolveClient({
     as: found.authorizationServer,
     redirectUri: resolveRedirectUri(plugin, options.redirectPort),
@@ -85,8 +86,8 @@ export async function mcpLogin(service: AuthService, options: McpLoginOptions): 
     ...(options.clientMetadataUrl === undefined ? {} : { clientMetadataUrl: options.clientMetadataUrl }),
     notify: (m) => options.interaction.notify(m),
   });
-  await writeServerPlugin(home, plugin, found.url);
-  await writeServer(home, {
+  await servers.writePlugin(plugin, found.url);
+  await servers.write({
     name, url: found.url, resource: found.resource, resourceMetadataUrl: found.resourceMetadataUrl,
     ...(found.resourceName === undefined ? {} : { resourceName: found.resourceName }),
     issuer: found.authorizationServer.issuer, scopesSupported: found.scopesSupported, clientIdentity: client.identity, updatedAt: new Date().toISOString(),

@@ -4,6 +4,7 @@
  * `run` and the interceptor see it like any other provider) and the MCP facts beside it
  * (`<home>/mcp/<name>.json`: URL, resource, issuer, how the client identified itself), plus the
  * step-up state the proxy, interceptor and bridge record (`<home>/mcp/<name>.step-up.json`).
+ * With a shared store the plugin and the server record go to the store instead (server-store.ts).
  */
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -12,12 +13,13 @@ import { AuthsomeError } from "../core/errors.ts";
 import { readRegularFile, writeFileAtomic } from "../core/files.ts";
 import type { ProviderPlugin } from "../core/plugin.ts";
 import { validatePlugin } from "../core/plugin-schema.ts";
-import { type McpDiscovery, resourceCovers } from "./discovery.ts";
+import type { McpDiscovery } from "./discovery.ts";
 
 /** How authsome identified itself to the authorization server. */
 export type ClientIdentity = "metadata_document" | "registration" | "client_id";
 
-const ServerRecordSchema = v.object({
+/** A server record as kept (a home file, or inside a sealed store record: server-store.ts). */
+export const ServerRecordSchema = v.object({
   name: v.string(),
   url: v.string(),
   resource: v.string(),
@@ -103,14 +105,6 @@ export async function listServers(home: string): Promise<McpServerRecord[]> {
   const names = files.filter((f) => f.endsWith(".json") && !f.endsWith(".step-up.json") && !f.startsWith(".")).map((f) => f.slice(0, -5)).sort();
   const found = await Promise.all(names.map((n) => readServer(home, n).catch(() => null)));
   return found.filter((r): r is McpServerRecord => r !== null);
-}
-
-/** The server whose endpoint is `url` (same URL, or the resource covering it), or null. */
-export async function findServerByUrl(home: string, url: string): Promise<McpServerRecord | null> {
-  const want = url.replace(/\/+$/, "");
-  const servers = await listServers(home);
-  const target = new URL(url);
-  return servers.find((s) => s.url.replace(/\/+$/, "") === want) ?? servers.find((s) => resourceCovers(s.resource, target)) ?? null;
 }
 
 /** Writes a server record (atomic, 0600 in a 0700 directory). */

@@ -14,7 +14,7 @@ import { AuthsomeError } from "../core/errors.ts";
 import { resolveConnectionName } from "../core/service.ts";
 import type { LoginInteraction } from "../flows/types.ts";
 import { closeMcpFetch } from "./http.ts";
-import { findServerByUrl } from "./provider.ts";
+import { findServerByUrl, mcpServersOf } from "./server-store.ts";
 import { RemoteSession } from "./remote.ts";
 import { createTokenSource } from "./token-source.ts";
 
@@ -35,7 +35,7 @@ const DRAIN_MS = 10_000;
 
 /** Runs the bridge until stdin closes; resolves with the exit code. */
 export async function runStdioBridge(options: StdioBridgeOptions): Promise<number> {
-  const server = await findServerByUrl(options.service.context.home, options.url);
+  const server = await findServerByUrl(await mcpServersOf(options.service), options.url);
   if (server === null) {
     throw new AuthsomeError("provider_not_found", `no MCP server ${options.url} in this home`, { hint: `log in first: authsome login ${options.url}` });
   }

@@ -44,6 +44,19 @@ describe("FramedScrubber", () => {
     assert.ok(out.equals(plain) && out.buffer === plain.buffer, "the same bytes, not a copy");
   });
 
+  it("flush (the upstream went quiet): held data and the framing behind it go out, and the secret they began is still starred", () => {
+    const data = `hi ${SECRET.slice(0, 3)}`;
+    const s = new FramedScrubber(scrubber(), { kind: "chunked" });
+    const first = s.push(Buffer.from(`${data.length.toString(16)}\r\n${data}\r\n`, "latin1"));
+    assert.ok(s.holding, "a possible start of the secret is held, with the chunk's CRLF behind it");
+    const flushed = s.flush();
+    assert.equal(Buffer.concat([first, flushed]).toString("latin1"), `${data.length.toString(16)}\r\n${data}\r\n`);
+    assert.equal(s.holding, false);
+    const rest = `${SECRET.slice(3)}!`;
+    const out = Buffer.concat([s.push(Buffer.from(`${rest.length.toString(16)}\r\n${rest}\r\n0\r\n\r\n`, "latin1")), s.end()]).toString("latin1");
+    assert.equal(out, `${rest.length.toString(16)}\r\n${"*".repeat(SECRET.length - 3)}!\r\n0\r\n\r\n`);
+  });
+
   it("asks for identity in the agent's Accept-Encoding place, and drops WebSocket extensions", () => {
     assert.deepEqual(scrubRequestHeaders(["Host", "h", "accept-encoding", "gzip, br", "Sec-WebSocket-Extensions", "permessage-deflate", "authorization", "x"]), ["Host", "h", "accept-encoding", "identity", "authorization", "x"]);
     assert.deepEqual(scrubRequestHeaders(["Host", "h", "authorization", "x"]), ["Host", "h", "Accept-Encoding", "identity", "authorization", "x"]);
@@ -69,6 +82,20 @@ describe("WebSocketScrubber", () => {
         assert.ok(frames.some((f) => f.byte0 === 0x89 && f.payload.toString() === "ping"), "the ping passes between fragments");
       }
     }
+  });
+
+  it("flush (the server went quiet inside a fragmented message): the held bytes leave as a fragment, the rest is starred", () => {
+    const ws = new WebSocketScrubber(scrubber());
+    const first = ws.push(frame(0x01, Buffer.from(`echo:${SECRET.slice(0, 4)}`)));
+    assert.ok(ws.holding);
+    const flushed = ws.flush();
+    assert.equal(ws.holding, false);
+    const last = ws.push(frame(0x80, Buffer.from(`${SECRET.slice(4)}!`)));
+    const out = Buffer.concat([first, flushed, last]);
+    assert.equal(message(out), `echo:${SECRET.slice(0, 4)}${"*".repeat(SECRET.length - 4)}!`);
+    const frames = readFrames(out);
+    assert.equal((frames[0]?.byte0 ?? 0) & 0x0f, 1, "the first fragment keeps the text opcode");
+    assert.deepEqual(frames.map((f) => f.byte0 & 0x80), [...frames.slice(1).map(() => 0), 0x80], "only the last fragment has FIN");
   });
 
   it("an unfragmented frame without a secret leaves as the same bytes; an extension bit is refused", () => {
