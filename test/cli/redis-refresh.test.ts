@@ -68,8 +68,10 @@ after(async () => {
 });
 
 test("30 concurrent gets after expiry on three homes sharing Redis: one token request, the grant alive", { skip }, async () => {
-  await server.settings({ accessTokenTtl: 3600 });
+  // Read first, then lengthen tokens: a get that found the 2 s login token expired already
+  // refreshes it, and with an hour's TTL the wait for expiry below would last an hour.
   const first = await stored();
+  await server.settings({ accessTokenTtl: 3600 });
   await untilExpired(first.expires_at);
   const before = await refreshes();
   const runs = await Promise.all(Array.from({ length: 30 }, (_, n) => cli(n % 3, ["get", "oidc", "--field", "access_token", "--show-secret"], { AUTHSOME_REFRESH_MARGIN: "0" })));
