@@ -148,7 +148,8 @@ export function createRedisLock(client: RedisLockClient, options: RedisLockOptio
       within: (fn) => _held.run([...(_held.getStore() ?? []), { key, owner, extend }], fn),
       release: async () => {
         clearInterval(timer);
-        // A failed release must not hide fn's outcome: the key expires after one TTL anyway.
+        // A failed release must not hide fn's outcome: the key expires after its TTL anyway
+        // (one lease: 10 s, or what holdLocksFor asked for).
         await client.eval(RELEASE_SCRIPT, 1, key, owner).catch(() => {});
       },
     };
