@@ -49,12 +49,13 @@ export interface CreateStoreOptions {
 
 const ACCEPTED_FORMS =
   'accepted forms: "fs" (default, under the home), "fs:/absolute/path", "memory", ' +
-  '"redis://[user:password@]host[:port][/db]" or "rediss://..."';
+  '"redis://[user:password@]host[:port][/db]", "rediss://..." or ' +
+  '"redis+sentinel://[user:password@]sentinel[:port][/name[/db]][?sentinel=host:port...]"';
 
 function _redisUrl(value: string): boolean {
   try {
     const url = new URL(value);
-    return (url.protocol === "redis:" || url.protocol === "rediss:") && url.hostname !== "";
+    return (url.protocol === "redis:" || url.protocol === "rediss:" || url.protocol === "redis+sentinel:") && url.hostname !== "";
   } catch {
     return false;
   }
@@ -68,7 +69,7 @@ const SpecSchema = v.union([
     v.startsWith("fs:"),
     v.check((value) => isAbsolute(value.slice(3)), "fs: needs an absolute path"),
   ),
-  v.pipe(v.string(), v.check(_redisUrl, "not a redis:// or rediss:// URL")),
+  v.pipe(v.string(), v.check(_redisUrl, "not a redis://, rediss:// or redis+sentinel:// URL")),
 ]);
 
 /** The spec's scheme alone, for error messages: the rest may hold a password. */

@@ -15,6 +15,7 @@
 import { readFileSync } from "node:fs";
 import type { Driver } from "unstorage";
 import type { Redis, RedisOptions } from "ioredis";
+import { isSentinelUrl, sentinelOptions } from "./sentinel.ts";
 import { AuthsomeError } from "../errors.ts";
 import { createRedisLock, heldFences, type RedisLockClient } from "../lock.ts";
 import { getEnv } from "../../runtime/index.ts";
@@ -219,7 +220,8 @@ function _watch(client: Redis, channel: string, onChange: () => void, onLost: ()
 export async function openRedisStore(url: string, wrap: (driver: Driver, description: string) => Store["storage"]): Promise<Store> {
   const { Redis } = await import("ioredis");
   const description = redactUrl(url);
-  const client = new Redis(url, _clientOptions(url));
+  // redis+sentinel:// (sentinel.ts): ioredis finds the primary through the sentinels.
+  const client = isSentinelUrl(url) ? new Redis({ ...sentinelOptions(url), ..._clientOptions(url) }) : new Redis(url, _clientOptions(url));
   const call = _caller(client, description);
   const channel = `authsome#changes:${new URL(url).pathname.slice(1) || "0"}`;
   const clock = _serverClock(client);
