@@ -1,10 +1,12 @@
 // Preloaded into Node children of `authsome run` (NODE_OPTIONS=--import ...). Node 20's fetch
-// and its http/https modules ignore HTTP(S)_PROXY; this routes both through the authsome proxy
-// named in the environment. It holds no secret: the proxy URL carries only the per-run token.
+// and its http/https/http2 modules ignore HTTP(S)_PROXY; this routes them through the authsome
+// proxy named in the environment. It holds no secret: the proxy URL carries only the per-run token.
 import http from "node:http";
+import http2 from "node:http2";
 import https from "node:https";
 import { syncBuiltinESMExports } from "node:module";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import tls from "node:tls";
 import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
 
@@ -63,9 +65,82 @@ function patch(module, secure) {
   module.Agent = TunnelAgent;
 }
 
+/**
+ * A socket for node:http2 that exists at once (`createConnection` must return one) and carries
+ * bytes once the tunnel and its TLS are up: what node:http2 writes first (its preface) waits.
+ */
+class TunnelledSocket extends Duplex {
+  #target = null;
+  #queue = [];
+
+  attach(target) {
+    this.#target = target;
+    target.on("data", (chunk) => this.push(chunk) || target.pause());
+    target.once("end", () => this.push(null));
+    target.once("error", (error) => this.destroy(error));
+    target.once("close", () => this.destroy());
+    for (const [chunk, done] of this.#queue) target.write(chunk, done);
+    this.#queue = [];
+  }
+
+  _read() {
+    this.#target?.resume();
+  }
+
+  _write(chunk, _encoding, done) {
+    if (this.#target === null) this.#queue.push([chunk, done]);
+    else this.#target.write(chunk, done);
+  }
+
+  _final(done) {
+    if (this.#target === null) return done();
+    this.#target.end(done);
+  }
+
+  _destroy(error, done) {
+    this.#target?.destroy();
+    done(error);
+  }
+}
+
+/**
+ * http2.connect (the AWS SDK's streaming handler, gRPC stacks on node:http2) through a CONNECT
+ * tunnel, TLS offering h2 on top, with the caller's TLS options. A caller's own
+ * `createConnection` is left alone.
+ */
+function patchHttp2() {
+  const connect = http2.connect;
+  http2.connect = function (authority, options, listener) {
+    if (typeof options === "function") [options, listener] = [undefined, options];
+    const url = typeof authority === "string" ? new URL(authority) : authority;
+    const secure = url.protocol === "https:";
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    if (!proxyText || bypass(host) || typeof options?.createConnection === "function" || (url.protocol !== "http:" && !secure)) return connect.call(this, authority, options, listener);
+    const port = Number(url.port) || (secure ? 443 : 80);
+    const createConnection = () => {
+      const socket = new TunnelledSocket();
+      tunnel(new URL(proxyText), host, port, (error, raw) => {
+        if (error) return socket.destroy(error);
+        if (!secure) return socket.attach(raw);
+        const servername = options?.servername || (net.isIP(host) ? undefined : host);
+        const secureSocket = tls.connect({ ...options, socket: raw, ALPNProtocols: ["h2"], ...(servername === undefined ? {} : { servername }) });
+        secureSocket.once("secureConnect", () => {
+          if (secureSocket.alpnProtocol === "h2") return socket.attach(secureSocket);
+          secureSocket.destroy();
+          socket.destroy(new Error(`${host}:${port} through the authsome proxy does not speak HTTP/2 (ALPN ${secureSocket.alpnProtocol || "none"})`));
+        });
+        secureSocket.once("error", (e) => socket.destroy(e));
+      });
+      return socket;
+    };
+    return connect.call(this, authority, { ...options, createConnection }, listener);
+  };
+}
+
 if (proxyText) {
   patch(http, false);
   patch(https, true);
-  // ES modules' named imports of node:http(s) see the patched Agent as well.
+  patchHttp2();
+  // ES modules' named imports of node:http(s) and node:http2 see the patched ones as well.
   syncBuiltinESMExports();
 }

@@ -141,6 +141,23 @@ test(":authority naming another host than the CONNECT target is refused (421), n
   assert.equal(seen("/misdirected"), undefined);
 });
 
+test("a Node child's plain http2.connect() goes through the proxy (the preload tunnels it), as the AWS SDK's streaming handler does", { skip: NO_H2 }, async () => {
+  const script = `const http2 = require("node:http2");
+const session = http2.connect(process.argv[1]);
+session.on("error", (e) => { console.error(String(e)); process.exit(1); });
+const req = session.request({ ":path": "/preload-h2" });
+let status = 0, body = "";
+req.on("response", (h) => (status = h[":status"]));
+req.on("data", (d) => (body += d));
+req.on("end", () => { console.log(JSON.stringify({ status, body })); session.close(); });`;
+  const r = await runCli(["run", "--", "node", "-e", script, base], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { status: number }).status, 200);
+  assert.equal(seen("/preload-h2")?.version, "2.0");
+  assert.equal(seen("/preload-h2")?.headers.authorization, `Bearer ${KEY}`);
+  assert.ok(!r.stdout.includes(KEY));
+});
+
 test("a Host naming another host is refused 421 over HTTP/1.1 as over h2 (curl -H Host), nothing sent", async () => {
   for (const version of ["--http1.1", "--http2"]) {
     const path = `/misdirected-curl${version}`;
