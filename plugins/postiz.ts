@@ -10,6 +10,8 @@ export default definePlugin({
     authorizationUrl: "https://platform.postiz.com/oauth/authorize",
     tokenUrl: "https://cli-auth.postiz.com/device/token",
     deviceAuthorizationUrl: "https://cli-auth.postiz.com/device/code",
+    // Postiz's CLI protocol: no OAuth client, each poll a JSON {"device_code"} (Python: device_token_request).
+    deviceTokenRequest: "json",
   },
   inject: [{ host: "api.postiz.com" }],
   env: { POSTIZ_ACCESS_TOKEN: "access_token" },

@@ -109,6 +109,7 @@ const OAuthSchema = v.strictObject({
   scopeSeparator: v.optional(v.pipe(v.string(), v.nonEmpty("must not be empty"))),
   // RFC 8707 2: absolute URIs without a fragment.
   resource: v.optional(v.union([ResourceUri, v.pipe(v.array(ResourceUri), v.nonEmpty("must not be empty"))])),
+  deviceTokenRequest: v.optional(v.picklist(["form", "json"])),
 });
 
 const ApiKeySchema = v.strictObject({

@@ -9,7 +9,8 @@
  * - `oauth`: `authorization_url`, `token_url`, `revocation_url`, `device_authorization_url`,
  *   `registration_endpoint`, `base_url` (the `{base_url}` default), `scopes`, `pkce`,
  *   `supports_device_code` (older: `supports_device_flow`), `supports_dcr`; extension:
- *   `token_endpoint_auth_method`. `registration.registration_endpoint` is the newer DCR spot.
+ *   `token_endpoint_auth_method`; `device_token_request` (`"json"`: token polls as JSON, as
+ *   the Python flow sends them). `registration.registration_endpoint` is the newer DCR spot.
  * - `api_key`: `header_name` (default `Authorization`), `header_prefix` (default `Bearer`; empty
  *   or null = the bare key), `key_pattern` (Python `re.fullmatch`), `key_pattern_hint`, `env_var`.
  * - `host_url` (newer files: `api_url`): a host, a URL (host + path prefix), `regex:<pattern>`
@@ -47,6 +48,8 @@ const OAuthV1 = v.looseObject({
   supports_device_flow: v.nullish(v.boolean()),
   supports_dcr: v.nullish(v.boolean()),
   token_endpoint_auth_method: v.nullish(v.picklist(["client_secret_basic", "client_secret_post"])),
+  // Python: "json" sends each token poll as JSON {"device_code"}; any other value, the RFC's form.
+  device_token_request: NullableStr,
 });
 
 const ApiKeyV1 = v.looseObject({
@@ -76,7 +79,7 @@ const V1Schema = v.looseObject({
 type V1 = v.InferOutput<typeof V1Schema>;
 
 // Known but unused v1 keys: accepted silently, and never reported as typos.
-const IGNORED_KEYS = ["client", "logo", "description", "type", "metadata", "input_mode", "device_token_request"];
+const IGNORED_KEYS = ["client", "logo", "description", "type", "metadata", "input_mode"];
 
 /** True when parsed JSON looks like an authsome-v1 provider file. */
 export function isV1(json: unknown): boolean {
@@ -208,6 +211,7 @@ function oauthOf(v1: V1): OAuthConfig {
   if (o.scopes) out.scopes = o.scopes;
   if (typeof o.pkce === "boolean") out.pkce = o.pkce;
   if (o.token_endpoint_auth_method) out.clientAuth = o.token_endpoint_auth_method;
+  if (o.device_token_request === "json") out.deviceTokenRequest = "json";
   return out;
 }
 

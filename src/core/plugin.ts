@@ -98,6 +98,13 @@ export interface OAuthConfig {
    * token and refresh requests (MCP servers require it); `{base_url}` templates allowed.
    */
   resource?: string | string[];
+  /**
+   * How the device flow's token polls are sent: `form` (default, RFC 8628 3.4) or `json`, the
+   * service's own device protocol as the Python authsome's `device_token_request: "json"` and
+   * Postiz's CLI speak it: each poll a JSON body `{"device_code": ...}`, and no OAuth client
+   * (a `--client-id`, if given, goes on the form-encoded code request only).
+   */
+  deviceTokenRequest?: "form" | "json";
 }
 
 /** API-key collection hints. */

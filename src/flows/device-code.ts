@@ -8,6 +8,7 @@ import { AuthsomeError } from "../core/errors.ts";
 import { type AppClient, rememberClient, resolveAppClient } from "./app-client.ts";
 import { type OAuthEndpoints, requireEndpoint, resolveEndpoints } from "./discovery.ts";
 import { authorizationServer, clientOf, mapError, requestOptions, withResources } from "./oauth-client.ts";
+import { type DeviceCodeAnswer, pollDeviceCodeJson, requestDeviceCodeJson } from "./device-json.ts";
 import { OAuthError, type TokenSet } from "./oauth-http.ts";
 import { pluginResources, requestedScopes, toFlowResult } from "./pkce.ts";
 import { showInstructions } from "./secret-input.ts";
@@ -88,19 +89,50 @@ async function _authorize(endpoints: OAuthEndpoints, params: URLSearchParams, co
   }
 }
 
+/** The two requests of a device login, by the plugin's protocol (RFC 8628, or device-json.ts). */
+interface DeviceProtocol {
+  /** The OAuth client, when there is one (the JSON protocol has none unless given). */
+  clientId: string | undefined;
+  authorize(): Promise<DeviceCodeAnswer>;
+  poll(deviceCode: string): Promise<TokenSet>;
+  /** After the login worked: keep a first-use client. */
+  remember(): Promise<void>;
+}
+
+async function _protocol(context: FlowContext, endpoints: OAuthEndpoints, params: URLSearchParams, resources: string[]): Promise<DeviceProtocol> {
+  const name = context.plugin.displayName ?? context.plugin.name;
+  const deviceAuthorizationUrl = requireEndpoint(endpoints, "deviceAuthorizationUrl", context.plugin, "device_code");
+  const tokenUrl = requireEndpoint(endpoints, "tokenUrl", context.plugin, "device_code");
+  if (context.plugin.oauth?.deviceTokenRequest === "json") {
+    // No client to ask for: the service's own protocol has none (a --client-id is still sent).
+    const clientId = context.clientId ?? context.savedClient?.client_id;
+    return {
+      clientId,
+      authorize: () => requestDeviceCodeJson(deviceAuthorizationUrl, params, clientId, { what: `${name} refused the device authorization`, secrets: [], errorCode: "auth_failed" }),
+      poll: (code) => pollDeviceCodeJson(tokenUrl, code, { what: `${name} device login`, secrets: [code] }),
+      remember: async () => {},
+    };
+  }
+  const client = await resolveAppClient(context, { requireSecret: false });
+  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources, what: `${name} device login` };
+  return {
+    clientId: client.clientId,
+    authorize: () => _authorize({ ...endpoints, deviceAuthorizationUrl }, params, context, client),
+    poll: (code) => pollDeviceCode(grant, code),
+    remember: () => rememberClient(context, client),
+  };
+}
+
 /** Runs the device authorization flow. */
 export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResult> {
   const { plugin, interaction } = context;
   const name = plugin.displayName ?? plugin.name;
   const endpoints = await resolveEndpoints(plugin, context.baseUrl);
-  const deviceAuthorizationUrl = requireEndpoint(endpoints, "deviceAuthorizationUrl", plugin, "device_code");
-  const tokenUrl = requireEndpoint(endpoints, "tokenUrl", plugin, "device_code");
-  const client = await resolveAppClient(context, { requireSecret: false });
   const scopes = requestedScopes(context);
   const resources = pluginResources(plugin, context.baseUrl);
   const params = withResources(resources, scopes.length > 0 ? { scope: scopes.join(plugin.oauth?.scopeSeparator ?? " ") } : {});
-  const device = await _authorize({ ...endpoints, deviceAuthorizationUrl }, params, context, client);
-  const grant = { endpoints: { ...endpoints, tokenUrl }, client, resources, what: `${name} device login` };
+  const protocol = await _protocol(context, endpoints, params, resources);
+  const device = await protocol.authorize();
   showInstructions(interaction, `To log in to ${name}, open ${device.verification_uri}\nand enter the code: ${device.user_code}`);
   // Without a browser at hand openUrl only prints it: a link with the code filled in, to copy.
   if (device.verification_uri_complete !== undefined) await interaction.openUrl(device.verification_uri_complete);
@@ -109,7 +141,7 @@ export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResul
   interaction.notify(`Waiting for approval (the code expires in ${Math.round(device.expires_in / 60)} min; Ctrl-C to cancel)…`);
   let lastNote = started;
   const tokens = await pollForToken({
-    poll: () => pollDeviceCode(grant, device.device_code),
+    poll: () => protocol.poll(device.device_code),
     intervalSeconds: interval,
     expiresAt: started + device.expires_in * 1000,
     sleep: _sleeper(interaction.signal, started + context.timeoutMs, context.timeoutMs),
@@ -120,6 +152,7 @@ export async function runDeviceCodeFlow(context: FlowContext): Promise<FlowResul
       interaction.notify(`…still waiting (${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")} left, polling every ${every} s)`);
     },
   });
-  await rememberClient(context, client);
-  return toFlowResult(tokens, client.clientId, scopes);
+  await protocol.remember();
+  const { clientId: _none, ...result } = toFlowResult(tokens, protocol.clientId ?? "", scopes);
+  return protocol.clientId === undefined ? result : { ...result, clientId: protocol.clientId };
 }

@@ -31,6 +31,7 @@ export interface StandIn {
 }
 
 const MAX_BODY = 64 * 1024;
+const DEVICE_CODE = "conformance-device";
 
 /** Starts the stand-in on an ephemeral loopback port. */
 export async function startStandIn(): Promise<StandIn> {
@@ -67,8 +68,12 @@ async function _handle(req: IncomingMessage, res: ServerResponse, state: State):
   const url = new URL(req.url ?? "/", "http://stand-in.invalid");
   const body = req.method === "POST" ? await _body(req) : "";
   if (url.pathname === "/__authsome/authorize") return _authorize(url, res, state);
-  if (url.pathname === "/__authsome/token") return _token(new URLSearchParams(body), res, state);
-  if (url.pathname === "/__authsome/device") return _json(res, 200, { device_code: "conformance-device", user_code: "CONF-TEST", verification_uri: "http://127.0.0.1/device", expires_in: 60, interval: 1 });
+  if (url.pathname === "/__authsome/token") {
+    // `deviceTokenRequest: "json"` polls send exactly {"device_code"} as JSON (flows/device-json.ts).
+    if ((req.headers["content-type"] ?? "").startsWith("application/json")) return _jsonPoll(body, res, state);
+    return _token(new URLSearchParams(body), res, state);
+  }
+  if (url.pathname === "/__authsome/device") return _json(res, 200, { device_code: DEVICE_CODE, user_code: "CONF-TEST", verification_uri: "http://127.0.0.1/device", expires_in: 60, interval: 1 });
   if (url.pathname === "/__authsome/register") return _json(res, 201, { client_id: "conformance-registered", token_endpoint_auth_method: "none" });
   if (url.pathname === "/__authsome/revoke") return void res.writeHead(200).end();
   const headers: Record<string, string> = {};
@@ -101,6 +106,18 @@ function _token(form: URLSearchParams, res: ServerResponse, state: State): void 
     if (challenge === undefined || (challenge !== "" && challenge !== derived)) return _json(res, 400, { error: "invalid_grant" });
   }
   _json(res, 200, { access_token: state.accessToken, token_type: "Bearer", expires_in: 3600, refresh_token: "conformance-refresh", scope: form.get("scope") ?? undefined });
+}
+
+function _jsonPoll(body: string, res: ServerResponse, state: State): void {
+  let poll: unknown;
+  try {
+    poll = JSON.parse(body);
+  } catch {
+    poll = undefined;
+  }
+  const exact = typeof poll === "object" && poll !== null && "device_code" in poll && poll.device_code === DEVICE_CODE && Object.keys(poll).length === 1;
+  if (!exact) return _json(res, 400, { error: "invalid_request" });
+  _json(res, 200, { access_token: state.accessToken, token_type: "Bearer", expires_in: 3600 });
 }
 
 function _json(res: ServerResponse, status: number, value: unknown): void {

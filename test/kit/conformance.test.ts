@@ -40,6 +40,12 @@ describe("login: each flow against the stand-in", () => {
   }
 });
 
+test("login: the JSON device protocol (deviceTokenRequest: json) against the stand-in, which takes only {device_code}", async () => {
+  const plugin = oauth(["device_code"]);
+  const messages = await passes({ ...plugin, oauth: { ...plugin.oauth, deviceTokenRequest: "json" } });
+  assert.match(messages["login"] ?? "", /^device_code: logged in/);
+});
+
 describe("injection: where the rule says, on what the stand-in received", () => {
   test("query parameter, Basic pair, wildcard and regex hosts, a path prefix", async () => {
     const plugin: ProviderPlugin = {
