@@ -2,10 +2,12 @@
  * MCP servers on a shared Redis store (issue 14 part 5, src/mcp/server-store.ts), through the
  * installed CLI: home A logs in to an MCP server by URL; home B, sharing the store, has no file
  * of it and yet lists the server with A's connection and knows its provider; the server record
- * in Redis is sealed (no URL in clear), and one moved to another name is refused, not used.
+ * in Redis is sealed (no URL in clear), and one moved to another name is refused, not used; a
+ * re-encryption seals it again, and the server is still listed.
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { type McpAuthServer, startMcpAuth } from "../helpers/mcp-auth.ts";
@@ -14,7 +16,6 @@ import { startMcpServer, type TestMcpServer } from "../helpers/mcp-server.ts";
 import { type RedisServer, redisUnavailableReason, startRedisServer } from "../helpers/redis-server.ts";
 
 const skip = redisUnavailableReason();
-const MASTER_KEY = Buffer.alloc(32, 11).toString("base64");
 
 let redis: RedisServer;
 let auth: McpAuthServer;
@@ -27,8 +28,7 @@ before(async () => {
   auth = await startMcpAuth({ resources: () => [mcp.url] });
   mcp = await startMcpServer({ auth });
   homes = await Promise.all([0, 1].map(() => startMcpHome([mcp])));
-  // One store, one master key for both homes (machines joining with keys of their own: redis-machines.test.ts).
-  for (const home of homes) Object.assign(home.env, { AUTHSOME_STORAGE: redis.url, AUTHSOME_MASTER_KEY: MASTER_KEY });
+  for (const home of homes) home.env.AUTHSOME_STORAGE = redis.url;
 });
 after(async () => {
   await Promise.all(homes.map((h) => h.cleanup()));
@@ -43,6 +43,9 @@ test("an MCP server one home logged in to is listed, with its connection, on ano
   const [a, b] = homes as [McpHome, McpHome];
   const r = await a.login(mcp.url);
   assert.equal(r.code, 0, r.stderr);
+  // A made the fleet's master key (in its home: `key rotate` below needs it there); B is given a
+  // copy (machines joining with keys of their own: redis-machines.test.ts).
+  b.env.AUTHSOME_MASTER_KEY = (await readFile(join(a.home.home, "master.key"), "utf8")).trim();
 
   const listed = await b.cli(["mcp", "list", "--json"]);
   assert.equal(listed.code, 0, listed.stderr);
@@ -71,4 +74,14 @@ test("an MCP server one home logged in to is listed, with its connection, on ano
   const again = await b.login(mcp.url);
   assert.equal(again.code, 6, again.stderr);
   assert.match(again.stderr, /error: example already has a connection "default"/);
+});
+
+test("a re-encryption seals the server record again: it still opens", { skip }, async () => {
+  const [a] = homes as [McpHome];
+  const before = redis.cli("GET", "authsome:mcp:example");
+  const rotated = await a.cli(["key", "rotate", "--reencrypt"]);
+  assert.equal(rotated.code, 0, rotated.stderr);
+  assert.notEqual(redis.cli("GET", "authsome:mcp:example"), before, "sealed again under the new data key");
+  const servers = (JSON.parse((await a.cli(["mcp", "list", "--json"])).stdout) as { servers: ListedServer[] }).servers;
+  assert.deepEqual(servers.map((s) => [s.name, s.url]), [["example", mcp.url]]);
 });
