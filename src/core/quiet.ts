@@ -17,13 +17,20 @@
  * `StreamScrubber.flush`); an echo is usually one write, so this takes a split across a TCP
  * window (a round trip) or an upstream that means it (which has the secret anyway).
  */
+import { clearImmediate, setImmediate } from "node:timers";
 
 /** How long a sender may be quiet before held-back bytes go on, in ms. */
 export const QUIET_MS = 50;
 
-/** A re-armable one-shot timer: `arm` after a piece leaves bytes held, `cancel` when more come. */
+/**
+ * A re-armable one-shot timer: `arm` after a piece leaves bytes held, `cancel` when more come.
+ * When the timer is due the flush waits for the event loop to poll I/O once more: a process
+ * descheduled past the deadline wakes with the timer due *and* the sender's next bytes already
+ * readable, and the event loop runs timers before it polls for I/O. Those bytes cancel it.
+ */
 export class QuietTimer {
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
   private readonly flush: () => void;
 
   constructor(flush: () => void) {
@@ -31,16 +38,24 @@ export class QuietTimer {
   }
 
   arm(): void {
-    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.cancel();
     this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.flush();
+      // One more timer turn, then an immediate: Node polls I/O before immediates; Deno polls
+      // it between timer turns but not between immediates (measured, Deno 2.9).
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.immediate = setImmediate(() => {
+          this.immediate = undefined;
+          this.flush();
+        });
+      }, 0);
     }, QUIET_MS);
   }
 
   cancel(): void {
-    if (this.timer === undefined) return;
-    clearTimeout(this.timer);
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
 }
