@@ -13,6 +13,7 @@ import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isDeepStrictEqual } from "node:util";
 import { addRequireWhereUsed, mergeHotChunks, REQUIRE_BANNER } from "./merge-chunks.mjs";
 
 const debug = process.argv.includes("--debug");
@@ -83,6 +84,38 @@ const undiciFacade = {
   setup(b) {
     b.onResolve({ filter: /^undici$/ }, (args) => ({ path: "undici", namespace: "undici-facade", pluginData: args.resolveDir }));
     b.onLoad({ filter: /.*/, namespace: "undici-facade" }, (args) => ({ contents: UNDICI_FACADE, resolveDir: args.pluginData, loader: "js" }));
+  },
+};
+
+/** Bundles `entry` for Node beside the build, imports it once and returns its exports. */
+async function importAtBuildTime(entry) {
+  const file = `catalogue-${process.pid}.tmp.mjs`;
+  await build({ entryPoints: [entry], bundle: true, format: "esm", platform: "node", outfile: file, logLevel: "warning" });
+  try {
+    return { ...(await import(pathToFileURL(file).href)) };
+  } finally {
+    await rm(file);
+  }
+}
+
+/**
+ * plugins/catalogue.ts is data only (every bundled plugin): it ships as `JSON.parse` of one
+ * string, which V8 reads faster than the same object literals compiled as code (~1 ms of each
+ * `get`, the catalogue's chunk 3.3 -> 2.3 ms CPU on a loaded machine). Any export that JSON does
+ * not carry exactly (a function, undefined, NaN) keeps the module as written.
+ */
+const catalogueAsJson = {
+  name: "catalogue-json",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]plugins[\\/]catalogue\.ts$/ }, async (args) => {
+      const lines = [];
+      for (const [name, value] of Object.entries(await importAtBuildTime(args.path))) {
+        const text = JSON.stringify(value);
+        if (name === "default" || text === undefined || !isDeepStrictEqual(JSON.parse(text), value)) return undefined;
+        lines.push(`export const ${name} = JSON.parse(${JSON.stringify(text)});`);
+      }
+      return { contents: lines.join("\n"), loader: "js" };
+    });
   },
 };
 
@@ -160,7 +193,7 @@ const result = await build({
   minifyIdentifiers: !debug,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [undiciFacade, cjsNamedExports],
+  plugins: [undiciFacade, cjsNamedExports, catalogueAsJson],
   metafile: true,
   // Bundled CommonJS dependencies call require(): Node's, from createRequire. The published build
   // gives it only to the files that use it (below); a banner keeps the debug build's maps exact.

@@ -5,11 +5,14 @@
 import type { AuditEvent, AuditEntry, AuditVerification } from "./audit.ts";
 import * as connections from "./connections.ts";
 import type { ServiceContext, ServiceOptions } from "./context.ts";
-import { findDamaged, repairDamaged, type DamageReport, type RepairedRecord } from "./damage.ts";
-import { doctor, whoami, type DoctorCheck, type WhoAmI } from "./doctor.ts";
+// doctor, damage and profiles are imported where used: a `get` (the CLI's hot path) runs none
+// of them, and each module a start-up loads is compiled again by every process (Node 20 keeps no
+// code cache of ES modules).
+import type { DamageReport, RepairedRecord } from "./damage.ts";
+import type { DoctorCheck, WhoAmI } from "./doctor.ts";
 import { AuthsomeError, toAuthsomeError } from "./errors.ts";
 import type { ProviderPlugin } from "./plugin.ts";
-import * as profiles from "./profiles.ts";
+import type { ProfileView } from "./profiles.ts";
 import { isProviderUrl, providerForUrl } from "./url-provider.ts";
 import { createServiceCore, type ConnectionOptions, type LoginOptions, type ServiceCore } from "./service.ts";
 import type { ConnectionView, ProviderView } from "./views.ts";
@@ -109,18 +112,18 @@ export class AuthService {
   }
 
   /** Creates a named profile in this home. */
-  createProfile(name: string, options: { description?: string } = {}): Promise<profiles.ProfileView> {
-    return this.#audited({ action: "profile_create" }, () => profiles.createProfile(this.core, name, options));
+  createProfile(name: string, options: { description?: string } = {}): Promise<ProfileView> {
+    return this.#audited({ action: "profile_create" }, async () => (await import("./profiles.ts")).createProfile(this.core, name, options));
   }
 
   /** Lists the home's profiles. */
-  listProfiles(): Promise<profiles.ProfileView[]> {
-    return profiles.listProfiles(this.core);
+  async listProfiles(): Promise<ProfileView[]> {
+    return (await import("./profiles.ts")).listProfiles(this.core);
   }
 
   /** Removes a profile and its vault. */
   removeProfile(name: string, options: { force?: boolean } = {}): Promise<void> {
-    return this.#audited({ action: "profile_remove" }, () => profiles.removeProfile(this.core, name, options));
+    return this.#audited({ action: "profile_remove" }, async () => (await import("./profiles.ts")).removeProfile(this.core, name, options));
   }
 
   /** Installs a provider plugin from a file or npm package. */
@@ -144,23 +147,23 @@ export class AuthService {
   }
 
   /** Home, profile, storage and key source. */
-  whoami(): Promise<WhoAmI> {
-    return whoami(this.core);
+  async whoami(): Promise<WhoAmI> {
+    return (await import("./doctor.ts")).whoami(this.core);
   }
 
   /** Health checks with fixes. */
-  doctor(): Promise<DoctorCheck[]> {
-    return doctor(this.core);
+  async doctor(): Promise<DoctorCheck[]> {
+    return (await import("./doctor.ts")).doctor(this.core);
   }
 
   /** The profile's damaged records (failing their schema or integrity check). */
-  findDamaged(): Promise<DamageReport[]> {
-    return findDamaged(this.core);
+  async findDamaged(): Promise<DamageReport[]> {
+    return (await import("./damage.ts")).findDamaged(this.core);
   }
 
   /** Moves the profile's damaged records aside to `<home>/damaged/<time>/` (never deletes); what was moved. */
   repair(): Promise<RepairedRecord[]> {
-    return this.#audited({ action: "repair" }, () => repairDamaged(this.core));
+    return this.#audited({ action: "repair" }, async () => (await import("./damage.ts")).repairDamaged(this.core));
   }
 
   /** Releases the store (Redis connections); the service is unusable afterwards. */
@@ -172,7 +175,7 @@ export class AuthService {
 /** Creates the service for a home and profile (options first, then the environment). */
 export async function createAuthService(options: ServiceOptions = {}): Promise<AuthService> {
   const service = new AuthService(createServiceCore(options));
-  if (service.context.profile !== "default") await profiles.assertProfileExists(service.core, service.context.profile);
+  if (service.context.profile !== "default") await (await import("./profiles.ts")).assertProfileExists(service.core, service.context.profile);
   return service;
 }
 
