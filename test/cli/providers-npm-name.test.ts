@@ -76,6 +76,13 @@ test("a bare name installs the npm package authsome-plugin-NAME", async () => {
   assert.equal(stored.$source, `${PACKAGE}@1.2.3`);
 });
 
+test("providers test takes the same bare name", async () => {
+  const r = await runCli(["providers", "test", "thingamajig", "--json", "--static"], { env });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // Only authsome-plugin-thingamajig exists on the stand-in (npm may answer from its cache now).
+  assert.equal((JSON.parse(r.stdout) as { plugin: string }).plugin, "thingamajig");
+});
+
 test("the full package name keeps working, and is not prefixed again", async () => {
   seen.length = 0;
   const r = await runCli(["providers", "add", PACKAGE, "--force"], { env });
