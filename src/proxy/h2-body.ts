@@ -5,7 +5,6 @@
  * is read whole instead (readWhole).
  */
 import type http2 from "node:http2";
-import { Transform } from "node:stream";
 // Node's timers on both runtimes: Deno's global setTimeout returns a number, without refresh().
 import { clearTimeout, setTimeout } from "node:timers";
 import type { StreamScrubber } from "../core/scrub.ts";
@@ -50,32 +49,60 @@ export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerH
  */
 const QUIET_MS = 10;
 
+/** What {@link relayBody} reports back. */
+export interface BodyHooks {
+  /** A needle: the scan stopped reading (nothing more goes upstream); answer 403. */
+  tripped(): void;
+  /** Each piece as it went upstream (after the scan), or null: nobody keeps them. */
+  sent: ((chunk: Buffer) => void) | null;
+  /** The agent's body ended and all of it went upstream. */
+  ended(): void;
+}
+
 /**
- * The body through its tripwire scan (core/tripwire.ts): bytes go on as they are cleared, and
- * what could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
+ * The agent's body to the upstream stream, through its tripwire scan (core/tripwire.ts) when
+ * there is one, with backpressure and no Transform stream in between (one per request body was
+ * the largest part of what a gRPC call's body cost here). Bytes go on as they are cleared; what
+ * could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
  */
-export function scanned(scan: BodyScan, trip: () => void): Transform {
-  const quiet = new Quiet(() => {
-    const held = scan.flush();
-    if (held.length > 0) transform.push(held);
-  });
-  const transform: Transform = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      quiet.cancel();
-      const out = scan.push(chunk);
-      if (out === null) return trip();
-      done(null, out);
-      quiet.arm();
-    },
-    flush(done) {
-      quiet.stop();
-      const rest = scan.end();
-      if (rest === null) return trip();
-      done(null, rest);
-    },
-  });
-  transform.once("close", () => quiet.stop());
-  return transform;
+export function relayBody(stream: http2.ServerHttp2Stream, up: http2.ClientHttp2Stream, scan: BodyScan | null, hooks: BodyHooks): void {
+  const resume = (): void => void stream.resume();
+  const send = (out: Buffer): void => {
+    if (out.length === 0 || up.destroyed) return;
+    hooks.sent?.(out);
+    if (!up.write(out)) {
+      stream.pause();
+      up.once("drain", resume);
+    }
+  };
+  const quiet = scan === null ? null : new Quiet(() => send(scan.flush()));
+  const stop = (): void => {
+    quiet?.stop();
+    stream.off("data", onData);
+    stream.off("end", onEnd);
+    // What the agent still sends is read and dropped, so its stream is not stuck on its window.
+    stream.resume();
+  };
+  const onData = (chunk: Buffer): void => {
+    if (scan === null) return send(chunk);
+    quiet?.cancel();
+    const out = scan.push(chunk);
+    if (out === null) return stop(), hooks.tripped();
+    send(out);
+    quiet?.arm();
+  };
+  const onEnd = (): void => {
+    quiet?.stop();
+    const rest = scan === null ? null : scan.end();
+    if (scan !== null && rest === null) return hooks.tripped();
+    if (rest !== null) send(rest);
+    hooks.ended();
+    if (!up.destroyed) up.end();
+  };
+  stream.on("data", onData);
+  stream.once("end", onEnd);
+  // The upstream stream went (reset, or answered and closed): the rest of the body goes nowhere.
+  up.once("close", stop);
 }
 
 /**

@@ -11,7 +11,7 @@ import { tripwireDenial } from "../core/egress.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import { buildResponseHeaders } from "./headers.ts";
-import { readWhole, relayScrubbed, scanned } from "./h2-body.ts";
+import { readWhole, relayBody, relayScrubbed } from "./h2-body.ts";
 import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
@@ -161,23 +161,16 @@ class Exchange {
     this.bodyStarted = true;
     if (this.body !== null) return void up.end(this.body);
     const scan = this.prepared.bodyScan;
-    const source = scan === null ? this.stream : this.stream.pipe(scanned(scan, () => this._tripped(scan)));
-    if (this.kept !== null) this._keep(source);
-    source.pipe(up);
+    if (scan === null && this.kept === null) return void this.stream.pipe(up);
+    relayBody(this.stream, up, scan, { tripped: () => this._tripped(scan), sent: this.kept === null ? null : (chunk) => this._keep(chunk), ended: () => (this.bodyEnded = true) });
   }
 
-  /** Keeps what goes upstream (after the tripwire scan) while it fits in {@link REPLAY_MAX}. */
-  private _keep(source: NodeJS.ReadableStream): void {
-    const keep = (chunk: Buffer): void => {
-      this.keptBytes += chunk.length;
-      if (this.keptBytes > REPLAY_MAX) {
-        this.kept = null;
-        return void source.off("data", keep);
-      }
-      this.kept?.push(chunk);
-    };
-    source.on("data", keep);
-    source.once("end", () => (this.bodyEnded = true));
+  /** Keeps what went upstream (after the tripwire scan) while it fits in {@link REPLAY_MAX}. */
+  private _keep(chunk: Buffer): void {
+    if (this.kept === null) return;
+    this.keptBytes += chunk.length;
+    if (this.keptBytes > REPLAY_MAX) this.kept = null;
+    else this.kept.push(chunk);
   }
 
   /** A 401 may be retried: the request was injected, the refusal can be recorded, and this is not the retry. */
@@ -211,8 +204,7 @@ class Exchange {
   }
 
   /** A body carried a needle: the upstream stream is reset (the rest never leaves), the agent gets 403. */
-  private _tripped(scan: BodyScan): void {
-    this.stream.unpipe();
+  private _tripped(scan: BodyScan | null): void {
     this.up?.close(NGHTTP2_CANCEL);
     _denyTripped(this.ctx, this.stream, scan, this.target, this.request.method);
   }
