@@ -8,7 +8,8 @@
  * answer) and the refresher has not read it yet. The test stops the refresher there (SIGSTOP)
  * for longer than the lock's normal TTL (10 s), runs a get on the other home meanwhile, then
  * lets the refresher go on. Before the fix, the lock lapsed, the other get spent the old refresh
- * token again and the grant was revoked.
+ * token again and the grant was revoked. Then the same with the store frozen instead of the
+ * refresher: before the fix the lock had expired at the thaw and the write was refused.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -138,4 +139,32 @@ test("a refresher paused past the lock's TTL after spending the refresh token: n
   assert.equal(now.secrets["refresh_token"], rotated, "the paused refresher's rotated token is the one stored");
   assert.equal(now.secrets["access_token"], result.stdout.trim());
   assert.equal((await server.introspect(rotated)).active, true, "the grant survived");
+});
+
+test("Redis frozen past the lock's TTL between the provider's answer and the store: the rotated token is stored after the thaw, the grant lives", { skip }, async () => {
+  const { command, args } = cliCommand();
+  // A margin of a day: this get refreshes the hour-long token the test above stored.
+  const refresher = spawn(command, [...args, ...get], { cwd: repoRoot, env: { ...process.env, NO_COLOR: "1", ...env(0, { AUTHSOME_REFRESH_MARGIN: "86400" }) }, stdio: ["ignore", "pipe", "pipe"] });
+  const refreshed = collectOutput(refresher);
+  let rotated = "";
+  let thawed: Promise<void> | undefined;
+  onRefreshAnswer = async (answer) => {
+    onRefreshAnswer = undefined;
+    rotated = String((JSON.parse(answer) as Record<string, unknown>)["refresh_token"] ?? "");
+    redis.signal("SIGSTOP");
+    // The fault itself: frozen longer than a renewed TTL; the answer reaches the refresher meanwhile.
+    thawed = new Promise<void>((resolve) => setTimeout(resolve, PAUSE_MS)).then(() => redis.signal("SIGCONT"));
+  };
+  try {
+    const result = await refreshed;
+    assert.ok(thawed !== undefined, "the refresh never reached the token endpoint");
+    assert.equal(result.code, 0, result.stderr);
+    await thawed;
+    const now = await stored();
+    assert.equal(now.secrets["refresh_token"], rotated, "the rotated token is the one stored");
+    assert.equal((await server.introspect(rotated)).active, true, "the grant survived");
+  } finally {
+    await thawed;
+    redis.signal("SIGCONT");
+  }
 });
