@@ -108,7 +108,11 @@ async function _store(vault: Vault, current: Connection, tokens: TokenSet): Prom
   return vault.withProviderLock(meta.provider, async () => {
     const latest = await vault.read(meta.provider, meta.connection);
     if (latest === null) throw new AuthsomeError("connection_not_found", `${meta.provider}/${meta.connection} was removed during the refresh`);
-    if (!_belongs(latest, current, tokens)) return latest;
+    if (!_belongs(latest, current, tokens)) {
+      // Revoked meanwhile (our pause outlasted even the spent lease): say so, not "refreshed".
+      if (latest.meta.status === "needs_login") throw needsLoginError(latest.meta, latest.meta.statusReason ?? "its grant was revoked during the refresh");
+      return latest;
+    }
     const { statusReason: _dropped, expiresAt: _old, ...rest } = latest.meta;
     const next: Connection = {
       meta: {
