@@ -17,7 +17,7 @@
  *
  * It holds metadata only, the same fields a record shows in clear; no secret is ever in it.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, type Stats } from "node:fs";
 import { join } from "node:path";
 import type { Storage } from "unstorage";
 import { isKeySegment, RECORD_SUFFIX, writeFileAtomic } from "./fs-driver.ts";
@@ -62,6 +62,18 @@ function _entries(dir: string): string[] {
 }
 
 /**
+ * lstat, as the fs driver's key walk (which lists no symlink as a record); no options object, whose
+ * parsing costs as much as the call here. Undefined for a file removed since the directory was read.
+ */
+function _lstat(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Stamps of the `.rec` files in `dir`, filed under `prefix` + their key segment. This runs once
  * per record on every `list` (cold code, a thousand times): plain string work, no path.join, and
  * key segments are checked by the caller only for records it reads.
@@ -69,7 +81,7 @@ function _entries(dir: string): string[] {
 function _stampFiles(dir: string, prefix: string, now: number, out: RecordStamps): void {
   for (const name of _entries(dir)) {
     if (!name.endsWith(RECORD_SUFFIX) || name.startsWith(".")) continue;
-    const info = statSync(`${dir}/${name}`, { throwIfNoEntry: false });
+    const info = _lstat(`${dir}/${name}`);
     if (info === undefined || !info.isFile()) continue;
     const racy = info.mtimeMs > now - RACY_MS;
     out.set(prefix + name.slice(0, -RECORD_SUFFIX.length), racy ? undefined : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`);
