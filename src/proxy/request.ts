@@ -123,8 +123,6 @@ export async function prepareRequest(
  * Several `Host` fields are a 400 (RFC 9112 section 3.2).
  */
 export function namedAuthority(requestTarget: string, rawHeaders: readonly string[]): string | undefined {
-  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(requestTarget);
-  if (absolute !== null) return absolute[1];
   let host: string | undefined;
   for (let i = 0; i < rawHeaders.length; i += 2) {
     const name = rawHeaders[i] ?? "";
@@ -132,7 +130,8 @@ export function namedAuthority(requestTarget: string, rawHeaders: readonly strin
     if (host !== undefined) throw new ProxyReply(400, "a request may carry one Host field");
     host = rawHeaders[i + 1] ?? "";
   }
-  return host;
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(requestTarget);
+  return absolute === null ? host : absolute[1];
 }
 
 /** A request's Content-Length, or null when it has none or is chunked (Transfer-Encoding wins). */

@@ -103,6 +103,9 @@ describe("injection stays where it belongs", () => {
     const absolute = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
     const named = await exchange(absolute, `GET https://attacker.example.test:${fx.attacker.port}/x HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nConnection: close\r\n\r\n`);
     assert.match(named, /^HTTP\/1\.1 421 /);
+    const twice = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
+    const doubled = await exchange(twice, `GET /twice HTTP/1.1\r\nHost: api.example.test:${fx.api.port}\r\nHost: attacker.example.test:${fx.attacker.port}\r\nConnection: close\r\n\r\n`);
+    assert.match(doubled, /^HTTP\/1\.1 400 [^]*one Host field/);
     assert.deepEqual({ api: fx.api.requests.length, attacker: fx.attacker.requests.length }, before);
     // Nor can the request target name another host: `//host/x` is a path, sent to the CONNECT target.
     const pathy = await tlsThroughProxy(fx, "api.example.test", fx.api.port, fx.ca.caCertPem());
