@@ -158,6 +158,14 @@ req.on("end", () => { console.log(JSON.stringify({ status, body })); session.clo
   assert.ok(!r.stdout.includes(KEY));
 });
 
+test("the AWS SDK's HTTP/2 handler (NodeHttp2Handler, the Bedrock client's default) goes through the proxy too", { skip: NO_H2 }, async () => {
+  const r = await runCli(["run", "--", "node", join(repoRoot, "test/fixtures/run/h2-sdk.mjs"), base, "/sdk-h2"], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { status: number }).status, 200);
+  assert.equal(seen("/sdk-h2")?.version, "2.0");
+  assert.equal(seen("/sdk-h2")?.headers.authorization, `Bearer ${KEY}`);
+});
+
 test("a Host naming another host is refused 421 over HTTP/1.1 as over h2 (curl -H Host), nothing sent", async () => {
   for (const version of ["--http1.1", "--http2"]) {
     const path = `/misdirected-curl${version}`;
