@@ -87,6 +87,18 @@ const undiciFacade = {
   },
 };
 
+/**
+ * sucrase checks its options against a runtime type description at every call (its Options.js,
+ * with ts-interface-checker: ~18 KB bundled). src/core/strip-types.ts passes one constant
+ * object, so the check is left out: its validateOptions becomes a no-op.
+ */
+const sucraseWithoutOptionsCheck = {
+  name: "sucrase-options",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]sucrase[\\/]dist[\\/]esm[\\/]Options\.js$/ }, () => ({ contents: "export function validateOptions() {}\n", loader: "js" }));
+  },
+};
+
 /** Bundles `entry` for Node beside the build, imports it once and returns its exports. */
 async function importAtBuildTime(entry) {
   const file = `catalogue-${process.pid}.tmp.mjs`;
@@ -193,7 +205,7 @@ const result = await build({
   minifyIdentifiers: !debug,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [undiciFacade, cjsNamedExports, catalogueAsJson],
+  plugins: [undiciFacade, cjsNamedExports, catalogueAsJson, sucraseWithoutOptionsCheck],
   metafile: true,
   // Bundled CommonJS dependencies call require(): Node's, from createRequire. The published build
   // gives it only to the files that use it (below); a banner keeps the debug build's maps exact.
