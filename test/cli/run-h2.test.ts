@@ -31,7 +31,7 @@ before(async () => {
   const caFile = join(home.home, "upstream-ca.pem");
   await writeFile(caFile, upstreamCa.caCertPem());
   const resolve = ["api", "other"].map((h) => `${h}.example.test:${upstream.port}:127.0.0.1`).join(",");
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
+  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile, ...(DENO_H2 ? { AUTHSOME_HTTP2: "1" } : {}) };
   base = `https://api.example.test:${upstream.port}`;
   const acme = join(home.home, "acme.json");
   await writeFile(acme, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }], env: { ACME_API_KEY: "api_key" } }));
@@ -71,7 +71,9 @@ const seen = (path: string) => upstream.requests.find((q) => q.path === path);
 // AUTHSOME_HTTP2=1 (Deno 2.9's node:http2 can abort the process when a client closes its
 // session: src/proxy/h2-server.ts), so h2-only clients are tested on Node; on Deno the
 // fallback is (last test).
-const h2 = currentRuntime() === "node";
+// AUTHSOME_TEST_DENO_H2=1 runs the h2 tests on Deno too, with AUTHSOME_HTTP2=1 (to see whether the abort is still there).
+const DENO_H2 = currentRuntime() === "deno" && process.env["AUTHSOME_TEST_DENO_H2"] === "1";
+const h2 = currentRuntime() === "node" || DENO_H2;
 const NO_H2 = h2 ? false : "the proxy on Deno offers HTTP/1.1 only by default (a Deno 2.9 node:http2 abort; see src/proxy/h2-server.ts)";
 const sha256 = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
 
