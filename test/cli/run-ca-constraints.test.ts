@@ -6,13 +6,13 @@
  * carries the constraints.
  */
 import assert from "node:assert/strict";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { runCli } from "../helpers/cli.ts";
-import { type HomeWithUpstream, startHomeWithUpstream } from "../helpers/cli-upstream.ts";
+import { addAcme, type HomeWithUpstream, startHomeWithUpstream } from "../helpers/cli-upstream.ts";
 
 const KEY = "acme-key-constrained-0001";
 let setup: HomeWithUpstream;
@@ -21,12 +21,7 @@ let env: Record<string, string>;
 before(async () => {
   setup = await startHomeWithUpstream(["api"]);
   env = { ...setup.env, AUTHSOME_UPSTREAM_RESOLVE: `${setup.env["AUTHSOME_UPSTREAM_RESOLVE"]},bad.test:${setup.upstream.port}:127.0.0.1` };
-  const plugin = join(setup.home.home, "acme.json");
-  await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }, { host: "regex:(bad|worse)\\.test" }] }));
-  for (const args of [["providers", "add", plugin], ["login", "acme"]]) {
-    const r = await runCli(args, { env, input: KEY });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await addAcme(setup.home.home, env, KEY, { inject: [{ host: "api.example.test" }, { host: "regex:(bad|worse)\\.test" }] });
 });
 after(async () => {
   await setup?.upstream.close();

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { runCli, tempHome } from "../helpers/cli.ts";
+import { addAcme } from "../helpers/cli-upstream.ts";
 import { startHttpUpstream, startHttpsUpstream, type RecordedRequest, type TestUpstream } from "../helpers/proxy-upstream.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
@@ -28,12 +29,7 @@ before(async () => {
   await writeFile(caFile, upstreamCa.caCertPem());
   const resolve = [`api.example.test:${secure.port}:127.0.0.1`, `other.example.test:${secure.port}:127.0.0.1`, `other.example.test:${plain.port}:127.0.0.1`].join(",");
   env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
-  const plugin = join(home.home, "acme.json");
-  await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }] }));
-  for (const args of [["providers", "add", plugin], ["login", "acme"]]) {
-    const r = await runCli(args, { env, input: KEY });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await addAcme(home.home, env, KEY, { inject: [{ host: "api.example.test" }] });
 });
 after(async () => {
   await Promise.all([secure.close(), plain.close()]);

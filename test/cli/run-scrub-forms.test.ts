@@ -9,12 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { redactionOf } from "../../src/core/scrub.ts";
 import { cliCommand, collectOutput, runCli, tempHome } from "../helpers/cli.ts";
-import { startHomeWithUpstream } from "../helpers/cli-upstream.ts";
+import { addAcme, startHomeWithUpstream } from "../helpers/cli-upstream.ts";
 import { readFrames } from "../helpers/proxy-echo.ts";
 import type { TestUpstream } from "../helpers/proxy-upstream.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
@@ -27,12 +25,7 @@ let base: string;
 
 before(async () => {
   ({ home, upstream, env, base } = await startHomeWithUpstream(["api"]));
-  const plugin = join(home.home, "acme.json");
-  await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }] }));
-  for (const args of [["providers", "add", plugin], ["login", "acme"]]) {
-    const r = await runCli(args, { env, input: KEY });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  await addAcme(home.home, env, KEY, { inject: [{ host: "api.example.test" }] });
 });
 after(async () => {
   await upstream.close();

@@ -9,15 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFile } from "node:fs/promises";
 import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import tls from "node:tls";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { runCli, type tempHome } from "../helpers/cli.ts";
+import { addAcme, type HomeWithRoute, startHomeWithRoute } from "../helpers/cli-upstream.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
 const KEY = "acme-stream-key-0123456789";
@@ -28,8 +24,8 @@ const PAUSED = { first: `echo: ${KEY.slice(0, 12)}`, second: `${KEY.slice(12)} d
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let env: Record<string, string>;
-const servers: http.Server[] = [];
-const ports = { secure: 0, plain: 0 };
+let ports = { secure: 0, plain: 0 };
+let upstream: HomeWithRoute;
 /** Per stream id: what the upstream had sent when the agent asked for more. */
 const sentBeforeNext = new Map<string, string>();
 const waiting = new Map<string, () => void>();
@@ -52,33 +48,13 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
   });
 }
 
-async function listen(server: http.Server): Promise<number> {
-  servers.push(server.on("request", route));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  const leaf = await ca.leafFor("api.example.test");
-  ports.secure = await listen(https.createServer({ SNICallback: (_name, done) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })) }));
-  ports.plain = await listen(http.createServer());
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  const resolve = `api.example.test:${ports.secure}:127.0.0.1,api.example.test:${ports.plain}:127.0.0.1`;
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
-  const plugin = join(home.home, "acme.json");
-  await writeFile(plugin, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }, { host: "http://api.example.test" }] }));
-  for (const args of [["providers", "add", plugin], ["login", "acme"]]) {
-    const r = await runCli(args, { env, input: KEY });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  upstream = await startHomeWithRoute(route);
+  ({ home, env, ports } = upstream);
+  await addAcme(home.home, env, KEY, { inject: [{ host: "api.example.test" }, { host: "http://api.example.test" }] });
 });
 after(async () => {
-  for (const server of servers) server.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  await home.cleanup();
+  await upstream.close();
 });
 
 const run = (args: string[]) => runCli(["run", "--", ...args], { env });

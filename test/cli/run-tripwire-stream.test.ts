@@ -12,13 +12,10 @@
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import tls from "node:tls";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { runCli, type tempHome } from "../helpers/cli.ts";
+import { type HomeWithRoute, startHomeWithRoute } from "../helpers/cli-upstream.ts";
 
 const KEY = "acme-bidi-key-0123456789";
 const OTHER = "zeta-other-key-0123456789";
@@ -27,8 +24,8 @@ const FIRST = `message one: ${OTHER.slice(0, 3)}`;
 
 let home: Awaited<ReturnType<typeof tempHome>>;
 let env: Record<string, string>;
-const servers: http.Server[] = [];
-const ports = { secure: 0, plain: 0 };
+let ports = { secure: 0, plain: 0 };
+let upstream: HomeWithRoute;
 /** Per request path: the body bytes the upstream received. */
 const received = new Map<string, string>();
 
@@ -48,21 +45,9 @@ function route(req: http.IncomingMessage, res: http.ServerResponse): void {
   req.on("error", () => res.destroy());
 }
 
-async function listen(server: http.Server): Promise<number> {
-  servers.push(server.on("request", route));
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return (server.address() as AddressInfo).port;
-}
-
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  const leaf = await ca.leafFor("api.example.test");
-  ports.secure = await listen(https.createServer({ SNICallback: (_n, done) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })) }));
-  ports.plain = await listen(http.createServer());
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: `api.example.test:${ports.secure}:127.0.0.1,api.example.test:${ports.plain}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
+  upstream = await startHomeWithRoute(route);
+  ({ home, env, ports } = upstream);
   const acme = join(home.home, "acme.json");
   await writeFile(acme, JSON.stringify({ name: "acme", authType: "api_key", inject: [{ host: "api.example.test" }, { host: "http://api.example.test" }] }));
   const zeta = join(home.home, "zeta.json");
@@ -73,9 +58,7 @@ before(async () => {
   }
 });
 after(async () => {
-  for (const server of servers) server.closeAllConnections();
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  await home.cleanup();
+  await upstream.close();
 });
 
 /**

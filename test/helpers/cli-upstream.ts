@@ -4,9 +4,13 @@
  * through the CA written into the home (AUTHSOME_UPSTREAM_CA).
  */
 import { writeFile } from "node:fs/promises";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import tls from "node:tls";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { tempHome } from "./cli.ts";
+import { runCli, tempHome } from "./cli.ts";
 import { startHttpsUpstream, type TestUpstream } from "./proxy-upstream.ts";
 
 export interface HomeWithUpstream {
@@ -27,4 +31,52 @@ export async function startHomeWithUpstream(names: string[]): Promise<HomeWithUp
   const resolve = names.map((h) => `${h}.example.test:${upstream.port}:127.0.0.1`).join(",");
   const env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
   return { home, upstream, env, base: `https://api.example.test:${upstream.port}` };
+}
+
+/** A home whose `api.example.test` answers `route` over HTTPS (`ports.secure`) and plain HTTP. */
+export interface HomeWithRoute {
+  home: Awaited<ReturnType<typeof tempHome>>;
+  env: Record<string, string>;
+  ports: { secure: number; plain: number };
+  close(): Promise<void>;
+}
+
+/**
+ * The streaming tests' setup: one request handler behind both schemes of `api.example.test`
+ * (the TLS relay and the node:http forwarder see the same upstream), reached through
+ * AUTHSOME_UPSTREAM_RESOLVE and trusted through AUTHSOME_UPSTREAM_CA.
+ */
+export async function startHomeWithRoute(route: http.RequestListener): Promise<HomeWithRoute> {
+  const home = await tempHome();
+  const ca = await createCertificateAuthority(createMemoryCaStore());
+  const leaf = await ca.leafFor("api.example.test");
+  const secure = https.createServer({ SNICallback: (_name, done) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })) });
+  const servers = [secure, http.createServer()];
+  const [portSecure, portPlain] = await Promise.all(servers.map((server) => _listen(server.on("request", route))));
+  const ports = { secure: portSecure ?? 0, plain: portPlain ?? 0 };
+  const caFile = join(home.home, "upstream-ca.pem");
+  await writeFile(caFile, ca.caCertPem());
+  const resolve = `api.example.test:${ports.secure}:127.0.0.1,api.example.test:${ports.plain}:127.0.0.1`;
+  const env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
+  const close = async () => {
+    for (const server of servers) server.closeAllConnections();
+    await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
+    await home.cleanup();
+  };
+  return { home, env, ports, close };
+}
+
+async function _listen(server: http.Server): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+/** Adds the tests' `acme` API-key provider (a JSON plugin with these rules) and logs `key` in. */
+export async function addAcme(home: string, env: Record<string, string>, key: string, plugin: Record<string, unknown>): Promise<void> {
+  const file = join(home, "acme.json");
+  await writeFile(file, JSON.stringify({ name: "acme", authType: "api_key", ...plugin }));
+  for (const args of [["providers", "add", file], ["login", "acme"]]) {
+    const r = await runCli(args, { env, input: key });
+    if (r.code !== 0) throw new Error(`${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  }
 }
