@@ -118,9 +118,11 @@ import stripe from "./stripe.ts";
 import supabase from "./supabase.ts";
 import tailscale from "./tailscale.ts";
 import tavily from "./tavily.ts";
+import telegram from "./telegram.ts";
 import todoist from "./todoist.ts";
 import together from "./together.ts";
 import tolt from "./tolt.ts";
+import trello from "./trello.ts";
 import twilio from "./twilio.ts";
 import typeform from "./typeform.ts";
 import vercel from "./vercel.ts";
@@ -249,9 +251,11 @@ export const catalogue: Record<string, ProviderPlugin> = {
   supabase,
   tailscale,
   tavily,
+  telegram,
   todoist,
   together,
   tolt,
+  trello,
   twilio,
   typeform,
   vercel,

@@ -27,7 +27,7 @@ export interface ExplainOptions {
 /** Where the credential would be put; templates only, never a value. */
 export interface ExplainPlacement {
   /** `signature`: the request is signed per request (SigV4, or the plugin's sign hook), not given a fixed value. */
-  in: "header" | "query" | "basic" | "signature";
+  in: "header" | "query" | "basic" | "signature" | "path";
   /** Header or query parameter name. */
   name: string;
   /** The value with the credential shown as a placeholder, e.g. `Bearer <access token>`. */
@@ -178,7 +178,7 @@ function _answer(
     expires_at: meta.expiresAt ?? null,
     rule: { host: rule.host, path_prefix: rule.pathPrefix ?? null },
     placement,
-    reason: `${plugin.displayName ?? plugin.name} connection "${meta.connection}"${expiry} would be ${placement.in === "signature" ? `used to sign the request: ${placement.name}: ${placement.value}` : `injected as ${placement.in === "query" ? `query parameter ${placement.name}=${placement.value}` : `header ${placement.name}: ${placement.value}`}`}`,
+    reason: `${plugin.displayName ?? plugin.name} connection "${meta.connection}"${expiry} would be ${placement.in === "signature" ? `used to sign the request: ${placement.name}: ${placement.value}` : `injected as ${placement.in === "query" ? `query parameter ${placement.name}=${placement.value}` : placement.in === "path" ? `path segment ${placement.value}` : `header ${placement.name}: ${placement.value}`}`}`,
   };
 }
 
@@ -205,9 +205,10 @@ function _signature(plugin: ProviderPlugin): ExplainPlacement | null {
 /** Where a rule puts the credential, with placeholders in place of values (as rules.ts renders it). */
 export function describePlacement(rule: InjectionRule, authType: string): ExplainPlacement {
   const token = authType === "oauth2" ? "<access token>" : authType === "basic" ? "<password>" : "<api key>";
-  const fill = (format: string) => format.replace(/\{([a-z_]+)\}/g, (_, field: string) => (field === "token" ? token : `<${field.replaceAll("_", " ")}>`));
+  const fill = (format: string) => format.replace(/\{([a-z_]+)(\.[01])?\}/g, (_, field: string, part = "") => `${field === "token" ? token.slice(0, -1) : `<${field.replaceAll("_", " ")}`}${part === "" ? "" : part === ".0" ? " (first part)" : " (second part)"}>`);
   const where = rule.in ?? "header";
   if (where === "query") return { in: "query", name: rule.name ?? "api_key", value: fill(rule.format ?? "{token}") };
+  if (where === "path") return { in: "path", name: rule.name ?? "", value: `${rule.name ?? ""}${token} (in place of the run's placeholder, ${rule.name ?? ""}<placeholder>)` };
   if (where === "basic") return { in: "basic", name: rule.name ?? "Authorization", value: `Basic base64(${fill(rule.format ?? "{username}:{password}")})` };
   return { in: "header", name: rule.name ?? "Authorization", value: fill(rule.format ?? "Bearer {token}") };
 }

@@ -134,11 +134,11 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
     const fields: CredentialValues = { ...found.secrets, ...(found.meta.baseUrl ? { base_url: found.meta.baseUrl } : {}), ...(found.meta.clientId ? { client_id: found.meta.clientId } : {}) };
     // A signed provider gets a signer (per request headers) instead of rendered ones.
     const signing = signerFor(plugin, fields);
-    const { headers, query } = signing === null ? renderInjection(rule, fields) : { headers: {}, query: {} };
+    const { headers, query, path } = signing === null ? renderInjection(rule, fields) : { headers: {}, query: {}, path: undefined };
     // Shared by every request that gets it: frozen so that no caller can change another's.
     const decision: InjectionDecision = Object.freeze({
       provider: plugin.name, connection: found.meta.connection, headers: Object.freeze(headers), query: Object.freeze(query),
-      ...(rule.scrub === false ? { scrub: false } : {}),
+      ...(rule.scrub === false ? { scrub: false } : {}), ...(path === undefined ? {} : { path: Object.freeze(path) }),
       ...(signing === null ? {} : { sign: signing.signer, secrets: Object.freeze(signing.secrets) }),
     });
     if (byRule === undefined) renderings.set(found, (byRule = new Map()));

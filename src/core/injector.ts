@@ -12,6 +12,11 @@ export interface InjectionDecision {
   headers: Record<string, string>;
   /** Query parameters to set, replacing any the agent sent. */
   query: Record<string, string>;
+  /**
+   * For an `in: "path"` rule: the segment `<prefix><the run's placeholder>` becomes
+   * `<prefix><value>` (egress.ts); without such a segment nothing is injected.
+   */
+  path?: { readonly prefix: string; readonly value: string };
   /** False when the rule opted out of response scrubbing (`scrub: false`); scrubbed otherwise. */
   scrub?: boolean;
   /**

@@ -14,6 +14,7 @@ import { parseHostRule } from "./rules.ts";
 export const PLUGIN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const PATH_SEGMENT_START = /^[A-Za-z0-9._~-]{1,64}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // Headers the transport owns; a plugin setting them would break or smuggle requests.
 const RESERVED_HEADERS = new Set([
@@ -36,7 +37,8 @@ function formatProblem(format: string): string | null {
   if (/[\r\n\0]/.test(format)) return "must not contain control characters";
   const names = [...format.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1] ?? "");
   if (names.length === 0) return "must contain a placeholder such as {token}";
-  const unknown = names.find((n) => !PLACEHOLDERS.has(n));
+  // `{token.0}` / `{token.1}`: the halves of a pair entered as one value (rules.ts).
+  const unknown = names.find((n) => !PLACEHOLDERS.has(n.replace(/\.[01]$/, "")));
   return unknown === undefined ? null : `unknown placeholder {${unknown}}`;
 }
 
@@ -73,7 +75,7 @@ const RuleObject = v.strictObject({
       if (problem !== null) addIssue({ message: problem });
     })),
     pathPrefix: v.optional(v.pipe(v.string(), v.startsWith("/", "must start with /"))),
-    in: v.optional(v.picklist(["header", "query", "basic"])),
+    in: v.optional(v.picklist(["header", "query", "basic", "path"])),
     name: v.optional(v.pipe(
       v.string(),
       v.regex(HEADER_NAME, "invalid header or parameter name"),
@@ -90,6 +92,10 @@ const RuleObject = v.strictObject({
 const RuleSchema = v.pipe(
   objectOnly(RuleObject),
   v.forward(v.check((r) => r.in !== "query" || r.name !== undefined, "required for in: \"query\""), ["name"]),
+  // A path rule's name starts a URL path segment (`bot` of `/bot<token>/`): unreserved characters only.
+  v.forward(v.check((r) => r.in !== "path" || r.name !== undefined, "required for in: \"path\" (the segment's literal start, e.g. \"bot\")"), ["name"]),
+  v.forward(v.check((r) => r.in !== "path" || r.name === undefined || PATH_SEGMENT_START.test(r.name), "must be letters, digits, \"-\", \".\", \"_\" or \"~\" for in: \"path\""), ["name"]),
+  v.forward(v.check((r) => r.in !== "path" || r.format === undefined, "not used with in: \"path\" (the segment gets the token itself)"), ["format"]),
 );
 
 const ResourceUri = v.pipe(UrlTemplate, v.check((u) => !u.includes("#"), "a resource indicator has no fragment (RFC 8707 2)"));

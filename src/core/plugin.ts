@@ -56,12 +56,21 @@ export interface InjectionRule {
   host: string;
   /** Only paths under this prefix (normalised path, segment boundary). */
   pathPrefix?: string;
-  /** Where the credential goes; default `header`. */
-  in?: "header" | "query" | "basic";
-  /** Header or query parameter name: default `Authorization` for `header` and `basic`; required for `query`. */
+  /**
+   * Where the credential goes; default `header`. `path`: a path segment `<name><placeholder>`
+   * (the run's placeholder, as an SDK puts a key in the URL: Telegram's `/bot<token>/getMe`)
+   * becomes `<name><token>`; a request without that segment is sent unchanged.
+   */
+  in?: "header" | "query" | "basic" | "path";
+  /**
+   * Header or query parameter name: default `Authorization` for `header` and `basic`; required
+   * for `query`. For `path`, the literal start of the segment (`bot`), required.
+   */
   name?: string;
   /**
-   * Value template; `{token}` is the API key or access token, `{field}` any CredentialField.
+   * Value template; `{token}` is the API key or access token, `{field}` any CredentialField;
+   * `{token.0}` / `{token.1}` the parts before and after the first `:` of a pair entered as one
+   * value (Trello's `KEY:TOKEN`). Not used with `path` (the segment gets `{token}`).
    * Default `Bearer {token}` (header), `{token}` (query); for `basic` it is the `user:password`
    * pair before base64, default `{username}:{password}` (Stripe-style keys: `{token}:`).
    */

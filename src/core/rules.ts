@@ -41,12 +41,20 @@ export interface RenderedInjection {
   /** Lower-case header names. */
   headers: Record<string, string>;
   query: Record<string, string>;
+  /** For an `in: "path"` rule: the segment `prefix + placeholder` becomes `prefix + value`. */
+  path?: PathInjection;
+}
+
+/** A path segment to rewrite (egress.ts): `<prefix><the run's placeholder>` becomes `<prefix><value>`. */
+export interface PathInjection {
+  prefix: string;
+  value: string;
 }
 
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[^:/?#@[\]\\\s]+)(?::(\d{1,5}))?$/;
 const LABELS = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/;
 const UNRESERVED_ESCAPE = /%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])/g;
-const PLACEHOLDER = /\{([a-z_]+)\}/g;
+const PLACEHOLDER = /\{([a-z_]+)(?:\.([01]))?\}/g;
 
 /** The core host normal form (src/core/host.ts), under the name this module has always exported. */
 export function normaliseHost(host: string): string {
@@ -227,14 +235,21 @@ export function hostMatchesAnyRule(plugin: ProviderPlugin, host: string, port: n
 
 /**
  * The headers and query parameters a rule adds. `{token}` is the record's token (token.ts);
- * `{field}` is any credential field. Defaults: header `authorization: Bearer {token}`;
- * query `{token}`; basic `authorization: Basic base64({username}:{password})`.
+ * `{field}` is any credential field, `{token.0}`/`{token.1}` the halves of a `first:second` pair.
+ * Defaults: header `authorization: Bearer {token}`; query `{token}`; basic `authorization: Basic
+ * base64({username}:{password})`; path: the token, to replace the run's placeholder (egress.ts).
  * Throws `credential_missing` when a needed field is absent (names the field, never a value).
  */
 export function renderInjection(rule: InjectionRule, fields: CredentialValues): RenderedInjection {
   const where = rule.in ?? "header";
   const headers: Record<string, string> = {};
   const query: Record<string, string> = {};
+  if (where === "path") {
+    // The token goes into a URL path: a "/" or "?" in it would change which resource is asked for.
+    const value = _fill("{token}", fields);
+    if (/[/?#%\\\s]/.test(value)) throw new AuthsomeError("record_invalid", "the credential contains a character that cannot go in a URL path");
+    return { headers, query, path: { prefix: rule.name ?? "", value } };
+  }
   if (where === "query") {
     query[rule.name ?? "api_key"] = _fill(rule.format ?? "{token}", fields);
   } else if (where === "basic") {
@@ -247,10 +262,12 @@ export function renderInjection(rule: InjectionRule, fields: CredentialValues): 
 }
 
 function _fill(format: string, fields: CredentialValues): string {
-  return format.replace(PLACEHOLDER, (_, name: string) => {
-    const value = name === "token" ? credentialToken(fields) : _field(fields, name);
+  return format.replace(PLACEHOLDER, (_, name: string, part: string | undefined) => {
+    const whole = name === "token" ? credentialToken(fields) : _field(fields, name);
+    const value = part === undefined ? whole : _pairPart(whole, Number(part));
     if (value === undefined || value === "") {
-      throw new AuthsomeError("credential_missing", `credential field "${name}" is missing`);
+      const label = part === undefined ? name : `${name}.${part}`;
+      throw new AuthsomeError("credential_missing", `credential field "${label}" is missing`);
     }
     // A CR, LF or NUL in a stored value would split or corrupt the outgoing header.
     if (/[\r\n\0]/.test(value)) {
@@ -258,6 +275,13 @@ function _fill(format: string, fields: CredentialValues): string {
     }
     return value;
   });
+}
+
+/** Part 0 or 1 of a `first:second` pair (split on the first `:`); undefined without one. */
+function _pairPart(value: string | undefined, part: number): string | undefined {
+  const colon = value?.indexOf(":") ?? -1;
+  if (value === undefined || colon < 0) return undefined;
+  return part === 0 ? value.slice(0, colon) : value.slice(colon + 1);
 }
 
 function _field(fields: CredentialValues, name: string): string | undefined {

@@ -89,12 +89,17 @@ function _base64Core(bytes: Buffer, k: number, alphabet: "base64" | "base64url")
 export function decisionSecrets(decision: InjectionDecision): string[] {
   // A signer's secrets (SigV4's secret key, session token) never go on the wire but are scrubbed too.
   const secrets = new Set<string>(decision.secrets ?? []);
+  // A path rule's token (egress.ts) is echoed back in URLs and bodies like any other.
+  if (decision.path !== undefined) secrets.add(decision.path.value);
   for (const value of [...Object.values(decision.headers), ...Object.values(decision.query)]) {
     secrets.add(value);
     const scheme = /^([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*) +(\S.*)$/.exec(value);
     if (scheme === null) continue;
     const credential = scheme[2] ?? "";
     secrets.add(credential);
+    // Auth-params (RFC 9110 section 11.2, `OAuth oauth_consumer_key="k", oauth_token="t"`): each
+    // value alone, as an API echoing one of them shows it.
+    for (const param of credential.matchAll(AUTH_PARAM)) secrets.add(param[1] ?? "");
     if (scheme[1]?.toLowerCase() !== "basic") continue;
     const pair = Buffer.from(credential, "base64").toString("utf8");
     const colon = pair.indexOf(":");
@@ -105,6 +110,8 @@ export function decisionSecrets(decision: InjectionDecision): string[] {
   }
   return [...secrets].filter((s) => s.length >= MIN_SECRET_LENGTH);
 }
+
+const AUTH_PARAM = /[A-Za-z0-9_.-]+ *= *"([^"]*)"/g;
 
 /** A scrubber for these secrets, or null when none is long enough to scrub. */
 export function createScrubber(secrets: readonly string[]): Scrubber | null {

@@ -14,8 +14,8 @@
 import { Buffer } from "node:buffer";
 import type { AuditEvent } from "./audit.ts";
 import type { ProviderPlugin } from "./plugin.ts";
-import { hostMatchesAnyRule, normaliseHost } from "./rules.ts";
-import { secretForms } from "./scrub.ts";
+import { type CredentialValues, hostMatchesAnyRule, normaliseHost, renderInjection } from "./rules.ts";
+import { decisionSecrets, secretForms } from "./scrub.ts";
 import type { ServiceCore } from "./service.ts";
 import { createLastKnown } from "./last-known.ts";
 
@@ -40,6 +40,8 @@ export interface Tripwire {
   body(url: URL): Promise<BodyScan>;
   /** The 403 text for a hit (names the provider and the host, never the value). */
   reason(hit: TripwireHit, host: string): string;
+  /** This run's placeholder for a provider (a path rule replaces it, egress.ts), if it has one. */
+  placeholder(provider: string): Promise<string | undefined>;
   /** Audits a hit (`egress.exfiltration`); never a value. */
   report(hit: TripwireHit, host: string, method: string): void;
   close(): void;
@@ -126,6 +128,7 @@ class RunTripwire implements Tripwire {
   private watch: "no" | "yes" | "lost" = "no";
   private unwatch: (() => void) | undefined;
   private readonly lastKnown = createLastKnown<Matcher>(() => true);
+  private placeholders: Promise<Record<string, string>> | undefined;
 
   constructor(core: ServiceCore, options: TripwireOptions) {
     this.core = core;
@@ -146,6 +149,14 @@ class RunTripwire implements Tripwire {
   async body(url: URL): Promise<BodyScan> {
     const m = await this._matcher();
     return new BodyScan(m, await this._allowedAt(url, m));
+  }
+
+  placeholder(provider: string): Promise<string | undefined> {
+    // Placeholders are fixed for a run (derived from its token): asked for once.
+    const pending = (this.placeholders ??= (this.options.placeholders ?? (async (): Promise<Record<string, string>> => ({})))());
+    // A failed read (the registry) is asked again next time, not kept.
+    pending.catch(() => void (this.placeholders === pending && (this.placeholders = undefined)));
+    return pending.then((all) => (Object.hasOwn(all, provider) ? all[provider] : undefined));
   }
 
   reason(hit: TripwireHit, host: string): string {
@@ -307,16 +318,36 @@ async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Recor
   };
   for (const [provider, value] of Object.entries(await placeholders())) add(value, { provider, kind: "placeholder" });
   const vault = await core.vault();
+  const plugins = new Map((await core.registry.list()).plugins.map((p) => [p.name, p]));
   for (const provider of await vault.providerNames()) {
     for (const name of await vault.connectionNames(provider)) {
       // A damaged record is not readable here either; doctor reports it, the run goes on.
       const found = await vault.read(provider, name).catch(() => null);
       for (const field of SECRET_FIELDS) add(found?.secrets[field], { provider, kind: "secret" });
+      for (const part of _renderedSecrets(plugins.get(provider), found?.secrets)) add(part, { provider, kind: "secret" });
       const base = _hostOf(found?.meta.baseUrl);
       if (base !== null) baseHosts.set(provider, (baseHosts.get(provider) ?? new Set()).add(base));
     }
   }
   return { owners, baseHosts };
+}
+
+/**
+ * The secrets the provider's rules put on the wire, as the scrubber finds them (scrub.ts): so
+ * the half of a pair entered as one value (Trello's token of `KEY:TOKEN`) trips alone too.
+ */
+function _renderedSecrets(plugin: ProviderPlugin | undefined, secrets: CredentialValues | undefined): string[] {
+  if (plugin === undefined || secrets === undefined || plugin.authType === "aws_sigv4" || plugin.sign !== undefined) return [];
+  const out: string[] = [];
+  for (const rule of plugin.inject) {
+    try {
+      const { headers, query, path } = renderInjection(rule, secrets);
+      out.push(...decisionSecrets({ provider: plugin.name, connection: "", headers, query, ...(path === undefined ? {} : { path }) }));
+    } catch {
+      // A rule this record cannot fill injects nothing: nothing of it to look for.
+    }
+  }
+  return out;
 }
 
 const oauthHostCache = new WeakMap<ProviderPlugin, Set<string>>();

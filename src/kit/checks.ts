@@ -76,7 +76,7 @@ const FIELDS_OF: Partial<Record<AuthType, readonly string[]>> = {
   aws_sigv4: ["access_key_id", "secret_access_key", "session_token", "base_url"],
 };
 
-const DEFAULT_FORMAT: Record<NonNullable<InjectionRule["in"]>, string> = { header: "Bearer {token}", query: "{token}", basic: "{username}:{password}" };
+const DEFAULT_FORMAT: Record<NonNullable<InjectionRule["in"]>, string> = { header: "Bearer {token}", query: "{token}", basic: "{username}:{password}", path: "{token}" };
 
 /**
  * `placeholders`: every `{field}` in a rule's format is one a login of this auth type fills
@@ -90,7 +90,7 @@ export async function placeholderCheck(plugin: ProviderPlugin): Promise<CheckRes
       const format = rule.format ?? DEFAULT_FORMAT[rule.in ?? "header"];
       for (const [, name = ""] of format.matchAll(/\{([^{}]*)\}/g)) {
         if (name === "refresh_token") return result("placeholders", false, `field "inject[${i}].format": {refresh_token} would send the refresh token to an API`);
-        if (!fields.includes(name)) return result("placeholders", false, `field "inject[${i}].format": {${name}} is never set for authType "${plugin.authType}" (it has ${fields.map((f) => `{${f}}`).join(", ")})`);
+        if (!fields.includes(name.replace(/\.[01]$/, ""))) return result("placeholders", false, `field "inject[${i}].format": {${name}} is never set for authType "${plugin.authType}" (it has ${fields.map((f) => `{${f}}`).join(", ")})`);
       }
     }
   }

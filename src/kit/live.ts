@@ -15,6 +15,7 @@ import { createInjector } from "../core/inject.ts";
 import { createPlaceholder } from "../core/placeholder.ts";
 import type { FlowName, InjectionRule, ProviderPlugin } from "../core/plugin.ts";
 import { findMatchingRule, parseHostRule } from "../core/rules.ts";
+import { createTripwire, type Tripwire } from "../core/tripwire.ts";
 import type { LoginInteraction } from "../core/flow-registry.ts";
 import { result, type CheckResult } from "./checks.ts";
 import { startStandIn, type StandIn } from "./stand-in.ts";
@@ -104,6 +105,8 @@ function _interaction(flow: FlowName): LoginInteraction {
 
 async function _injection(service: AuthService, plugin: ProviderPlugin, standIn: StandIn, secret: string): Promise<CheckResult> {
   const injector = createInjector(service.core);
+  // A path rule replaces the run's placeholder in the URL (core/egress.ts): a run's stand-in.
+  const tripwire = createTripwire(service.core, { placeholders: async () => ({ [plugin.name]: createPlaceholder(plugin) }) });
   try {
     const undeclared = await decideEgress(injector, { method: "GET", url: new URL("https://authsome-conformance.invalid/"), rawHeaders: [], form: "fetch" });
     if (undeclared.injection !== null) return result("injection", false, "a credential was put on a request to a host the plugin does not declare");
@@ -112,7 +115,7 @@ async function _injection(service: AuthService, plugin: ProviderPlugin, standIn:
       const url = _sampleUrl(plugin, rule);
       if (url === null || findMatchingRule(plugin, url) !== rule) continue;
       tried += 1;
-      const problem = await _oneRequest(injector, url, rule, standIn, secret);
+      const problem = await _oneRequest(injector, rule.in === "path" ? await _withPlaceholder(url, rule, plugin, tripwire) : url, rule, standIn, secret, tripwire);
       if (problem !== null) return result("injection", false, `field "inject[${i}]": ${url.host}: ${problem}`);
     }
     if (tried === 0) return result("injection", true, "no rule with a host to try (regex rules without a sample host)", true);
@@ -120,11 +123,20 @@ async function _injection(service: AuthService, plugin: ProviderPlugin, standIn:
     return result("injection", true, `${tried} declared host(s): ${how}, and nothing to an undeclared host`);
   } finally {
     injector.close?.();
+    tripwire.close();
   }
 }
 
-async function _oneRequest(injector: ReturnType<typeof createInjector>, url: URL, rule: InjectionRule, standIn: StandIn, secret: string): Promise<string | null> {
-  const decided = await decideEgress(injector, { method: "GET", url, rawHeaders: ["accept", "application/json"], form: "fetch" });
+/** The sample URL with the segment a path rule rewrites (`/bot<placeholder>/...`). */
+async function _withPlaceholder(url: URL, rule: InjectionRule, plugin: ProviderPlugin, tripwire: Tripwire): Promise<URL> {
+  const placeholder = (await tripwire.placeholder(plugin.name)) ?? "";
+  const out = new URL(url);
+  out.pathname = url.pathname.replace(/\/authsome-conformance$/, `/${rule.name ?? ""}${placeholder}/authsome-conformance`);
+  return out;
+}
+
+async function _oneRequest(injector: ReturnType<typeof createInjector>, url: URL, rule: InjectionRule, standIn: StandIn, secret: string, tripwire: Tripwire): Promise<string | null> {
+  const decided = await decideEgress(injector, { method: "GET", url, rawHeaders: ["accept", "application/json"], form: "fetch", tripwire });
   if (decided.injection === null) return "nothing was injected";
   const headers = new Headers();
   for (let j = 0; j + 1 < decided.headers.length; j += 2) headers.append(decided.headers[j] ?? "", decided.headers[j + 1] ?? "");
@@ -159,6 +171,7 @@ function _signatureProblem(seen: { path: string; headers: Record<string, string>
 function _credentialProblem(seen: { path: string; headers: Record<string, string> }, rule: InjectionRule, secret: string): string | null {
   const where = rule.in ?? "header";
   const name = (rule.name ?? "Authorization").toLowerCase();
+  if (where === "path") return seen.path.includes(`/${rule.name ?? ""}${secret}/`) ? null : `the path segment "${rule.name ?? ""}<placeholder>" did not become "${rule.name ?? ""}<credential>"`;
   if (where === "query") {
     const value = new URL(seen.path, "http://x.invalid").searchParams.get(rule.name ?? "") ?? "";
     return value.includes(secret) ? null : `query parameter "${rule.name ?? ""}" does not carry the credential`;
@@ -168,7 +181,9 @@ function _credentialProblem(seen: { path: string; headers: Record<string, string
     const decoded = /^Basic (.+)$/i.test(value) ? Buffer.from(value.slice(6), "base64").toString("utf8") : "";
     return decoded.includes(secret) ? null : `header "${name}" carries no Basic credential with the secret`;
   }
-  return value.includes(secret) ? null : `header "${name}" does not carry the credential`;
+  // A pair entered as one value may be sent as its two parts (`{token.0}`, `{token.1}`).
+  const parts = secret.includes(":") ? [secret.slice(0, secret.indexOf(":")), secret.slice(secret.indexOf(":") + 1)] : [secret];
+  return value.includes(secret) || parts.every((part) => value.includes(part)) ? null : `header "${name}" does not carry the credential`;
 }
 
 /** A URL the rule covers: its host (a subdomain for `*.`; for a regex, a candidate it matches). */

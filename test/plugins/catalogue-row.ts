@@ -8,6 +8,7 @@ import type { InjectionRule, ProviderPlugin } from "../../src/core/plugin.ts";
 function sentAs(plugin: ProviderPlugin, rule: InjectionRule): string {
   if (plugin.authType === "aws_sigv4") return "SigV4 signature";
   if (rule.in === "query") return `?${rule.name ?? ""}=`;
+  if (rule.in === "path") return `/${rule.name ?? ""}{token}/`;
   if (rule.in === "basic") return `Basic ${rule.format ?? "{username}:{password}"}`;
   return `${rule.name ?? "Authorization"}: ${rule.format ?? "Bearer {token}"}`;
 }
