@@ -11,6 +11,7 @@ import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
 import type { BodyScan, Tripwire, TripwireHit } from "./tripwire.ts";
 import { normalizeHost, parsePort } from "./host.ts";
+import { replacePlaceholders } from "./placeholder-url.ts";
 import { planSigning } from "./sign.ts";
 
 /** One outbound request as a transport knows it. */
@@ -119,7 +120,7 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   const scan = request.tripwire !== undefined && request.hasBody === true ? await request.tripwire.body(url) : null;
   const bodyScan = scan === null || scan.idle ? null : scan;
   const decided = await injector.decide(url, options);
-  const injection = decided === null ? null : await _placeholdersReplaced(decided, url, request.tripwire);
+  const injection = decided === null ? null : await replacePlaceholders(decided, url, request.tripwire);
   let path = request.rawPath ?? url.pathname + url.search;
   if (injection !== null) {
     for (const name of Object.keys(injection.query)) url.searchParams.set(name, injection.query[name] ?? "");
@@ -129,39 +130,6 @@ export async function decideEgress(injector: Injector, request: EgressRequest): 
   const decision: EgressDecision = injection === null ? PASS : { action: "inject", injection };
   if (injection?.sign !== undefined) return _signed(request, { decision, injection, url, path, headers, bodyScan, signBody: null });
   return { decision, injection, url, path, headers, bodyScan, signBody: null };
-}
-
-/**
- * The run's placeholder in the agent's URL, for an injected request: a path rule's segment
- * `<prefix><placeholder>` becomes `<prefix><token>` (rules.ts); a query parameter holding just
- * the placeholder is dropped (the rule put the credential elsewhere: Trello SDKs send `key=` and
- * `token=` beside the header). Only the placeholder is replaced, never a segment that merely
- * starts with the prefix: a path the agent wrote with a token of its own, or a file name, is
- * never given this credential. No placeholder segment for a path rule: nothing is injected.
- * Without a tripwire (a transport with no run placeholders: the in-process interceptor) a
- * path rule injects nothing.
- */
-async function _placeholdersReplaced(injection: InjectionDecision, url: URL, tripwire: Tripwire | undefined): Promise<InjectionDecision | null> {
-  const placeholder = await tripwire?.placeholder(injection.provider);
-  if (placeholder === undefined) return injection.path === undefined ? injection : null;
-  const rewrite = injection.path;
-  if (rewrite !== undefined) {
-    const wanted = rewrite.prefix + placeholder;
-    const segments = url.pathname.split("/");
-    if (!segments.some((segment) => _decoded(segment) === wanted)) return null;
-    url.pathname = segments.map((segment) => (_decoded(segment) === wanted ? rewrite.prefix + rewrite.value : segment)).join("/");
-  }
-  if (url.search !== "") for (const [name, value] of [...url.searchParams]) if (value === placeholder) url.searchParams.delete(name, value);
-  return injection;
-}
-
-/** A path segment percent-decoded (an SDK may send `:` as `%3A`); as is when it does not decode. */
-function _decoded(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** A signed provider's request: signed now, or once the transport has read the body (sign.ts). */

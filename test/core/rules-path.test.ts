@@ -99,6 +99,12 @@ describe("decideEgress: a path rule replaces only the run's placeholder", () => 
     }
     const inProcess = await decide(`/bot${PLACEHOLDER}/getMe`, false);
     assert.deepEqual([inProcess.decision.action, inProcess.path], ["pass", `/bot${PLACEHOLDER}/getMe`]);
+    // The interceptor's tripwire has no placeholders: nothing to replace, nothing injected.
+    const none = createTripwire(service.core);
+    const url = new URL(`https://api.tg.example/bot${PLACEHOLDER}/getMe`);
+    const intercepted = await decideEgress(injector, { method: "GET", url, rawHeaders: [], form: "fetch", tripwire: none });
+    none.close();
+    assert.deepEqual([intercepted.decision.action, intercepted.url.pathname], ["pass", `/bot${PLACEHOLDER}/getMe`]);
   });
   test("the placeholder to another host trips (403)", async () => {
     const url = new URL(`https://evil.example/bot${PLACEHOLDER}/getMe`);
