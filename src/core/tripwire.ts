@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import type { AuditEvent } from "./audit.ts";
 import type { ProviderPlugin } from "./plugin.ts";
 import { type CredentialValues, hostMatchesAnyRule, normaliseHost, renderInjection } from "./rules.ts";
-import { decisionSecrets, secretForms } from "./scrub.ts";
+import { decisionSecrets, MIN_SECRET_LENGTH, secretForms } from "./scrub.ts";
 import type { ServiceCore } from "./service.ts";
 import { createLastKnown } from "./last-known.ts";
 
@@ -334,7 +334,8 @@ async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Recor
 
 /**
  * The secrets the provider's rules put on the wire, as the scrubber finds them (scrub.ts): so
- * the half of a pair entered as one value (Trello's token of `KEY:TOKEN`) trips alone too.
+ * the half of a pair entered as one value (Trello's token of `KEY:TOKEN`) trips alone too. Only
+ * values holding no other needle (`Bearer k` holds `k`): every needle costs each scan a little.
  */
 function _renderedSecrets(plugin: ProviderPlugin | undefined, secrets: CredentialValues | undefined): string[] {
   if (plugin === undefined || secrets === undefined || plugin.authType === "aws_sigv4" || plugin.sign !== undefined) return [];
@@ -347,7 +348,9 @@ function _renderedSecrets(plugin: ProviderPlugin | undefined, secrets: Credentia
       // A rule this record cannot fill injects nothing: nothing of it to look for.
     }
   }
-  return out;
+  const stored = SECRET_FIELDS.map((field) => secrets[field]).filter((v): v is string => v !== undefined && v.length >= MIN_SECRET_LENGTH);
+  const all = [...stored, ...out];
+  return [...new Set(out)].filter((value) => !all.some((other) => other !== value && value.includes(other)));
 }
 
 const oauthHostCache = new WeakMap<ProviderPlugin, Set<string>>();
