@@ -135,7 +135,8 @@ async function _listAll(storage: Storage, profile: string, locate: Locate): Prom
   for (const name of names) {
     const hit = saved.get(name);
     if (hit !== undefined && hit[0] === stamps?.get(name)) kept.set(name, hit);
-    else if (_isKey(prefix + name)) unread.push(name);
+    // Names from the disk (stamps) may not be keys; the store's own keys are (and are checked again on read).
+    else if (stamps === undefined || _isKey(prefix + name)) unread.push(name);
   }
   const listed = [...kept].map(([name, entry]) => _fromCache(name, entry));
   let fresh = 0;
