@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { parseStored } from "./profile-keys.ts";
 import { type ConnectionMeta, ProviderStateSchema, StoredRecordSchema } from "./records.ts";
 import { parseStorageKey } from "./storage/fs-driver.ts";
-import { type ListingCache, listingCacheOf } from "./storage/listing-cache.ts";
+import { type ListingCache, listingCacheOf, type RecordStamp, sameStamp } from "./storage/listing-cache.ts";
 import { isDamage, type ProviderSnapshot } from "./vault.ts";
 
 /** One connection as listed: its metadata, or why its record could not be read. */
@@ -59,10 +59,10 @@ function _connection(stored: unknown, provider: string, name: string, locate: Lo
 /** What a listing takes from one record (relative key `conn:<provider>:<name>` or `prov:<provider>`). */
 type Listed = { kind: "conn"; provider: string; connection: ListedConnection } | { kind: "prov"; provider: string; snapshot: ProviderSnapshot };
 /** A cached entry: the record's stamp, then its metadata (conn) or default connection (prov). */
-type CachedEntry = [stamp: string, value: ConnectionMeta | string | null];
+type CachedEntry = [stamp: RecordStamp, value: ConnectionMeta | string | null];
 
 const LISTED_KEY = /^(conn:[^:]+:[^:]+|prov:[^:]+)$/;
-const CACHE_HEADER = "authsome-listing 1 ";
+const CACHE_HEADER = "authsome-listing 2 ";
 
 /** Whether a file found on disk names a valid key (else it is no record: fs-driver.ts skips it too). */
 function _isKey(key: string): boolean {
@@ -86,7 +86,7 @@ function _fromCache(name: string, [, value]: CachedEntry): Listed {
 }
 
 /** The entry to cache for a freshly parsed record; damaged records are not cached (read every time). */
-function _toCache(stamp: string, listed: Listed): CachedEntry | undefined {
+function _toCache(stamp: RecordStamp, listed: Listed): CachedEntry | undefined {
   if (listed.kind === "prov") return listed.snapshot.damage === undefined ? [stamp, listed.snapshot.defaultConnection ?? null] : undefined;
   return listed.connection.meta === undefined ? undefined : [stamp, listed.connection.meta];
 }
@@ -134,7 +134,7 @@ async function _listAll(storage: Storage, profile: string, locate: Locate): Prom
   const unread: string[] = [];
   for (const name of names) {
     const hit = saved.get(name);
-    if (hit !== undefined && hit[0] === stamps?.get(name)) kept.set(name, hit);
+    if (hit !== undefined && sameStamp(hit[0], stamps?.get(name))) kept.set(name, hit);
     // Names from the disk (stamps) may not be keys; the store's own keys are (and are checked again on read).
     else if (stamps === undefined || _isKey(prefix + name)) unread.push(name);
   }

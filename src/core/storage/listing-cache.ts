@@ -25,8 +25,17 @@ import { isKeySegment, RECORD_SUFFIX, writeFileAtomic } from "./fs-driver.ts";
 /** Files changed this recently (ms) are read, never cached: coarse clocks (FAT: 2 s). */
 export const RACY_MS = 3000;
 
+/** A record file's change stamp: inode, size, mtime (ms), ctime (ms). Numbers, not a string: building one per record cost ~3 ms a `list`. */
+export type RecordStamp = readonly [ino: number, size: number, mtimeMs: number, ctimeMs: number];
+
 /** A change stamp per listed record key (relative to the profile, e.g. `conn:openai:work`). */
-export type RecordStamps = Map<string, string | undefined>;
+export type RecordStamps = Map<string, RecordStamp | undefined>;
+
+/** Whether `cached` (read back from the cache file: any shape) is the stamp `current`. */
+export function sameStamp(cached: unknown, current: RecordStamp | undefined): boolean {
+  if (current === undefined || !Array.isArray(cached) || cached.length !== 4) return false;
+  return cached[0] === current[0] && cached[1] === current[1] && cached[2] === current[2] && cached[3] === current[3];
+}
 
 /** What a store offers to cache derived listings. @internal */
 export interface ListingCache {
@@ -84,7 +93,7 @@ function _stampFiles(dir: string, prefix: string, now: number, out: RecordStamps
     const info = _lstat(`${dir}/${name}`);
     if (info === undefined || !info.isFile()) continue;
     const racy = info.mtimeMs > now - RACY_MS;
-    out.set(prefix + name.slice(0, -RECORD_SUFFIX.length), racy ? undefined : `${info.ino}:${info.size}:${info.mtimeMs}:${info.ctimeMs}`);
+    out.set(prefix + name.slice(0, -RECORD_SUFFIX.length), racy ? undefined : [info.ino, info.size, info.mtimeMs, info.ctimeMs]);
   }
 }
 
