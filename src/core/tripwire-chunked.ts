@@ -5,7 +5,7 @@
  * before them has been cleared. Framing is trusted: the relay has validated it already.
  */
 import { Buffer } from "node:buffer";
-import type { BodyScan } from "./tripwire.ts";
+import type { BodyScan } from "./tripwire-scan.ts";
 
 type Piece = { data: boolean; bytes: Buffer };
 
