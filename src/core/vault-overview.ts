@@ -119,6 +119,17 @@ async function _saveCache(cache: ListingCache, profile: string, entries: Map<str
 }
 
 /**
+ * Whether to rewrite the cache: when first built, and then only once enough of it is out of date.
+ * Rewriting costs ~20-30 ms for a thousand connections (serialise, hash, fsync), and one changed
+ * connection (a refresh) would otherwise cost that on the next `list` twice (once while its file
+ * is racy, once after); reading a few changed records apart costs well under a millisecond.
+ */
+function _worthSaving(saved: number, kept: number, fresh: number, unread: number, listed: number): boolean {
+  if (fresh === 0 && kept === saved) return false;
+  return saved === 0 || Math.max(saved - kept, unread) > Math.max(8, listed >> 5);
+}
+
+/**
  * Each listed record of `profile`, parsed; on a store with a listing cache (fs), unchanged records
  * come from the cache (storage/listing-cache.ts says why that is never stale) and the rest are
  * read, then cached.
@@ -151,7 +162,7 @@ async function _listAll(storage: Storage, profile: string, locate: Locate): Prom
     const entry = stamp === undefined ? undefined : _toCache(stamp, one);
     if (entry !== undefined) (kept.set(name, entry), fresh++);
   }
-  if (cache !== undefined && (fresh > 0 || kept.size !== saved.size)) await _saveCache(cache, profile, kept);
+  if (cache !== undefined && _worthSaving(saved.size, kept.size, fresh, unread.length, names.length)) await _saveCache(cache, profile, kept);
   return listed;
 }
 

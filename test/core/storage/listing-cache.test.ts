@@ -66,6 +66,12 @@ test("unchanged records come from the cache; the cache holds no sealed secret", 
   const second = await s.list();
   assert.deepEqual(second, first);
   assert.equal(s.counter.reads, 0, "second listing reads no record");
+
+  // One changed record is read apart; the cache is not rewritten for it (that costs more).
+  await s.store.storage.setItem("p:default:conn:acme:b", record("b", "needs_login"));
+  const third = await s.list();
+  assert.equal(third.connections[1]?.meta?.status, "needs_login");
+  assert.equal(await readFile(join(s.dir, ".cache/listing-default.json"), "utf8"), cached, "cache left as it was");
 });
 
 test("rewrites, in-place edits, removals and an edited cache are all seen", async (t) => {
