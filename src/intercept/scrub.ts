@@ -59,7 +59,7 @@ function _bodyScrubber(scrubber: Scrubber): TransformStream<Uint8Array, Uint8Arr
       if (stream.holding) quiet.arm();
     },
     flush(controller) {
-      quiet.cancel();
+      quiet.stop();
       const out = stream.end();
       if (out.length > 0) controller.enqueue(out);
     },

@@ -135,13 +135,13 @@ function _scanned(ctx: ForwardContext, scan: BodyScan, target: Target, method: s
       if (scan.holding) quiet.arm();
     },
     flush(done) {
-      quiet.cancel();
+      quiet.stop();
       const rest = scan.end();
       if (rest === null) return trip();
       done(null, rest);
     },
   });
-  transform.once("close", () => quiet.cancel());
+  transform.once("close", () => quiet.stop());
   return transform;
 }
 

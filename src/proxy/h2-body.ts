@@ -1,12 +1,11 @@
 /**
  * HTTP/2 bodies for h2-stream.ts: the request body through its tripwire scan, the answer's body
  * through the scrubber, both streamed with backpressure; what either holds back as a possible
- * start of a value goes out once the sender has gone quiet (QUIET_MS). A signed request's body
+ * start of a value goes out once the sender has gone quiet (core/quiet.ts). A signed request's body
  * is read whole instead (readWhole).
  */
 import type http2 from "node:http2";
-// Node's timers on both runtimes: Deno's global setTimeout returns a number, without refresh().
-import { clearTimeout, setTimeout } from "node:timers";
+import { QuietTimer } from "../core/quiet.ts";
 import type { StreamScrubber } from "../core/scrub.ts";
 import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
 import type { BodyScan } from "../core/tripwire.ts";
@@ -19,7 +18,7 @@ import { ProxyReply } from "./request.ts";
 export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, scrubber: StreamScrubber): void {
   const resume = (): void => void up.resume();
   // What could begin a secret waits only while more is coming (a gRPC answer the agent waits on).
-  const quiet = new Quiet(() => {
+  const quiet = new QuietTimer(() => {
     const held = scrubber.flush();
     if (held.length > 0 && !stream.closed && !stream.destroyed) stream.write(held);
   });
@@ -42,13 +41,6 @@ export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerH
   });
 }
 
-/**
- * The agent is on loopback: the bytes of one write arrive together, so this long without more
- * means it is waiting (for an answer, on a bidi stream): what the scan held back goes out. The
- * same for an upstream's answer the agent waits on (HTTP/2 frames of one write arrive together).
- */
-const QUIET_MS = 10;
-
 /** What {@link relayBody} reports back. */
 export interface BodyHooks {
   /** A needle: the scan stopped reading (nothing more goes upstream); answer 403. */
@@ -63,7 +55,7 @@ export interface BodyHooks {
  * The agent's body to the upstream stream, through its tripwire scan (core/tripwire.ts) when
  * there is one, with backpressure and no Transform stream in between (one per request body was
  * the largest part of what a gRPC call's body cost here). Bytes go on as they are cleared; what
- * could begin a needle is held only while more bytes are coming ({@link QUIET_MS}).
+ * could begin a needle is held only while more bytes are coming (core/quiet.ts).
  */
 export function relayBody(stream: http2.ServerHttp2Stream, up: http2.ClientHttp2Stream, scan: BodyScan | null, hooks: BodyHooks): void {
   const resume = (): void => void stream.resume();
@@ -75,7 +67,7 @@ export function relayBody(stream: http2.ServerHttp2Stream, up: http2.ClientHttp2
       up.once("drain", resume);
     }
   };
-  const quiet = scan === null ? null : new Quiet(() => send(scan.flush()));
+  const quiet = scan === null ? null : new QuietTimer(() => send(scan.flush()));
   const stop = (): void => {
     quiet?.stop();
     stream.off("data", onData);
@@ -103,36 +95,6 @@ export function relayBody(stream: http2.ServerHttp2Stream, up: http2.ClientHttp2
   stream.once("end", onEnd);
   // The upstream stream went (reset, or answered and closed): the rest of the body goes nowhere.
   up.once("close", stop);
-}
-
-/**
- * One timer per body, re-armed with `refresh()` rather than a new timer per chunk (a 1 MiB
- * body comes in 64 DATA frames): fires {@link QUIET_MS} after the last `arm`.
- */
-class Quiet {
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  private armed = false;
-  private readonly fire: () => void;
-
-  constructor(fire: () => void) {
-    this.fire = fire;
-  }
-
-  arm(): void {
-    this.armed = true;
-    if (this.timer === null) this.timer = setTimeout(() => this.armed && ((this.armed = false), this.fire()), QUIET_MS);
-    else this.timer.refresh();
-  }
-
-  cancel(): void {
-    this.armed = false;
-  }
-
-  stop(): void {
-    this.armed = false;
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
 }
 
 /** The agent's body, read whole through `scan`; null when it tripped (the stream is left open for the 403). */

@@ -526,8 +526,8 @@ class Relay implements ConnectionOwner {
   }
 
   private _dropUpstream(): void {
-    this.upQuiet.cancel();
-    this.agentQuiet.cancel();
+    this.upQuiet.stop();
+    this.agentQuiet.stop();
     const up = this.up;
     this.up = null;
     this.exchange = null;
