@@ -94,7 +94,7 @@ function scannedBody(body: ReadableStream<Uint8Array>, scan: BodyScan): Readable
       if (scan.holding) quiet.arm();
     },
     flush(controller) {
-      quiet.cancel();
+      quiet.stop();
       const rest = scan.end();
       if (rest === null) return controller.error(new TypeError("authsome: blocked by a tripwire"));
       if (rest.length > 0) controller.enqueue(rest);
@@ -192,9 +192,10 @@ function createPatchedFetch(original: Fetch, injector: Injector, connections: Re
 
 /**
  * Patches `globalThis.fetch` to inject credentials; returns a function that restores the
- * original fetch. Calling it twice without restoring is refused.
+ * original fetch at once, and whose promise settles when the audit entries still queued are
+ * written (await it before removing the home). Calling it twice without restoring is refused.
  */
-export async function intercept(options: InterceptOptions = {}): Promise<() => void> {
+export async function intercept(options: InterceptOptions = {}): Promise<() => Promise<void>> {
   const state = globalThis as { __authsomeIntercepted?: boolean };
   if (state.__authsomeIntercepted) throw new AuthsomeError("usage", "fetch is already intercepted by authsome");
   const service = options.service ?? (await createAuthService(options));
@@ -218,6 +219,6 @@ export async function intercept(options: InterceptOptions = {}): Promise<() => v
     tripwire.close();
     upstream.close();
     process.off("beforeExit", flushAtExit);
-    void audit.flush();
+    return audit.flush();
   };
 }

@@ -58,7 +58,7 @@ before(async () => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   // A fresh cache: no registry document cached from elsewhere answers for the stand-in.
-  env = { ...home.env, npm_config_registry: `${origin}/`, npm_config_cache: join(dir, "npm-cache"), npm_config_update_notifier: "false" };
+  env = { ...home.env, npm_config_registry: `${origin}/`, npm_config_cache: join(dir, "npm-cache"), npm_config_update_notifier: "false", npm_config_offline: "false" };
 });
 after(async () => {
   server.closeAllConnections();

@@ -85,13 +85,21 @@ describe("install", () => {
   });
 
   test("npm package (local directory spec, no network)", async () => {
+    // Restored after: Deno runs test files in parallel in one process, whose environment the
+    // CLI tests pass on to their children (providers-npm-name's npm then ran offline).
+    const before = process.env["npm_config_offline"];
     process.env["npm_config_offline"] = "true";
-    const h = await freshHome();
-    const registry = createRegistry({ home: h });
-    const plugin = await registry.install(join(fixtures, "npm-plugin"));
-    assert.equal(plugin.name, "thingamajig");
-    const stored = JSON.parse(await readFile(join(h, "plugins", "thingamajig.json"), "utf8"));
-    assert.equal(stored.$source, join(fixtures, "npm-plugin"));
+    try {
+      const h = await freshHome();
+      const registry = createRegistry({ home: h });
+      const plugin = await registry.install(join(fixtures, "npm-plugin"));
+      assert.equal(plugin.name, "thingamajig");
+      const stored = JSON.parse(await readFile(join(h, "plugins", "thingamajig.json"), "utf8"));
+      assert.equal(stored.$source, join(fixtures, "npm-plugin"));
+    } finally {
+      if (before === undefined) delete process.env["npm_config_offline"];
+      else process.env["npm_config_offline"] = before;
+    }
   });
 
   test("a name clash is refused with provider_exists, unless forced", async () => {

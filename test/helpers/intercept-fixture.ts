@@ -47,7 +47,7 @@ export async function startInterceptFixture(name: string, key: string, inject: (
       try {
         await fn();
       } finally {
-        restore();
+        await restore();
       }
     },
     async close() {

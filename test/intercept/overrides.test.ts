@@ -81,6 +81,6 @@ test("the interceptor reaches the overridden host:port (name kept for TLS), and 
     await assert.rejects(fetch(`https://svc.example.test:${other.port}/v1/not-overridden`, { signal: AbortSignal.timeout(10_000) }));
     assert.equal(other.requests.length, 0, "the entry for one port was not applied to another");
   } finally {
-    restore();
+    await restore();
   }
 });

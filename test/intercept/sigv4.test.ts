@@ -56,7 +56,7 @@ async function withIntercept(fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } finally {
-    restore();
+    await restore();
   }
 }
 

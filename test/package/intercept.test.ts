@@ -25,7 +25,7 @@ import { intercept } from "authsome-broker/intercept";
 const restore = await intercept();
 const response = await fetch(process.env.TARGET_URL);
 const body = await response.text();
-restore();
+await restore();
 console.log(JSON.stringify({ status: response.status, length: body.length }));
 `;
 
