@@ -6,18 +6,12 @@
  * and the placeholder sent to another provider's host is 403. curl and a Node child's fetch.
  */
 import assert from "node:assert/strict";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
-import tls from "node:tls";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { runCli } from "../helpers/cli.ts";
+import { type StandIn, startStandIn } from "../helpers/cli-upstream.ts";
 
 const TOKEN = "7012345678:AAH-real_bot_token_0123456789abcdefXY";
-let home: Awaited<ReturnType<typeof tempHome>>;
-let server: https.Server;
+let standIn: StandIn;
 let env: Record<string, string>;
 let telegram: string;
 let other: string;
@@ -34,33 +28,12 @@ function answer(req: { url?: string | undefined; headers: { host?: string | unde
 }
 
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  server = https.createServer({ SNICallback: (name, done) => void ca.leafFor(name).then((leaf) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })), done) });
-  server.on("request", (req, res) => {
-    req.resume();
-    req.on("end", () => answer(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: `api.telegram.org:${port}:127.0.0.1,other.example.test:${port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
-  telegram = `https://api.telegram.org:${port}`;
-  other = `https://other.example.test:${port}`;
-  // Another connected provider's host, so the proxy intercepts it (and its tripwire looks).
-  const elsewhere = join(home.home, "elsewhere.json");
-  await writeFile(elsewhere, JSON.stringify({ name: "elsewhere", authType: "api_key", inject: [{ host: "other.example.test" }] }));
-  for (const [args, input] of [[["login", "telegram"], TOKEN], [["providers", "add", elsewhere], ""], [["login", "elsewhere"], "elsewhere-key-00000000"]] as const) {
-    const r = await runCli([...args], { env, input });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  standIn = await startStandIn(["api.telegram.org"], answer, [[["login", "telegram"], TOKEN]]);
+  env = standIn.env;
+  telegram = standIn.origin("api.telegram.org");
+  other = standIn.origin("other.example.test");
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  await home.cleanup();
-});
+after(() => standIn.close());
 
 const run = (args: string[]) => runCli(["run", "--", ...args], { env });
 const tokenParts = [TOKEN, TOKEN.split(":")[1] ?? "", encodeURIComponent(TOKEN)];

@@ -5,19 +5,13 @@
  * header) shows the child neither; the token half alone sent to another provider's host is 403.
  */
 import assert from "node:assert/strict";
-import https from "node:https";
-import type { AddressInfo } from "node:net";
-import tls from "node:tls";
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
-import { runCli, tempHome } from "../helpers/cli.ts";
+import { runCli } from "../helpers/cli.ts";
+import { type StandIn, startStandIn } from "../helpers/cli-upstream.ts";
 
 const KEY = "0123456789abcdef0123456789abcdef";
 const TOKEN = `ATTA${"0a1b2c3d".repeat(8)}F00DCAFE`;
-let home: Awaited<ReturnType<typeof tempHome>>;
-let server: https.Server;
+let standIn: StandIn;
 let env: Record<string, string>;
 let trello: string;
 let other: string;
@@ -34,32 +28,12 @@ function answer(req: { url?: string | undefined; headers: Record<string, string 
 }
 
 before(async () => {
-  home = await tempHome();
-  const ca = await createCertificateAuthority(createMemoryCaStore());
-  server = https.createServer({ SNICallback: (name, done) => void ca.leafFor(name).then((leaf) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })), done) });
-  server.on("request", (req, res) => {
-    req.resume();
-    req.on("end", () => answer(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as AddressInfo).port;
-  const caFile = join(home.home, "upstream-ca.pem");
-  await writeFile(caFile, ca.caCertPem());
-  env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: `api.trello.com:${port}:127.0.0.1,other.example.test:${port}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: caFile };
-  trello = `https://api.trello.com:${port}`;
-  other = `https://other.example.test:${port}`;
-  const elsewhere = join(home.home, "elsewhere.json");
-  await writeFile(elsewhere, JSON.stringify({ name: "elsewhere", authType: "api_key", inject: [{ host: "other.example.test" }] }));
-  for (const [args, input] of [[["login", "trello"], `${KEY}:${TOKEN}`], [["providers", "add", elsewhere], ""], [["login", "elsewhere"], "elsewhere-key-00000000"]] as const) {
-    const r = await runCli([...args], { env, input });
-    assert.equal(r.code, 0, r.stderr);
-  }
+  standIn = await startStandIn(["api.trello.com"], answer, [[["login", "trello"], `${KEY}:${TOKEN}`]]);
+  env = standIn.env;
+  trello = standIn.origin("api.trello.com");
+  other = standIn.origin("other.example.test");
 });
-after(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-  await home.cleanup();
-});
+after(() => standIn.close());
 
 const run = (args: string[]) => runCli(["run", "--", ...args], { env });
 const leaks = (text: string): boolean => [KEY, TOKEN, TOKEN.slice(8, 40)].some((part) => text.includes(part));

@@ -80,3 +80,45 @@ export async function addAcme(home: string, env: Record<string, string>, key: st
     if (r.code !== 0) throw new Error(`${args.join(" ")} exited ${r.code}: ${r.stderr}`);
   }
 }
+
+/** A provider stand-in behind `authsome run`: see {@link startStandIn}. */
+export interface StandIn {
+  env: Record<string, string>;
+  /** `https://<host>:<port>` of the stand-in. */
+  origin(host: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTPS server answering, after the request's body, as every host in `hosts` (leaves minted
+ * per SNI by a test CA the proxy trusts), plus `other.example.test`, the host of a second
+ * connected provider (`elsewhere`), so the proxy intercepts it and its tripwire looks there.
+ * `logins` are CLI argument lists with their stdin, run in order.
+ */
+export async function startStandIn(hosts: string[], answer: http.RequestListener, logins: (readonly [string[], string])[]): Promise<StandIn> {
+  const home = await tempHome();
+  const ca = await createCertificateAuthority(createMemoryCaStore());
+  const server = https.createServer({ SNICallback: (name, done) => void ca.leafFor(name).then((leaf) => done(null, tls.createSecureContext({ cert: leaf.certPem, key: leaf.keyPem })), done) });
+  server.on("request", (req, res) => {
+    req.resume();
+    req.on("end", () => answer(req, res));
+  });
+  const port = await _listen(server);
+  const caFile = join(home.home, "upstream-ca.pem");
+  await writeFile(caFile, ca.caCertPem());
+  const resolve = [...hosts, "other.example.test"].map((h) => `${h}:${port}:127.0.0.1`).join(",");
+  const env = { ...home.env, AUTHSOME_UPSTREAM_RESOLVE: resolve, AUTHSOME_UPSTREAM_CA: caFile };
+  const elsewhere = join(home.home, "elsewhere.json");
+  await writeFile(elsewhere, JSON.stringify({ name: "elsewhere", authType: "api_key", inject: [{ host: "other.example.test" }] }));
+  const steps: (readonly [string[], string])[] = [...logins, [["providers", "add", elsewhere], ""], [["login", "elsewhere"], "elsewhere-key-00000000"]];
+  for (const [args, input] of steps) {
+    const r = await runCli(args, { env, input });
+    if (r.code !== 0) throw new Error(`${args.join(" ")} exited ${r.code}: ${r.stderr}`);
+  }
+  const close = async () => {
+    server.closeAllConnections();
+    await new Promise((done) => server.close(done));
+    await home.cleanup();
+  };
+  return { env, origin: (host) => `https://${host}:${port}`, close };
+}
