@@ -113,24 +113,37 @@ async function _switch(home: string, pending: Pending): Promise<void> {
     if (existsSync(paths.file)) await unlink(paths.file);
     await rename(paths.nextKeyring, paths.keyring);
   }
-  if (oldPointer === undefined && pending.to === "file") return;
   if (pending.to === "file") await unlink(paths.keyring).catch(() => {});
-  await _deleteStaleEntries(home, pending.to === "keyring" ? readPointer(paths.keyring)?.account : undefined);
+  // From a file to a file too: a `--to keyring` killed after making its entry, before its
+  // pointer, left the home on its file and the entry behind. One try only there: a home that
+  // never used the keyring should not wait on a busy one.
+  const keep = pending.to === "keyring" ? readPointer(paths.keyring)?.account : undefined;
+  await _deleteStaleEntries(home, keep, oldPointer === undefined && pending.to === "file" ? 1 : SWEEP_TRIES);
 }
 
 /**
  * Deletes this home's keyring entries other than `keep`: the old key, and any left by a
  * rotation killed between making its entry and writing its pointer. Entries of other homes
- * (another path before the id) are not touched. If the keyring cannot be reached they linger.
+ * (another path before the id) are not touched. A keyring that does not answer (a busy D-Bus)
+ * is asked again, up to `tries` times ({@link SWEEP_TRIES}); after that the entries linger until the
+ * next rotation, which sweeps again (the switch itself is done: nothing reads them).
  */
-async function _deleteStaleEntries(home: string, keep: string | undefined): Promise<void> {
+async function _deleteStaleEntries(home: string, keep: string | undefined, tries: number): Promise<void> {
   const { keyringAccounts, keyringDelete } = await import("../runtime/keyring.ts");
   const ours = new RegExp(`^${home.replace(/[\\^$.*+?()[\]{}|]/g, "\\$&")} [A-Za-z0-9_-]{8}$`);
-  const accounts = await keyringAccounts(KEYRING_SERVICE).catch(() => [] as string[]);
-  for (const account of accounts) {
-    if (account !== keep && ours.test(account)) await keyringDelete({ service: KEYRING_SERVICE, account }).catch(() => false);
+  for (let attempt = 1; attempt <= tries; attempt += 1) {
+    const accounts = await keyringAccounts(KEYRING_SERVICE).catch(() => null);
+    if (accounts === null) continue;
+    let left = 0;
+    for (const account of accounts) {
+      if (account === keep || !ours.test(account)) continue;
+      if (!(await keyringDelete({ service: KEYRING_SERVICE, account }).then(() => true, () => false))) left += 1;
+    }
+    if (left === 0) return;
   }
 }
+
+const SWEEP_TRIES = 3;
 
 /** Re-wraps (or re-encrypts) every profile under `target`, opening with `current` or `target`. */
 async function _rewrapAll(store: Store, current: CryptoKey, target: CryptoKey, reencrypt: boolean): Promise<RotateResult["profiles"]> {
