@@ -9,44 +9,19 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import http from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { runCli, type tempHome } from "../helpers/cli.ts";
 import { addAcme, type HomeWithRoute, startHomeWithRoute } from "../helpers/cli-upstream.ts";
+import { pingPong } from "../helpers/ping-pong.ts";
 import { repoRoot } from "../helpers/spawn-runtime.ts";
 
 const KEY = "acme-stream-key-0123456789";
-/** Ends in the key's first bytes: held back as a possible key, released once the upstream is quiet. */
-const SHORT = { first: `event one: ${KEY.slice(0, 3)}`, second: "m is not the key\nevent two\n" };
-/** The key echoed with a pause inside it: 12 bytes are held then starred, the rest starred. */
-const PAUSED = { first: `echo: ${KEY.slice(0, 12)}`, second: `${KEY.slice(12)} done\n` };
-
 let home: Awaited<ReturnType<typeof tempHome>>;
 let env: Record<string, string>;
 let ports = { secure: 0, plain: 0 };
 let upstream: HomeWithRoute;
-/** Per stream id: what the upstream had sent when the agent asked for more. */
-const sentBeforeNext = new Map<string, string>();
-const waiting = new Map<string, () => void>();
-
-/** `/chat?id=&kind=short|paused`: the first message, then the second once `/next?id=` came. */
-function route(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const url = new URL(req.url ?? "/", "http://x");
-  const id = url.searchParams.get("id") ?? "";
-  req.resume();
-  if (url.pathname === "/next") {
-    waiting.get(id)?.();
-    return void res.end("ok");
-  }
-  const messages = url.searchParams.get("kind") === "paused" ? PAUSED : SHORT;
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  res.write(messages.first);
-  waiting.set(id, () => {
-    sentBeforeNext.set(id, messages.first);
-    res.end(messages.second);
-  });
-}
+const { route, sentBeforeNext, expected, messages } = pingPong(KEY);
 
 before(async () => {
   upstream = await startHomeWithRoute(route);
@@ -67,12 +42,6 @@ function stream(scheme: "https" | "http", kind: "short" | "paused"): { id: strin
   return { id, chat: `${origin}/chat?id=${id}&kind=${kind}`, next: `${origin}/next?id=${id}` };
 }
 
-/** What the agent must see: the same bytes with every byte of the key starred. */
-function expected(kind: "short" | "paused"): { first: string; rest: string } {
-  const m = kind === "paused" ? PAUSED : SHORT;
-  return { first: m.first.replace(KEY.slice(0, 12), "*".repeat(12)), rest: m.second.replace(KEY.slice(12), "*".repeat(KEY.length - 12)) };
-}
-
 // Reads exactly the first message's bytes (dd reads one byte at a time, never past it), then asks for more.
 const curlScript = (chat: string, next: string, n: number): string => `curl -sSN "${chat}" | { dd bs=1 count=${n} status=none; echo "|"; curl -sS -o /dev/null "${next}"; cat; }`;
 
@@ -83,7 +52,7 @@ for (const [scheme, kind] of [["https", "short"], ["https", "paused"], ["http", 
     const r = await run(["sh", "-c", curlScript(s.chat, s.next, want.first.length)]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `${want.first}|\n${want.rest}`);
-    assert.equal(sentBeforeNext.get(s.id), kind === "paused" ? PAUSED.first : SHORT.first, "the agent asked for more after the first message only");
+    assert.equal(sentBeforeNext.get(s.id), messages[kind].first, "the agent asked for more after the first message only");
   });
 }
 

@@ -7,7 +7,6 @@
  */
 import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
-import type http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -17,36 +16,15 @@ import { createAuthService, type AuthService } from "../../src/core/auth-service
 import { intercept } from "../../src/intercept/index.ts";
 import { createCertificateAuthority, createMemoryCaStore } from "../../src/proxy/ca.ts";
 import { tempHome } from "../helpers/cli.ts";
+import { pingPong } from "../helpers/ping-pong.ts";
 
 const KEY = "chat-stream-key-0123456789";
-const MESSAGES = {
-  short: { first: `event one: ${KEY.slice(0, 3)}`, second: "t is not the key\nevent two\n" },
-  paused: { first: `echo: ${KEY.slice(0, 12)}`, second: `${KEY.slice(12)} done\n` },
-};
 let home: Awaited<ReturnType<typeof tempHome>>;
 let service: AuthService;
 let server: https.Server;
 let caPem: string;
 let origin: string;
-const waiting = new Map<string, () => void>();
-const sentBeforeNext = new Set<string>();
-
-function route(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const url = new URL(req.url ?? "/", "http://x");
-  const id = url.searchParams.get("id") ?? "";
-  req.resume();
-  if (url.pathname === "/next") {
-    waiting.get(id)?.();
-    return void res.end("ok");
-  }
-  const m = MESSAGES[url.searchParams.get("kind") === "paused" ? "paused" : "short"];
-  res.writeHead(200, { "content-type": "text/event-stream" });
-  res.write(m.first);
-  waiting.set(id, () => {
-    sentBeforeNext.add(id);
-    res.end(m.second);
-  });
-}
+const { route, sentBeforeNext, expected, messages } = pingPong(KEY);
 
 before(async () => {
   home = await tempHome();
@@ -82,7 +60,8 @@ async function withIntercept(fn: () => Promise<void>): Promise<void> {
 
 for (const kind of ["short", "paused"] as const) {
   test(`a ${kind} message reaches the agent whole before the upstream sends the next`, async () => {
-    const m = MESSAGES[kind];
+    const m = messages[kind];
+    const want = expected(kind);
     const id = kind;
     await withIntercept(async () => {
       const res = await fetch(`${origin}/chat?id=${id}&kind=${kind}`);
@@ -94,11 +73,11 @@ for (const kind of ["short", "paused"] as const) {
         first += Buffer.from(value ?? new Uint8Array()).toString("latin1");
       }
       assert.equal(sentBeforeNext.has(id), false);
-      assert.equal(first, m.first.replace(KEY.slice(0, 12), "*".repeat(12)));
+      assert.equal(first, want.first);
       await (await fetch(`${origin}/next?id=${id}`)).text();
       let rest = "";
       for (let c = await reader.read(); !c.done; c = await reader.read()) rest += Buffer.from(c.value).toString("latin1");
-      assert.equal(rest, m.second.replace(KEY.slice(12), "*".repeat(KEY.length - 12)));
+      assert.equal(rest, want.rest);
     });
   });
 }
