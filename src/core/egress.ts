@@ -10,7 +10,7 @@
 import type { AuditEvent } from "./audit.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "./injector.ts";
 import type { BodyScan, Tripwire, TripwireHit } from "./tripwire.ts";
-import { normalizeHost, parsePort } from "./host.ts";
+import { normalizeHost, parseUrlAuthority } from "./host.ts";
 import { replacePlaceholders } from "./placeholder-url.ts";
 import { planSigning } from "./sign.ts";
 
@@ -160,15 +160,9 @@ async function _signed(request: EgressRequest, result: EgressResult): Promise<Eg
  */
 export function namesTarget(named: string, url: URL): boolean {
   if (named === url.host) return true;
-  const bare = named.slice(named.lastIndexOf("@") + 1).trim();
-  const close = bare.startsWith("[") ? bare.indexOf("]") : -1;
-  const colon = bare.indexOf(":", close + 1);
-  if (close < 0 && colon >= 0 && bare.indexOf(":", colon + 1) >= 0) return false;
-  const host = colon < 0 ? bare : bare.slice(0, colon);
-  if (host === "" || normalizeHost(host) !== normalizeHost(url.hostname)) return false;
   const fallback = url.protocol === "https:" ? 443 : 80;
-  const port = colon < 0 || colon === bare.length - 1 ? fallback : parsePort(bare.slice(colon + 1));
-  return port !== null && port === (url.port === "" ? fallback : Number(url.port));
+  const parsed = parseUrlAuthority(named.trim(), fallback);
+  return parsed !== null && parsed.host === normalizeHost(url.hostname) && parsed.port === (url.port === "" ? fallback : Number(url.port));
 }
 
 /**

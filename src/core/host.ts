@@ -7,6 +7,9 @@
  * spelling of `api.example.com` and must get the same decision. Two or more trailing dots are
  * not a DNS name; removing only one leaves a name with an empty label, which matches no rule
  * and which the proxy refuses as malformed (never a quiet match).
+ *
+ * Also the strict parsers of authorities (CONNECT targets, absolute URLs, Host and `:authority`
+ * values), shared by the proxy and the egress pipeline's check that a request names its target.
  */
 import { isIP } from "node:net";
 
@@ -41,4 +44,47 @@ export function parsePort(text: string): number | null {
   if (!PORT.test(text)) return null;
   const port = Number(text);
   return port >= 1 && port <= 65535 ? port : null;
+}
+
+const WIRE_HOST = /^[\x21-\x7e]+$/;
+
+/** A parsed, normalised `host:port`. */
+export interface HostPort {
+  /** Normalised host: see {@link normalizeHost}. */
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses a CONNECT request target, `host:port` or `[v6]:port` (RFC 9110 section 9.3.6: the port
+ * is required), into a normalised host and port; null when malformed.
+ */
+export function parseAuthority(authority: string): HostPort | null {
+  const colon = authority.lastIndexOf(":");
+  if (colon <= 0) return null;
+  const rawHost = authority.slice(0, colon);
+  // An unbracketed IPv6 address would be ambiguous: the port is whatever follows the last colon.
+  if (rawHost.includes(":") && !rawHost.startsWith("[")) return null;
+  // On the wire a host is printable ASCII: a raw non-ASCII or spaced name is refused, not repaired.
+  if (!WIRE_HOST.test(rawHost)) return null;
+  const host = normalizeHost(rawHost);
+  const port = parsePort(authority.slice(colon + 1));
+  if (port === null || !isValidHost(host)) return null;
+  return { host, port };
+}
+
+/**
+ * Parses the authority of an absolute URL (`host`, `host:port`, `[v6]`, `[v6]:port`, any
+ * `userinfo@` dropped), using `defaultPort` when none is given; null when malformed.
+ */
+export function parseUrlAuthority(authority: string, defaultPort: number): HostPort | null {
+  const bare = authority.slice(authority.lastIndexOf("@") + 1);
+  const close = bare.lastIndexOf("]");
+  const colon = bare.lastIndexOf(":");
+  if (colon < 0 || colon < close) {
+    const host = normalizeHost(bare);
+    return WIRE_HOST.test(bare) && isValidHost(host) ? { host, port: defaultPort } : null;
+  }
+  if (colon === bare.length - 1) return parseAuthority(bare + String(defaultPort));
+  return parseAuthority(bare);
 }
