@@ -4,13 +4,14 @@
  */
 import "../register.ts";
 import { getEnv } from "../runtime/index.ts";
+import { writeStdio } from "../runtime/stdio.ts";
 import { createInProcessClient, prefetchApi } from "./client.ts";
 import { type AnyCommand, commandHelp } from "./command.ts";
 import { createOutput, type Output } from "./output.ts";
 import { createInteraction } from "./interaction.ts";
 import { checkPositionals, parseCommandArgs } from "./parse.ts";
 import { COMMANDS, loadCommand, pickSubcommand, visibleCommandNames } from "./registry.ts";
-import { exitWhenDrained, guardPipes } from "./streams.ts";
+import { exitWhenDrained } from "./streams.ts";
 
 export { exitWhenDrained };
 
@@ -52,12 +53,12 @@ function hoistGlobals(argv: string[]): string[] {
 async function printHelp(words: string[]): Promise<number> {
   const [name, subName] = words.filter((w) => !w.startsWith("-"));
   if (name === undefined) {
-    process.stdout.write(`${mainHelp()}\n`);
+    writeStdio(1, `${mainHelp()}\n`);
     return 0;
   }
   const command = await loadCommand(name);
   const picked = subName === undefined ? command : pickSubcommand(command, [subName]).command;
-  process.stdout.write(`${commandHelp(picked)}\n`);
+  writeStdio(1, `${commandHelp(picked)}\n`);
   return 0;
 }
 
@@ -66,7 +67,7 @@ async function runCommand(picked: { command: AnyCommand; argv: string[] }, signa
   const parsed = parseCommandArgs(picked.command, picked.argv);
   const out = setOut(createOutput({ json: parsed.values["json"] === true, quiet: parsed.values["quiet"] === true, noColor: parsed.values["no-color"] === true }));
   if (parsed.values["help"] === true || picked.command.run === undefined) {
-    process.stdout.write(`${commandHelp(picked.command)}\n`);
+    writeStdio(1, `${commandHelp(picked.command)}\n`);
     return parsed.values["help"] === true ? 0 : 2;
   }
   checkPositionals(picked.command, parsed.positionals);
@@ -81,16 +82,15 @@ async function runCommand(picked: { command: AnyCommand; argv: string[] }, signa
 
 /** Runs the CLI with `argv` (without the executable); returns the exit code. */
 export async function main(rawArgv: string[]): Promise<number> {
-  guardPipes();
   const argv = hoistGlobals(rawArgv);
   let out = createOutput({ json: argv.includes("--json"), quiet: argv.includes("--quiet") || argv.includes("-q"), noColor: argv.includes("--no-color") });
   const name = argv[0];
   if (name === undefined) {
-    process.stderr.write(`${mainHelp()}\n`);
+    writeStdio(2, `${mainHelp()}\n`);
     return 2;
   }
   if (name === "--version" || name === "-v" || name === "-V") {
-    process.stdout.write(`${VERSION}\n`);
+    writeStdio(1, `${VERSION}\n`);
     return 0;
   }
   const controller = new AbortController();

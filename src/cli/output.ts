@@ -6,6 +6,7 @@
  */
 import { AuthsomeError, toAuthsomeError } from "../core/errors.ts";
 import { getEnv } from "../runtime/index.ts";
+import { isTerminal, writeStdio } from "../runtime/stdio.ts";
 
 /** A colour style. */
 export type Style = "bold" | "dim" | "green" | "red" | "yellow";
@@ -62,26 +63,26 @@ function painter(enabled: boolean): (style: Style, text: string) => string {
 
 /** Creates the output for a run. */
 export function createOutput(flags: OutputFlags): Output {
-  const color = colorEnabled(process.stdout.isTTY, flags.noColor);
-  const paintMessage = painter(colorEnabled(process.stderr.isTTY, flags.noColor));
+  const color = colorEnabled(isTerminal(1), flags.noColor);
+  const paintMessage = painter(colorEnabled(isTerminal(2), flags.noColor));
   const out: Output = {
     json: flags.json,
     quiet: flags.quiet,
     color,
     data(value, human) {
-      process.stdout.write(flags.json ? `${JSON.stringify(value, null, 2)}\n` : ensureNewline(human()));
+      writeStdio(1, flags.json ? `${JSON.stringify(value, null, 2)}\n` : ensureNewline(human()));
     },
     info(message) {
-      if (!flags.quiet) process.stderr.write(ensureNewline(message));
+      if (!flags.quiet) writeStdio(2, ensureNewline(message));
     },
     warn(message) {
-      process.stderr.write(ensureNewline(`${paintMessage("yellow", "warning:")} ${message}`));
+      writeStdio(2, ensureNewline(`${paintMessage("yellow", "warning:")} ${message}`));
     },
     error(error) {
       const failure = toAuthsomeError(error);
-      if (getEnv("AUTHSOME_DEBUG") === "1") process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n${(failure.cause as Error | undefined)?.stack ?? ""}\n`);
-      if (flags.json) process.stdout.write(`${JSON.stringify(failure.toJSON())}\n`);
-      else process.stderr.write(`${paintMessage("red", "error:")} ${failure.message}${failure.hint ? `\n  ${failure.hint}` : ""}\n`);
+      if (getEnv("AUTHSOME_DEBUG") === "1") writeStdio(2, `${(error as Error)?.stack ?? String(error)}\n${(failure.cause as Error | undefined)?.stack ?? ""}\n`);
+      if (flags.json) writeStdio(1, `${JSON.stringify(failure.toJSON())}\n`);
+      else writeStdio(2, `${paintMessage("red", "error:")} ${failure.message}${failure.hint ? `\n  ${failure.hint}` : ""}\n`);
       return failure.exitCode;
     },
     paint: painter(color),

@@ -8,7 +8,7 @@ import { accessSync, constants, readFileSync, realpathSync } from "node:fs";
 import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
-import { isatty } from "node:tty";
+import { isTerminal } from "./stdio.ts";
 
 /** The runtime executing this code. */
 export type RuntimeName = "node" | "deno";
@@ -43,11 +43,9 @@ export function userHome(): string {
 
 /** True when standard input is an interactive terminal. */
 export function stdinIsTty(): boolean {
-  const deno = denoGlobal();
-  if (deno !== undefined) return deno.stdin.isTerminal();
   // fd 0 itself, not process.stdin: reading that getter builds a stream (a net.Socket for a
   // pipe), ~3 ms of every CLI start that only asks.
-  return isatty(0);
+  return isTerminal(0);
 }
 
 /** Reads all of standard input as UTF-8 (for keys and secrets piped in; never argv). */

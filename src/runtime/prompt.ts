@@ -5,6 +5,7 @@
  * stderr, like every other message. Each wait is bounded by a timeout.
  */
 import { AuthsomeError } from "../core/errors.ts";
+import { writeStdio } from "./stdio.ts";
 
 /** Options for {@link promptLine}. */
 export interface PromptOptions {
@@ -142,7 +143,7 @@ export function promptLine(question: string, options: PromptOptions): Promise<st
       clearTimeout(timer);
       options.signal?.removeEventListener("abort", onAbort);
       input?.stop();
-      process.stderr.write("\n");
+      writeStdio(2, "\n");
       if (error === undefined) resolve(editor.value());
       else reject(error);
     };
@@ -152,12 +153,12 @@ export function promptLine(question: string, options: PromptOptions): Promise<st
     options.signal?.addEventListener("abort", onAbort, { once: true });
     input = _rawInput((bytes) => {
       const step = editor.feed(decoder.decode(bytes, { stream: true }));
-      if (step.echo !== "") process.stderr.write(step.echo);
+      if (step.echo !== "") writeStdio(2, step.echo);
       if (step.end === "done") finish(undefined);
       else if (step.end === "cancel") finish(ENDINGS.cancel());
       else if (step.end === "too_long") finish(ENDINGS.too_long(max));
     }, () => finish(ENDINGS.closed()));
     // Asked only once raw mode is on: a fast typist (or a test) never sees the answer echoed.
-    if (!settled) process.stderr.write(question);
+    if (!settled) writeStdio(2, question);
   });
 }

@@ -11,9 +11,8 @@
  * at a loopback relay that connects to the override's address (see {@link UpstreamFetch}).
  */
 import { readFile } from "node:fs/promises";
-import { isIP } from "node:net";
 import { AuthsomeError } from "../core/errors.ts";
-import { isValidHost, normalizeHost, parsePort } from "../core/host.ts";
+import { isIpAddress, isValidHost, normalizeHost, parsePort } from "../core/host.ts";
 import { getEnv } from "./index.ts";
 
 /** Upstream overrides (`AUTHSOME_UPSTREAM_RESOLVE`, `AUTHSOME_UPSTREAM_CA`). */
@@ -91,7 +90,7 @@ function _parseResolveEntry(entry: string): { host: string; port: number; addres
   const port = parsePort(rest.slice(0, colon));
   const address = normalizeHost(rest.slice(colon + 1));
   const host = normalizeHost(rawHost);
-  if (port === null || !isValidHost(host) || isIP(address) === 0) return null;
+  if (port === null || !isValidHost(host) || !isIpAddress(address)) return null;
   return { host, port, address };
 }
 
@@ -125,7 +124,7 @@ export async function upstreamFetch(overrides: UpstreamOverrides, startRelay?: S
       const address = resolveOverride(resolve, options.hostname, port);
       if (address === undefined) return connector(options, callback);
       // Only the address changes: SNI and the certificate check keep the name.
-      const servername = options.servername ?? (isIP(options.hostname) === 0 ? options.hostname : undefined);
+      const servername = options.servername ?? (!isIpAddress(options.hostname) ? options.hostname : undefined);
       return connector({ ...options, hostname: address, ...(servername === undefined || servername === null ? {} : { servername }) }, callback);
     },
   });

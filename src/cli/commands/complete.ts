@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { AuthService } from "../../core/auth-service.ts";
 import { getEnv, userHome } from "../../runtime/index.ts";
+import { writeStdio } from "../../runtime/stdio.ts";
 import { defineCommand } from "../command.ts";
 import { completionCandidates, type NameSource } from "../complete.ts";
 
@@ -37,7 +38,7 @@ export default defineCommand({
     const source = homeSource(profile);
     try {
       const candidates = await completionCandidates(rest, source);
-      process.stdout.write(candidates.map((c) => `${c}\n`).join(""));
+      writeStdio(1, candidates.map((c) => `${c}\n`).join(""));
     } catch {
       // A completion never prints an error into the user's command line.
     } finally {

@@ -1,3 +1,4 @@
+import { writeStdio } from "../../runtime/stdio.ts";
 import { defineCommand } from "../command.ts";
 
 // Each script hands the words before the cursor to `authsome __complete`, which answers from
@@ -45,6 +46,6 @@ export default defineCommand({
     "authsome completion fish > ~/.config/fish/completions/authsome.fish",
   ],
   async run({ args }) {
-    process.stdout.write(SCRIPTS[args[0]]);
+    writeStdio(1, SCRIPTS[args[0]]);
   },
 });

@@ -1,3 +1,4 @@
+import { writeStdio } from "../../runtime/stdio.ts";
 import { defineCommand } from "../command.ts";
 
 const FORMATS = ["env", "json", "shell"] as const;
@@ -20,8 +21,8 @@ export default defineCommand({
     const format = options.format ?? (out.json ? "json" : "env");
     const { env } = await api.call("exportEnv", { provider: args[0], connection: options.connection });
     const entries = Object.entries(env);
-    if (format === "json" || out.json) process.stdout.write(`${JSON.stringify(env, null, 2)}\n`);
-    else if (format === "shell") process.stdout.write(entries.map(([k, val]) => `export ${k}=${shellQuote(val)}\n`).join(""));
-    else process.stdout.write(entries.map(([k, val]) => `${k}=${val}\n`).join(""));
+    if (format === "json" || out.json) writeStdio(1, `${JSON.stringify(env, null, 2)}\n`);
+    else if (format === "shell") writeStdio(1, entries.map(([k, val]) => `export ${k}=${shellQuote(val)}\n`).join(""));
+    else writeStdio(1, entries.map(([k, val]) => `${k}=${val}\n`).join(""));
   },
 });

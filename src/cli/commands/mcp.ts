@@ -3,6 +3,7 @@
  * argument). The work is in src/mcp/; these only parse, call and print.
  */
 import { AuthsomeError } from "../../core/errors.ts";
+import { stdioStream, writeStdio } from "../../runtime/stdio.ts";
 import type { ApiClient } from "../client.ts";
 import { defineCommand } from "../command.ts";
 import type { Output } from "../output.ts";
@@ -77,12 +78,12 @@ const stdio = defineCommand({
       import("../../core/auth-service.ts"), import("../../mcp/stdio-bridge.ts"), import("../interaction.ts"), import("../output.ts"),
     ]);
     const service = await createAuthService({ actor: "cli:mcp-stdio", ...(profile === undefined ? {} : { profile }) });
-    const log = (line: string) => void process.stderr.write(`${line}\n`);
+    const log = (line: string) => void writeStdio(2, `${line}\n`);
     // stdin is the protocol: the re-authorization never reads a secret from it.
     const interaction = { ...createInteraction(createOutput({ json: false, quiet: false, noColor: true }), () => options["no-browser"], new AbortController().signal), readPipedSecret: async () => undefined };
     delete interaction.prompt;
     try {
-      return await runStdioBridge({ service, url: args[0], stdin: process.stdin, stdout: process.stdout, log, interaction, ...(options.connection === undefined ? {} : { connection: options.connection }) });
+      return await runStdioBridge({ service, url: args[0], stdin: process.stdin, stdout: stdioStream(1), log, interaction, ...(options.connection === undefined ? {} : { connection: options.connection }) });
     } finally {
       await service.close();
     }
