@@ -34,7 +34,6 @@ before(async () => {
   assert.equal((await cli(["providers", "add", file])).code, 0);
   const r = await cli(["login", "oidc", "--client-id", TEST_CLIENTS.public], browserEnv(join(home.home, "browser.log")));
   assert.equal(r.code, 0, r.stderr);
-  await server.settings({ accessTokenTtl: 3600 });
 });
 after(async () => {
   await server.close();
@@ -42,7 +41,11 @@ after(async () => {
 });
 
 test("20 concurrent `get` processes just after expiry: one refresh, every one prints the active token, the grant survives", async () => {
+  // Read first, then lengthen tokens: a read that found the 2 s login token expired already
+  // (login exit plus a CLI start can take that long on a loaded machine) refreshes it, and with
+  // an hour's TTL the wait for expiry below would last an hour.
   const before = await secrets({ AUTHSOME_REFRESH_MARGIN: "0" });
+  await server.settings({ accessTokenTtl: 3600 });
   await untilExpired(before.expires_at);
   const countBefore = await refreshes();
   const started = Date.now();
