@@ -79,11 +79,14 @@ class RunTripwire implements Tripwire {
 
   async check(url: URL, rawHeaders: readonly string[]): Promise<TripwireHit | null> {
     const m = await this._matcher();
-    if (m.regex === null) return null;
+    if (m.empty) return null;
     // One scan over the URL and every header value, joined by NUL (no header value holds one).
     const href = url.href;
     let text = href;
     for (let i = 1; i < rawHeaders.length; i += 2) text += `\u0000${rawHeaders[i] ?? ""}`;
+    // Which providers may go to this host matters only once something matched: most requests
+    // carry no needle at all and skip the host lookup (and its await).
+    if (m.find(text, _noneAllowed) === null) return null;
     const found = m.find(text, await this._allowedAt(url, m));
     return found === null ? null : { ...found.needle, where: found.index < href.length ? "url" : "header" };
   }
@@ -171,6 +174,8 @@ class RunTripwire implements Tripwire {
   }
 }
 
+
+const _noneAllowed = (): boolean => false;
 
 /** Every secret value of every connection, and the run's placeholders, in all their forms. */
 async function _readNeedles(core: ServiceCore, placeholders: () => Promise<Record<string, string>>): Promise<{ owners: Map<string, Needle>; baseHosts: Map<string, Set<string>> }> {
