@@ -3,12 +3,12 @@
  * dispatch the CLI uses giving the same answers, and the daemon's bearer-token guard over real HTTP.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { test } from "node:test";
 import { createAuthService } from "../../src/core/auth-service.ts";
 import { createApp } from "../../src/server/app.ts";
-import { startDaemon } from "../../src/server/daemon.ts";
 import { callOperation, operations } from "../../src/server/routes.ts";
-import { tempHome } from "../helpers/cli.ts";
+import { cliCommand, tempHome } from "../helpers/cli.ts";
 
 const MASTER = Buffer.alloc(32, 3).toString("base64");
 
@@ -66,36 +66,40 @@ test("the app serves every operation of the typed table at its method and path",
 
 test("the daemon answers only with its bearer token", async () => {
   const h = await tempHome();
-  const saved = { home: process.env["AUTHSOME_HOME"], key: process.env["AUTHSOME_MASTER_KEY"] };
-  process.env["AUTHSOME_HOME"] = h.home;
-  process.env["AUTHSOME_MASTER_KEY"] = MASTER;
+  // `authsome serve` in its own process, its home and key in its own environment: an in-process
+  // daemon reads them from process.env, which Deno shares between the test files it runs in
+  // parallel (a home another file created while AUTHSOME_MASTER_KEY was set here got this key).
+  const { command, args } = cliCommand();
+  const daemon = spawn(command, [...args, "serve", "--port", "0"], { env: { ...process.env, ...h.env, AUTHSOME_MASTER_KEY: MASTER, NO_COLOR: "1" }, stdio: ["ignore", "ignore", "pipe"] });
+  const closed = new Promise((resolve) => daemon.once("close", resolve));
   try {
-    const daemon = await startDaemon({ port: 0 });
-    try {
-      const { readFile } = await import("node:fs/promises");
-      const token = (await readFile(`${h.home}/daemon.token`, "utf8")).trim();
-      const info = JSON.parse(await readFile(`${h.home}/daemon.json`, "utf8")) as { url: string };
-      assert.equal(info.url, daemon.url);
-      let res = await fetch(`${daemon.url}/v1/health`);
-      assert.equal(res.status, 200);
-      await res.body?.cancel();
-      res = await fetch(`${daemon.url}/v1/whoami`);
-      assert.equal(res.status, 401);
-      await res.body?.cancel();
-      res = await fetch(`${daemon.url}/v1/providers/openai/token`, { headers: { authorization: "Bearer wrong" } });
-      assert.equal(res.status, 401);
-      await res.body?.cancel();
-      res = await fetch(`${daemon.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
-      assert.equal(res.status, 200);
-      assert.equal(((await res.json()) as { home: string }).home, h.home);
-    } finally {
-      await daemon.close();
-    }
+    let err = "";
+    await new Promise<void>((resolve, reject) => {
+      daemon.stderr?.on("data", (d: Buffer) => {
+        err += d.toString();
+        if (err.includes("listening on")) resolve();
+      });
+      daemon.once("close", (code) => reject(new Error(`the daemon exited ${code}: ${err}`)));
+    });
+    const { readFile } = await import("node:fs/promises");
+    const token = (await readFile(`${h.home}/daemon.token`, "utf8")).trim();
+    const info = JSON.parse(await readFile(`${h.home}/daemon.json`, "utf8")) as { url: string };
+    assert.ok(err.includes(`listening on ${info.url} `), err);
+    let res = await fetch(`${info.url}/v1/health`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    res = await fetch(`${info.url}/v1/whoami`);
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+    res = await fetch(`${info.url}/v1/providers/openai/token`, { headers: { authorization: "Bearer wrong" } });
+    assert.equal(res.status, 401);
+    await res.body?.cancel();
+    res = await fetch(`${info.url}/v1/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { home: string }).home, h.home);
   } finally {
-    for (const [k, v] of [["AUTHSOME_HOME", saved.home], ["AUTHSOME_MASTER_KEY", saved.key]] as const) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    daemon.kill("SIGTERM");
+    await closed;
     await h.cleanup();
   }
 });
