@@ -63,7 +63,13 @@ test("a token expiring during a long-lived stream is refreshed and used by the n
     assert.equal(login.code, 0, login.stderr);
     const refreshes = auth.stats.tokenRequests["refresh_token"] ?? 0;
     const from = mcp.seen.length;
-    const r = await home.cli(["run", "--", "node", fixture, mcp.url, "http"], { env: { MCP_WAIT_EXPIRY: "1", AUTHSOME_REFRESH_MARGIN: "1" } });
+    // The fixture waits for the token's expiry as the server counts it (exp: whole seconds,
+    // floored when the token was made) plus 250 ms; the broker counts from when the answer
+    // reached it (expires_in), up to 1 s plus the answer's latency later. With a 1 s margin the
+    // broker still held the old token as valid when the token was made late in a second and its
+    // answer took over 250 ms to arrive (a loaded machine), and the run got the 401; 2 s covers
+    // a latency up to 1.25 s.
+    const r = await home.cli(["run", "--", "node", fixture, mcp.url, "http"], { env: { MCP_WAIT_EXPIRY: "1", AUTHSOME_REFRESH_MARGIN: "2" } });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     const result = JSON.parse(r.stdout) as { notes: number; whoamiAfter: { expiresAt: number }; whoami: { expiresAt: number } };
     assert.equal(result.notes, 2, "both notifications arrived on the one stream");
