@@ -2,8 +2,8 @@
  * Small atomic-file helpers for the home directory's own files (master key, daemon address,
  * tokens). Records go through the storage driver instead.
  */
-import { mkdirSync, statSync, type Stats } from "node:fs";
-import { chmod, link, open, readFile, rename, stat, unlink } from "node:fs/promises";
+import { mkdirSync, readFileSync, statSync, type Stats } from "node:fs";
+import { chmod, link, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { randomToken } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
@@ -96,12 +96,14 @@ export function ensureHome(home: string): void {
  * Reads a small file of the home as UTF-8, refusing at once what is not a regular file (a FIFO
  * would block the read forever) or is larger than `maxBytes`. ENOENT is passed through as
  * thrown by the read, so callers keep their "missing" handling; the rest is storage_failed.
+ * Synchronous underneath, as the store's reads are (storage/fs-driver.ts says why): a key file of
+ * the page cache is read in tens of microseconds, a fs/promises read costs four threadpool trips.
  */
 export async function readRegularFile(path: string, maxBytes = 1024 * 1024): Promise<string> {
-  const found = await stat(path);
+  const found = statSync(path);
   if (!found.isFile()) throw new AuthsomeError("storage_failed", `${path} is not a regular file`, { hint: "move it aside; authsome writes only regular files" });
   if (found.size > maxBytes) throw new AuthsomeError("storage_failed", `${path} is larger than ${Math.round(maxBytes / 1024)} KiB`, { hint: "move it aside" });
-  return await readFile(path, "utf8");
+  return readFileSync(path, "utf8");
 }
 
 /** stat that reports a missing path (or a file in the way, ENOTDIR) as "missing": the walk goes up. */

@@ -11,7 +11,8 @@
  * With a shared (Redis) store, `install` writes to the store instead and every machine sees the
  * plugin (shared-plugins.ts); the store's plugin wins over a home file of the same name.
  */
-import { chmod, readdir, readFile, rm, stat } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { chmod, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { bundledPlugins } from "../../plugins/index.ts";
 import { AuthsomeError } from "./errors.ts";
@@ -95,10 +96,11 @@ export function createRegistry(options: RegistryOptions): Registry {
     let text: string;
     try {
       // A FIFO would block the read forever, and a huge file is no plugin: both refused first.
-      const found = await stat(file);
+      // Synchronous, as the store's reads are (storage/fs-driver.ts): most lookups find no file.
+      const found = statSync(file);
       if (!found.isFile()) throw pluginError(file, "", "not a regular file");
       if (found.size > MAX_PLUGIN_BYTES) throw pluginError(file, "", `larger than ${MAX_PLUGIN_BYTES / 1024} KiB`);
-      text = await readFile(file, "utf8");
+      text = readFileSync(file, "utf8");
     } catch (error) {
       if (isNotFound(error)) return null;
       if (error instanceof AuthsomeError) throw error;
