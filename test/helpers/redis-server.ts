@@ -7,7 +7,7 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -52,25 +52,6 @@ async function _freePort(): Promise<number> {
   return address.port;
 }
 
-/** Sends PING over a raw socket; true on a reply (+PONG, or -NOAUTH from a protected server). */
-function _ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    let reply = "";
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.on("connect", () => socket.write("PING\r\n"));
-    socket.on("data", (chunk) => {
-      reply += chunk.toString();
-      if (reply.includes("\r\n")) done(reply.startsWith("+PONG") || reply.startsWith("-NOAUTH"));
-    });
-    socket.on("error", () => done(false));
-  });
-}
-
 /** Why redis-server cannot run here, or undefined when it can. */
 export function redisUnavailableReason(): string | undefined {
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
@@ -113,28 +94,63 @@ function _args(port: number, dir: string, options: RedisServerOptions, certs: { 
   return args;
 }
 
-/** Starts redis-server and resolves once it answers PING (10 s at most). */
+/**
+ * Resolves "ready" once this child logged that it accepts connections, or with what it logged
+ * when it ended first. The child's own line, not a PING on the port: the port was free when
+ * chosen and released before redis-server bound it, so another process may hold it by then (an
+ * outgoing connection's ephemeral port, another test's listener, another test's redis-server,
+ * which would answer the PING while this one exited with "Address already in use").
+ */
+function _readiness(child: ChildProcess, deadlineMs: number): Promise<"ready" | { log: string }> {
+  return new Promise((resolve) => {
+    let log = "";
+    let settled = false;
+    const settle = (outcome: "ready" | { log: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    // Both streams are read for the child's whole life (a full pipe would block it).
+    const take = (chunk: Buffer): void => {
+      if (settled) return;
+      log = `${log}${chunk.toString()}`.slice(-8_192);
+      if (/Ready to accept connections/.test(log)) settle("ready");
+    };
+    child.stdout?.on("data", take);
+    child.stderr?.on("data", take);
+    child.once("close", () => settle({ log }));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      settle({ log: `${log}\n(not ready within ${deadlineMs} ms)` });
+    }, deadlineMs);
+  });
+}
+
+/** Starts redis-server and resolves once it accepts connections (10 s at most). */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  const port = await _freePort();
+  let port = await _freePort();
   const dir = mkdtempSync(join(tmpdir(), "authsome-redis-"));
   const certs = options.tls === true ? _makeCerts(dir) : undefined;
   let child: ChildProcess;
   let exit: Promise<unknown> = Promise.resolve();
-  const launch = async (): Promise<void> => {
-    child = spawn("redis-server", _args(port, dir, options, certs), { stdio: ["ignore", "ignore", "pipe"] });
-    const started = child;
-    exit = once(started, "exit");
-    const deadline = Date.now() + 10_000;
-    // A TLS port answers PING with a closed socket, so its readiness is the process listening.
-    for (let delay = 5; !(await (certs === undefined ? _ping(port) : _listening(port))); delay = Math.min(delay * 2, 100)) {
-      if (started.exitCode !== null || Date.now() > deadline) {
-        started.kill("SIGKILL");
-        throw new Error(`redis-server on port ${port} did not start`);
+  /** `samePort`: a restart, whose clients know the port; a first start moves to another free one. */
+  const launch = async (samePort: boolean): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      child = spawn("redis-server", _args(port, dir, options, certs), { stdio: ["ignore", "pipe", "pipe"] });
+      const started = child;
+      exit = once(started, "exit");
+      const outcome = await _readiness(started, 10_000);
+      if (outcome === "ready") return;
+      await exit;
+      if (!samePort && attempt < 5 && /Address already in use/.test(outcome.log)) {
+        port = await _freePort();
+        continue;
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      throw new Error(`redis-server on port ${port} did not start: ${outcome.log.trim().split("\n").slice(-3).join(" | ")}`);
     }
   };
-  await launch();
+  await launch(false);
   const halt = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       _signal(child, "SIGCONT");
@@ -150,7 +166,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     signal: (signal) => _signal(child, signal),
     restart: async () => {
       await halt("SIGKILL");
-      await launch();
+      await launch(true);
     },
     cli: (...args) => spawnSync("redis-cli", ["-p", String(port), ...args], { encoding: "utf8" }).stdout,
     stop: async () => {
@@ -171,13 +187,4 @@ function _signal(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     // Already gone.
   }
-}
-
-/** True once something accepts TCP connections on the port. */
-function _listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" });
-    socket.on("connect", () => (socket.destroy(), resolve(true)));
-    socket.on("error", () => resolve(false));
-  });
 }
