@@ -78,7 +78,7 @@ class RunTripwire implements Tripwire {
   }
 
   async check(url: URL, rawHeaders: readonly string[]): Promise<TripwireHit | null> {
-    const m = await this._matcher();
+    const m = this._fresh() ?? (await this._matcher());
     if (m.empty) return null;
     // One scan over the URL and every header value, joined by NUL (no header value holds one).
     const href = url.href;
@@ -128,10 +128,8 @@ class RunTripwire implements Tripwire {
    */
   private async _matcher(): Promise<Matcher> {
     if (this.watch === "no") await this._startWatching();
-    if (this.current !== null && (this.watch === "yes" || Date.now() - this.builtAt < REREAD_MS)) {
-      this.lastKnown.confirm(NEEDLES);
-      return this.current;
-    }
+    const fresh = this._fresh();
+    if (fresh !== null) return fresh;
     const stale = this.lastKnown.duringOutage(NEEDLES);
     if (stale !== undefined) return stale.value;
     this.building ??= _readNeedles(this.core, this.options.placeholders ?? (async () => ({}))).then(({ owners, baseHosts }) => {
@@ -146,6 +144,13 @@ class RunTripwire implements Tripwire {
       return kept === undefined ? Promise.reject(error) : kept.value;
     });
     return this.building;
+  }
+
+  /** The current needles when still good, without an await (every proxied request asks). */
+  private _fresh(): Matcher | null {
+    if (this.current === null || (this.watch !== "yes" && Date.now() - this.builtAt >= REREAD_MS)) return null;
+    this.lastKnown.confirm(NEEDLES);
+    return this.current;
   }
 
   private async _startWatching(): Promise<void> {

@@ -231,7 +231,7 @@ class Exchange {
     this._report(status);
     // A 401/403 to an injected stream is recorded as over HTTP/1.1 (MCP step-up, a dead token
     // marked expired for the next request).
-    void reportRefusal(this.ctx, this.prepared.decision, status, fields, this.target.host, this.request.method);
+    if (status === 401 || status === 403) void reportRefusal(this.ctx, this.prepared.decision, status, fields, this.target.host, this.request.method);
     if (this.stream.closed || this.stream.destroyed) return;
     this.stream.respond(toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });
     if (ended) return;
