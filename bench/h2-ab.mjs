@@ -3,8 +3,10 @@
 // trees are compared under the same machine load; CPU per request is the number to compare.
 //   node bench/h2-ab.mjs [--cells=small16,small100,big16,big100,grpc] [--rounds=2] [--scale=0.5]
 //     [--root=NAME=DIR[:noscrub],...] [--window=BYTES (client stream window)] [--profile=NAME]
+//     [--flags=NAME=FLAG+FLAG,...]
 // `:noscrub` logs that run's provider in with `scrub: false`; --profile writes a CPU profile of
-// that run's proxy to <tmpdir>/h2ab-prof/.
+// that run's proxy to <tmpdir>/h2ab-prof/; --flags starts that run's proxy with those Node flags
+// (e.g. `--flags=big=--max-semi-space-size=64`).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +23,7 @@ const rounds = Number(arg("rounds", "2"));
 const scale = Number(arg("scale", "0.5"));
 const roots = arg("root", "cur=.").split(",").map((s) => s.split("="));
 const profile = arg("profile", "");
+const flags = new Map(arg("flags", "").split(",").filter(Boolean).map((s) => [s.slice(0, s.indexOf("=")), s.slice(s.indexOf("=") + 1).split("+")]));
 const dir = mkdtempSync(join(tmpdir(), "h2ab-"));
 try {
   const up = await startH2Upstream(dir);
@@ -32,7 +35,7 @@ try {
     const home = join(dir, `home-${name}`);
     mkdirSync(home);
     const env = { ...setupHome(home, [HOST], root, noscrub === "noscrub" ? { scrub: false } : {}), AUTHSOME_UPSTREAM_RESOLVE: `${HOST}:${up.port}:127.0.0.1,${HOST}:${up.grpcPort}:127.0.0.1`, AUTHSOME_UPSTREAM_CA: cas };
-    const nodeFlags = profile === name ? ["--cpu-prof", `--cpu-prof-dir=${join(tmpdir(), "h2ab-prof")}`] : [];
+    const nodeFlags = [...(profile === name ? ["--cpu-prof", `--cpu-prof-dir=${join(tmpdir(), "h2ab-prof")}`] : []), ...(flags.get(name) ?? [])];
     runs.push([name, await startAuthsomeRun(env, { root, nodeFlags })]);
   }
   const check = (t) => { if (!JSON.parse(t).injected) throw new Error("not injected"); };
