@@ -25,21 +25,27 @@ describe("HTTP/2 through the intercepting proxy", () => {
   const events: InjectionEvent[] = [];
   const connect = () => connectH2(port, token, "api.example.test", h2.port, ca.caCertPem());
 
-  const setting = process.env["AUTHSOME_HTTP2"];
   before(async () => {
-    // Offered on both runtimes here (on Deno it is opt-in: src/proxy/h2-server.ts).
-    process.env["AUTHSOME_HTTP2"] = "1";
     ca = await createCertificateAuthority(createMemoryCaStore());
     const upstreamCa = await createCertificateAuthority(createMemoryCaStore());
     h2 = await startH2Upstream(upstreamCa);
     h1 = await startHttpsUpstream(() => upstreamCa);
     const resolve = new Map([`api.example.test:${h2.port}`, `other.example.test:${h2.port}`, `api.example.test:${h1.port}`].map((k) => [k, "127.0.0.1"]));
-    proxy = createProxy({ injector: createTestInjector(), authenticate: (_u, p) => p === token, ca, upstream: { resolve, extraCaPem: upstreamCa.caCertPem() }, onInjection: (e) => events.push(e) });
+    // Offered on both runtimes here (on Deno it is opt-in: src/proxy/h2-server.ts). Set only
+    // while createProxy reads it: Deno runs test files in parallel threads of one process (set
+    // for this whole file, every CLI another file spawned meanwhile, its environment copied from
+    // process.env, and every proxy it made offered h2 on Deno, where the default is HTTP/1.1).
+    const setting = process.env["AUTHSOME_HTTP2"];
+    process.env["AUTHSOME_HTTP2"] = "1";
+    try {
+      proxy = createProxy({ injector: createTestInjector(), authenticate: (_u, p) => p === token, ca, upstream: { resolve, extraCaPem: upstreamCa.caCertPem() }, onInjection: (e) => events.push(e) });
+    } finally {
+      if (setting === undefined) delete process.env["AUTHSOME_HTTP2"];
+      else process.env["AUTHSOME_HTTP2"] = setting;
+    }
     ({ port } = await proxy.listen(0, "127.0.0.1"));
   });
   after(async () => {
-    if (setting === undefined) delete process.env["AUTHSOME_HTTP2"];
-    else process.env["AUTHSOME_HTTP2"] = setting;
     await proxy.close();
     await Promise.all([h2.close(), h1.close()]);
   });
