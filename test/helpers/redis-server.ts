@@ -7,9 +7,9 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./ports.ts";
 
 /** Options for {@link startRedisServer}. */
 export interface RedisServerOptions {
@@ -39,17 +39,6 @@ export interface RedisServer {
   /** Runs redis-cli against the server (plain servers without a password only). */
   cli(...args: string[]): string;
   stop(): Promise<void>;
-}
-
-async function _freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port assigned");
-  return address.port;
 }
 
 /** Why redis-server cannot run here, or undefined when it can. */
@@ -129,7 +118,7 @@ function _readiness(child: ChildProcess, deadlineMs: number): Promise<"ready" | 
 
 /** Starts redis-server and resolves once it accepts connections (10 s at most). */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
-  let port = await _freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "authsome-redis-"));
   const certs = options.tls === true ? _makeCerts(dir) : undefined;
   let child: ChildProcess;
@@ -144,7 +133,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       if (outcome === "ready") return;
       await exit;
       if (!samePort && attempt < 5 && /Address already in use/.test(outcome.log)) {
-        port = await _freePort();
+        port = await freePort();
         continue;
       }
       throw new Error(`redis-server on port ${port} did not start: ${outcome.log.trim().split("\n").slice(-3).join(" | ")}`);
