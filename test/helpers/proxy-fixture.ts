@@ -3,13 +3,13 @@
  * Injector standing in for the vault-backed one (the only stand-in these tests use).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuthsomeError } from "../../src/core/errors.ts";
 import type { InjectionDecision, InjectionOptions, Injector } from "../../src/core/injector.ts";
 import { createCertificateAuthority, createMemoryCaStore, type CertificateAuthority } from "../../src/proxy/ca.ts";
 import { createProxy, type InjectionEvent, type Proxy } from "../../src/proxy/server.ts";
+import { freePort } from "./ports.ts";
 import { startHttpUpstream, startHttpsUpstream, type TestUpstream } from "./proxy-upstream.ts";
 
 /** A host rule of the test injector: which schemes, and the credential per connection. */
@@ -155,12 +155,11 @@ export async function startProxyFixture(options: FixtureOptions = {}): Promise<P
   };
 }
 
-/** A port that was just free: bound, then released. */
+/**
+ * A port nothing listens on: free now, and below the kernel's ephemeral range (ports.ts), so no
+ * other test's listen(0) can be handed it before a test connects there (one from listen(0),
+ * released, could be, and that test then reached a stranger's server instead of ECONNREFUSED).
+ */
 async function _closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
+  return await freePort();
 }
