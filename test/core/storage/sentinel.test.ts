@@ -4,13 +4,13 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AuthsomeError } from "../../../src/core/errors.ts";
 import { createStore } from "../../../src/core/storage/index.ts";
 import { sentinelOptions } from "../../../src/core/storage/sentinel.ts";
+import { freePort } from "../../helpers/ports.ts";
 import { type RedisServer, redisUnavailableReason, startRedisServer } from "../../helpers/redis-server.ts";
 
 const skip = redisUnavailableReason();
@@ -18,16 +18,6 @@ let redis: RedisServer;
 let sentinel: ChildProcess | undefined;
 let sentinelPort = 0;
 let dir = "";
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  server.close();
-  await once(server, "close");
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 /** Asks the sentinel which primary it monitors as `name`: ready once it names one. */
 function primaryOf(name: string): string {
@@ -37,6 +27,7 @@ function primaryOf(name: string): string {
 before(async () => {
   if (skip !== undefined) return;
   redis = await startRedisServer();
+  // Below the ephemeral range (helpers/ports.ts): no listen(0) elsewhere can take it before the sentinel binds it.
   sentinelPort = await freePort();
   dir = mkdtempSync(join(tmpdir(), "authsome-sentinel-"));
   // The sentinel rewrites its config file: it must be writable, one per test run.
