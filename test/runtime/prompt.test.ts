@@ -36,9 +36,13 @@ test("Ctrl-C cancels, Ctrl-D cancels an empty line, and the length is bounded", 
 });
 
 test("browserAtHand: BROWSER wins; SSH or no display on Linux means no browser", () => {
-  const saved = { ...process.env };
+  // Only these five are touched and put back: Deno runs test files in parallel threads of one
+  // process, and putting back a copy of the whole environment would delete what another file set
+  // meanwhile (or bring back what it removed).
+  const names = ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"];
+  const saved = Object.fromEntries(names.map((name) => [name, process.env[name]]));
   const set = (env: Record<string, string | undefined>) => {
-    for (const name of ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_TTY"]) delete process.env[name];
+    for (const name of names) delete process.env[name];
     for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
   };
   try {
@@ -51,7 +55,9 @@ test("browserAtHand: BROWSER wins; SSH or no display on Linux means no browser",
     set({ WAYLAND_DISPLAY: "wayland-0" });
     assert.deepEqual(browserAtHand(), { ok: true });
   } finally {
-    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
-    Object.assign(process.env, saved);
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
   }
 });
