@@ -3,16 +3,17 @@
 // trees are compared under the same machine load; CPU per request is the number to compare.
 //   node bench/h2-ab.mjs [--cells=small16,small100,big16,big100,grpc] [--rounds=2] [--scale=0.5]
 //     [--root=NAME=DIR[:noscrub],...] [--window=BYTES (client stream window)] [--profile=NAME]
-//     [--flags=NAME=FLAG+FLAG,...]
+//     [--flags=NAME=FLAG+FLAG,...] [--floor]
 // `:noscrub` logs that run's provider in with `scrub: false`; --profile writes a CPU profile of
 // that run's proxy to <tmpdir>/h2ab-prof/; --flags starts that run's proxy with those Node flags
-// (e.g. `--flags=big=--max-semi-space-size=64`).
+// (e.g. `--flags=big=--max-semi-space-size=64`); --floor adds bench/h2-floor.mjs (node:http2
+// forwarding and nothing else) as the target `floor`, on the HTTP/2 cells.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { h2Socket, runH2Load, runGrpcLoad } from "./h2-load.mjs";
 import { startH2Upstream } from "./proxy-h2.mjs";
-import { AUTHORIZATION, HOST, cpuMsOf, setupHome, startAuthsomeRun, stopAll } from "./procs.mjs";
+import { AUTHORIZATION, HOST, cpuMsOf, setupHome, spawnLine, startAuthsomeRun, stopAll } from "./procs.mjs";
 
 const argv = process.argv.slice(2);
 const arg = (name, d) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? d;
@@ -38,11 +39,17 @@ try {
     const nodeFlags = [...(profile === name ? ["--cpu-prof", `--cpu-prof-dir=${join(tmpdir(), "h2ab-prof")}`] : []), ...(flags.get(name) ?? [])];
     runs.push([name, await startAuthsomeRun(env, { root, nodeFlags })]);
   }
+  if (argv.includes("--floor")) {
+    const { child, line } = await spawnLine(process.execPath, ["--import", "tsx", "bench/h2-floor.mjs", String(up.port), cas, HOST, AUTHORIZATION]);
+    const { proxy, ca } = JSON.parse(line);
+    runs.push(["floor", { pid: child.pid, proxyUrl: proxy, caPem: ca }]);
+  }
   const check = (t) => { if (!JSON.parse(t).injected) throw new Error("not injected"); };
   for (let r = 0; r < rounds; r++) {
     for (const cellName of cells) {
       const cell = ALL[cellName];
       for (const [name, via] of [["direct", undefined], ...runs]) {
+        if (cell.grpc && name === "floor") continue;
         const requests = Math.max(50, Math.round(cell.n * scale));
         const pid = via?.pid ?? up.child.pid;
         const cpu = cpuMsOf(pid);
