@@ -99,6 +99,23 @@ const sucraseWithoutOptionsCheck = {
   },
 };
 
+/**
+ * esbuild turns a regex literal with `\p{...}` into `new RegExp(...)`, which it must keep at the
+ * top level (a constructor call may have effects); valibot's EMOJI_REGEX is one, and V8 parses
+ * its pattern at construction: ~1 ms of every start for an action we never call. Marked pure,
+ * its unused constant is dropped with the action.
+ */
+const valibotPureRegex = {
+  name: "valibot-pure-regex",
+  setup(b) {
+    b.onLoad({ filter: /[\\/]valibot[\\/]dist[\\/]index\.mjs$/ }, async (args) => {
+      const text = await readFile(args.path, "utf8");
+      // `const X_REGEX = /…\p{…}…/u;` -> `const X_REGEX = /* @__PURE__ */ (() => /…/u)();`
+      return { contents: text.replace(/^(const [A-Z0-9_]+_REGEX = )(\/.*\\p\{.*\/[a-z]*);$/gm, "$1/* @__PURE__ */ (() => $2)();"), loader: "js" };
+    });
+  },
+};
+
 /** Bundles `entry` for Node beside the build, imports it once and returns its exports. */
 async function importAtBuildTime(entry) {
   const file = `catalogue-${process.pid}.tmp.mjs`;
@@ -213,7 +230,7 @@ const result = await build({
   minifyIdentifiers: !debug,
   legalComments: "none",
   logLevel: "warning",
-  plugins: [undiciFacade, cjsNamedExports, catalogueAsJson, sucraseWithoutOptionsCheck],
+  plugins: [undiciFacade, cjsNamedExports, catalogueAsJson, sucraseWithoutOptionsCheck, valibotPureRegex],
   metafile: true,
   // Bundled CommonJS dependencies call require(): Node's, from createRequire. The published build
   // gives it only to the files that use it (below); a banner keeps the debug build's maps exact.
