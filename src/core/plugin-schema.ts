@@ -10,6 +10,9 @@ import type { FlowName, ProviderPlugin } from "./plugin.ts";
 import { keyPatternProblem } from "./rule-regex.ts";
 import { parseHostRule } from "./rules.ts";
 
+/** The largest plugin definition accepted: a home's plugin file, or one in the shared store. */
+export const MAX_PLUGIN_BYTES = 1024 * 1024;
+
 /** Provider names: also file names under `<home>/plugins/`, so no dots or slashes. */
 export const PLUGIN_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 

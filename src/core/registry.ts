@@ -18,11 +18,15 @@ import { bundledPlugins } from "../../plugins/index.ts";
 import { AuthsomeError } from "./errors.ts";
 import { ensurePrivateDir, writeFileAtomic } from "./files.ts";
 import type { ProviderPlugin } from "./plugin.ts";
-import { closeNames, PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
-import { loadPluginJson } from "./plugin-v1.ts";
+import { closeNames, MAX_PLUGIN_BYTES, PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
-import { isBareName, loadPluginSource, PLUGIN_PACKAGE_PREFIX, validatedPlugin } from "./plugin-source.ts";
-import { MAX_PLUGIN_BYTES, openSharedPlugins, type SealKeys, shadowedFiles, type SharedPlugins } from "./shared-plugins.ts";
+import type { SealKeys, SharedPlugins } from "./shared-plugins.ts";
+// The JSON plugin format, plugin sources (files, npm, JSR) and the store's shared plugins are
+// imported when first needed: a lookup of a bundled provider (every `get`) uses none of them,
+// and they are ~20 KB of the CLI's start-up with the valibot schemas they build on load.
+const pluginV1 = () => import("./plugin-v1.ts");
+const pluginSource = () => import("./plugin-source.ts");
+const sharedPluginsModule = () => import("./shared-plugins.ts");
 import type { Store } from "./storage/index.ts";
 
 /** Where a listed plugin comes from. */
@@ -77,7 +81,8 @@ export function createRegistry(options: RegistryOptions): Registry {
   const bundled = options.bundled ?? bundledPlugins;
   const fileOf = (name: string): string => join(dir, `${name}.json`);
   let shared: Promise<SharedPlugins | null> | undefined;
-  const sharedPlugins = (): Promise<SharedPlugins | null> => (options.store === undefined ? Promise.resolve(null) : (shared ??= openSharedPlugins(options.store, options.sealKeys)));
+  const openStore = options.store;
+  const sharedPlugins = (): Promise<SharedPlugins | null> => (openStore === undefined ? Promise.resolve(null) : (shared ??= _openShared(openStore, options.sealKeys)));
   const sharedNames = async (): Promise<string[]> => (await (await sharedPlugins())?.names()) ?? [];
   const validNames = (names: string[]): string[] => names.filter((n) => PLUGIN_NAME_PATTERN.test(n));
 
@@ -119,7 +124,7 @@ export function createRegistry(options: RegistryOptions): Registry {
     // (the schema's output equals each plugin), so it is not parsed again at every start (1-4 ms
     // of a `get`, most of `list`'s growth with the catalogue); an injected map is validated.
     if (options.bundled === undefined) return _trusted(plugin);
-    return await validatedPlugin(plugin, `plugins/${name}.ts`);
+    return await (await pluginSource()).validatedPlugin(plugin, `plugins/${name}.ts`);
   }
 
   async function readShared(name: string): Promise<ProviderPlugin | null> {
@@ -159,7 +164,9 @@ export function createRegistry(options: RegistryOptions): Registry {
     const unshadowed = Object.keys(bundled).filter((n) => !shadowed.has(n));
     await Promise.all(unshadowed.map((n) => attempt(n, "bundled", `plugins/${n}.ts`)));
     const plugins = [...found.values()].sort((a, b) => a.name.localeCompare(b.name));
-    return { plugins, sources, errors, shadowed: await shadowedFiles(installed.filter((n) => inStore.has(n)), found, readInstalled, fileOf) };
+    const inBoth = installed.filter((n) => inStore.has(n));
+    const shadowedFiles = inBoth.length === 0 ? [] : await (await sharedPluginsModule()).shadowedFiles(inBoth, found, readInstalled, fileOf);
+    return { plugins, sources, errors, shadowed: shadowedFiles };
   }
 
   async function get(name: string): Promise<ProviderPlugin> {
@@ -175,6 +182,7 @@ export function createRegistry(options: RegistryOptions): Registry {
   async function install(source: string, installOptions: InstallOptions = {}): Promise<ProviderPlugin> {
     // `providers add stripe`: bundled already, so no npm lookup; --force looks for the
     // convention's authsome-plugin-stripe only (the npm package "stripe" is Stripe's SDK).
+    const { isBareName, loadPluginSource, PLUGIN_PACKAGE_PREFIX } = await pluginSource();
     const bundledName = isBareName(source) && Object.hasOwn(bundled, source);
     if (bundledName && installOptions.force !== true) {
       throw new AuthsomeError("provider_exists", `provider "${source}" is already bundled`, {
@@ -221,9 +229,15 @@ export function createRegistry(options: RegistryOptions): Registry {
   return { names, list, get, install, remove };
 }
 
+/** The store's shared plugins; only a Redis store has them, so only then is their module loaded. */
+async function _openShared(open: () => Promise<Store>, sealKeys: (() => Promise<SealKeys>) | undefined): Promise<SharedPlugins | null> {
+  if ((await open()).kind !== "redis") return null;
+  return (await sharedPluginsModule()).openSharedPlugins(open, sealKeys);
+}
+
 // `regex:` rules compile on RE2, loaded only for plugins that have one (src/core/rule-regex.ts).
 async function _fromJson(text: string, source: string): Promise<ProviderPlugin> {
-  await prepareRegexEngine(text);
+  const [{ loadPluginJson }] = await Promise.all([pluginV1(), prepareRegexEngine(text)]);
   return loadPluginJson(text, source);
 }
 

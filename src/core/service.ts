@@ -10,7 +10,6 @@ import { loadCustodyKey, type CustodyKey } from "./key-custody.ts";
 import type { FlowName, ProviderPlugin } from "./plugin.ts";
 import type { LoginInteraction } from "./flow-registry.ts";
 import { createRegistry, type Registry } from "./registry.ts";
-import { pluginSealKeys } from "./shared-plugins.ts";
 import { createStore, type Store } from "./storage/index.ts";
 import { Vault, type Connection, type ProviderSnapshot } from "./vault.ts";
 import { connectionView, type ConnectionView } from "./views.ts";
@@ -61,7 +60,7 @@ export function createServiceCore(options: ServiceOptions = {}): ServiceCore {
   let audit: Promise<AuditTrail> | undefined;
   const core: ServiceCore = {
     context,
-    registry: createRegistry({ home: context.home, store: () => core.store(), sealKeys: () => pluginSealKeys(core) }),
+    registry: createRegistry({ home: context.home, store: () => core.store(), sealKeys: async () => (await import("./shared-plugins.ts")).pluginSealKeys(core) }),
     store: () => (store ??= createStore({ home: context.home, spec: context.storageSpec })),
     // The CLI (askPassphrase) is told on stderr when a new home's key cannot go to the keyring.
     // The store is asked only when the home has no key: a machine of a shared store must not make one.

@@ -21,7 +21,7 @@ import * as v from "valibot";
 import type { ProviderPlugin } from "./plugin.ts";
 import { sealJson, sha256Hex, unsealJson } from "./crypto.ts";
 import { AuthsomeError } from "./errors.ts";
-import { PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
+import { MAX_PLUGIN_BYTES, PLUGIN_NAME_PATTERN, pluginError } from "./plugin-schema.ts";
 import { SealedBoxSchema } from "./records.ts";
 import { ProfileKeys } from "./profile-keys.ts";
 import type { ServiceCore } from "./service.ts";
@@ -29,8 +29,6 @@ import { loadPluginJson } from "./plugin-v1.ts";
 import { prepareRegexEngine } from "./rule-regex.ts";
 import type { Store } from "./storage/index.ts";
 
-/** The largest plugin definition accepted, as for a home's plugin file. */
-export const MAX_PLUGIN_BYTES = 1024 * 1024;
 /** The largest record: a definition and a module source of at most 1 MiB each, plus the envelope. */
 const MAX_RECORD_BYTES = 2 * MAX_PLUGIN_BYTES + 4096;
 const PREFIX = "plugins";
