@@ -14,10 +14,8 @@ function _writeUrl(lead: string, url: string): void {
 
 /** Builds the LoginInteraction the CLI hands to flows. */
 export function createInteraction(out: Output, noBrowser: () => boolean, signal: AbortSignal): LoginInteraction {
-  // Asked only when a login needs it: most commands (`get`) never read stdin, and asking costs
-  // node:tty (and net) when stdin is a character device such as /dev/null.
-  let terminal: boolean | undefined;
-  const atTerminal = () => (terminal ??= stdinIsTty());
+  // stdinIsTty is asked only when a login needs it: most commands (`get`) never read stdin, and
+  // asking costs node:tty (and net) when stdin is a character device such as /dev/null.
   const prompt: LoginInteraction["prompt"] = async (question, options) => {
     const { promptLine } = await import("../runtime/prompt.ts");
     return promptLine(question, { ...options, signal });
@@ -34,11 +32,11 @@ export function createInteraction(out: Output, noBrowser: () => boolean, signal:
       _writeUrl("Opening this URL in your browser:", url);
       if (!(await openBrowser(url))) writeStdio(2, "Could not start a browser; open the URL above yourself.\n");
     },
-    readPipedSecret: async () => (atTerminal() ? undefined : readStdin()),
+    readPipedSecret: async () => (stdinIsTty() ? undefined : readStdin()),
     signal,
     // A prompt is offered only at a terminal.
     get prompt() {
-      return atTerminal() ? prompt : undefined;
+      return stdinIsTty() ? prompt : undefined;
     },
   };
   return interaction;

@@ -1,7 +1,7 @@
 /**
  * The only module that knows whether it runs on Node or Deno. Everything else imports these
  * names. `node:` builtins (fs, path, os, child_process) behave the same on both runtimes and
- * are used directly elsewhere; what differs (serving HTTP, stdin TTY checks, the executable)
+ * are used directly elsewhere; what differs (serving HTTP, the executable)
  * lives here.
  */
 import { accessSync, constants, readFileSync, realpathSync } from "node:fs";
@@ -20,7 +20,6 @@ interface DenoLike {
     options: { hostname: string; port: number; onListen?: (addr: { port: number }) => void; signal?: AbortSignal },
     handler: (request: Request) => Response | Promise<Response>,
   ): { finished: Promise<void>; addr: { port: number }; shutdown(): Promise<void> };
-  stdin: { isTerminal(): boolean };
 }
 
 function denoGlobal(): DenoLike | undefined {

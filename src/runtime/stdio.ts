@@ -23,18 +23,23 @@ interface DenoStdio {
 
 // Deno's process.stdout writes synchronously already (Deno.stdout.writeSync underneath), and its
 // node:fs writeSync of fd 1 does not report a full non-blocking pipe as Node's does: streams there.
-const onDeno = (globalThis as { Deno?: unknown }).Deno !== undefined;
-const streamed: Record<OutputFd, boolean> = { 1: onDeno, 2: onDeno };
+const deno = (globalThis as { Deno?: DenoStdio }).Deno;
+const streamed: Record<OutputFd, boolean> = { 1: deno !== undefined, 2: deno !== undefined };
 const guarded: Record<OutputFd, boolean> = { 1: false, 2: false };
 const closed: Record<OutputFd, boolean> = { 1: false, 2: false };
 const loadBuiltin = createRequire(import.meta.url);
+// What a descriptor is does not change while the process runs: asked once per descriptor.
+const terminal: Partial<Record<0 | OutputFd, boolean>> = {};
 
 /**
  * True when `fd` is an interactive terminal. A pipe or a file (the common case for scripts)
  * is told apart by fstat alone; only a character device asks node:tty, which loads net.
  */
 export function isTerminal(fd: 0 | OutputFd): boolean {
-  const deno = (globalThis as { Deno?: DenoStdio }).Deno;
+  return (terminal[fd] ??= _askTerminal(fd));
+}
+
+function _askTerminal(fd: 0 | OutputFd): boolean {
   if (deno !== undefined) return [deno.stdin, deno.stdout, deno.stderr][fd]?.isTerminal() ?? false;
   try {
     if (!fstatSync(fd).isCharacterDevice()) return false;
