@@ -5,6 +5,8 @@
  * is read whole instead (readWhole).
  */
 import type http2 from "node:http2";
+// Node's timers on both runtimes (as core/quiet.ts).
+import { clearImmediate, setImmediate } from "node:timers";
 import { QuietTimer } from "../core/quiet.ts";
 import type { StreamScrubber } from "../core/scrub.ts";
 import { BODY_TOO_LARGE, MAX_SIGNED_BODY } from "../core/sign.ts";
@@ -12,17 +14,107 @@ import type { BodyScan } from "../core/tripwire.ts";
 import { ProxyReply } from "./request.ts";
 
 /**
+ * The answer to the agent once its head is ready: body and trailers. node:http2 must be told at
+ * `respond()` whether trailers follow, and "maybe" (`waitForTrailers`) costs a second send pass
+ * and an empty DATA frame to end every answer that had none. A small answer usually arrives
+ * whole with its head (HEADERS, DATA, END_STREAM in one read), so the head waits until the
+ * upstream stream ends or the event loop turns, whichever is first: a whole answer goes out as
+ * HEADERS and DATA with END_STREAM (trailers after them when it had some), one still coming is
+ * streamed as it comes, trailers awaited. `wait`: false for an answer known to end in trailers
+ * (gRPC: its messages and trailers come in writes of their own), streamed at once.
+ * `scrubber`: the body's, or null to pass it as it is. Returns `release`: the head and what came
+ * so far, sent now (the upstream stream closed first).
+ */
+export function relayAnswer(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, head: http2.OutgoingHttpHeaders, wait: boolean, scrubber: StreamScrubber | null, trailersOf: (trailers: http2.IncomingHttpHeaders) => http2.OutgoingHttpHeaders): () => void {
+  const answer = new _Answer(up, stream, head, scrubber, trailersOf);
+  if (!wait) {
+    answer.stream([], true);
+    return _nothing;
+  }
+  let held: Buffer[] | null = [];
+  const hold = (chunk: Buffer): void => void held?.push(chunk);
+  const take = (): Buffer[] | null => {
+    const parts = held;
+    held = null;
+    clearImmediate(turn);
+    up.off("data", hold);
+    up.off("end", whole);
+    return parts === null || stream.closed || stream.destroyed ? null : parts;
+  };
+  const whole = (): void => answer.whole(take());
+  up.on("data", hold);
+  up.once("end", whole);
+  const turn = setImmediate(() => answer.stream(take(), true));
+  return () => answer.stream(take(), false);
+}
+
+const _nothing = (): void => undefined;
+
+/** An answer's body and trailers once the head goes out (see {@link relayAnswer}). */
+class _Answer {
+  private trailers: http2.IncomingHttpHeaders | null = null;
+  private readonly up: http2.ClientHttp2Stream;
+  private readonly agent: http2.ServerHttp2Stream;
+  private readonly head: http2.OutgoingHttpHeaders;
+  private readonly scrubber: StreamScrubber | null;
+  private readonly trailersOf: (trailers: http2.IncomingHttpHeaders) => http2.OutgoingHttpHeaders;
+
+  constructor(up: http2.ClientHttp2Stream, agent: http2.ServerHttp2Stream, head: http2.OutgoingHttpHeaders, scrubber: StreamScrubber | null, trailersOf: (trailers: http2.IncomingHttpHeaders) => http2.OutgoingHttpHeaders) {
+    this.up = up;
+    this.agent = agent;
+    this.head = head;
+    this.scrubber = scrubber;
+    this.trailersOf = trailersOf;
+    up.on("trailers", (trailers: http2.IncomingHttpHeaders) => (this.trailers = trailers));
+  }
+
+  /** The whole answer came (`parts`; null: nothing to send): one DATA frame ends it, unless trailers follow. */
+  whole(parts: Buffer[] | null): void {
+    if (parts === null) return;
+    const scrubber = this.scrubber;
+    const body = scrubber === null ? _joined(parts) : Buffer.concat([scrubber.push(_joined(parts)), scrubber.end()]);
+    if (this.trailers !== null) return void this._awaitTrailers().end(body);
+    if (body.length === 0) return void this.agent.respond(this.head, { endStream: true });
+    this.agent.respond(this.head);
+    this.agent.end(body);
+  }
+
+  /** The head, then `parts` (what came so far; null: nothing to send), then the rest as it comes when `relay`. */
+  stream(parts: Buffer[] | null, relay: boolean): void {
+    if (parts === null) return;
+    const agent = this._awaitTrailers();
+    const scrubber = this.scrubber;
+    if (scrubber !== null && relay) return relayScrubbed(this.up, agent, scrubber, parts);
+    if (scrubber !== null) return void (parts.length > 0 && agent.write(scrubber.push(_joined(parts))));
+    for (const part of parts) agent.write(part);
+    if (relay) this.up.pipe(agent);
+  }
+
+  /** Responds with trailers to follow: the upstream's (scrubbed), or none, which node:http2 sends as an empty DATA frame. */
+  private _awaitTrailers(): http2.ServerHttp2Stream {
+    this.agent.respond(this.head, { waitForTrailers: true });
+    this.agent.once("wantTrailers", () => this.agent.sendTrailers(this.trailers === null ? {} : this.trailersOf(this.trailers)));
+    return this.agent;
+  }
+}
+
+function _joined(parts: Buffer[]): Buffer {
+  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+}
+
+/**
  * The answer's body, scrubbed in place (same length) on its way to the agent, with backpressure
  * (no Transform in between: a stream object per answer is most of what scrubbing costs here).
+ * `first`: pieces that came before the relay started.
  */
-export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, scrubber: StreamScrubber): void {
+export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerHttp2Stream, scrubber: StreamScrubber, first: readonly Buffer[] = []): void {
   const resume = (): void => void up.resume();
   // What could begin a secret waits only while more is coming (a gRPC answer the agent waits on).
   const quiet = new QuietTimer(() => {
     const held = scrubber.flush();
     if (held.length > 0 && !stream.closed && !stream.destroyed) stream.write(held);
   });
-  up.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     quiet.cancel();
     const out = scrubber.push(chunk);
     if (scrubber.holding) quiet.arm();
@@ -30,7 +122,9 @@ export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerH
       up.pause();
       stream.once("drain", resume);
     }
-  });
+  };
+  for (const chunk of first) onData(chunk);
+  up.on("data", onData);
   up.once("close", () => quiet.stop());
   up.once("end", () => {
     quiet.stop();

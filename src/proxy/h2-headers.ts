@@ -88,3 +88,9 @@ export function grpcEncoded(fields: readonly string[]): boolean {
   }
   return false;
 }
+
+/** A gRPC answer (`application/grpc`, `application/grpc+proto`...): it ends in trailers. */
+export function isGrpc(fields: readonly string[]): boolean {
+  for (let i = 0; i < fields.length; i += 2) if ((fields[i] ?? "").toLowerCase() === "content-type") return (fields[i + 1] ?? "").toLowerCase().startsWith("application/grpc");
+  return false;
+}

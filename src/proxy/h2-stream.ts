@@ -11,8 +11,8 @@ import { tripwireDenial } from "../core/egress.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import { buildResponseHeaders } from "./headers.ts";
-import { readWhole, relayBody, relayScrubbed } from "./h2-body.ts";
-import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, readRequest, toHeaders } from "./h2-headers.ts";
+import { readWhole, relayAnswer, relayBody } from "./h2-body.ts";
+import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, isGrpc, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
 import { isEncoded, scrubRequestHeaders } from "./scrub-body.ts";
@@ -87,6 +87,8 @@ class Exchange {
   private kept: Buffer[] | null;
   private keptBytes = 0;
   private bodyEnded = false;
+  /** Sends the answer's head if relayAnswer still holds it. */
+  private release: (() => void) | null = null;
 
   private readonly ctx: ForwardContext;
   private readonly pool: H2Upstream;
@@ -233,18 +235,14 @@ class Exchange {
     // marked expired for the next request).
     if (status === 401 || status === 403) void reportRefusal(this.ctx, this.prepared.decision, status, fields, this.target.host, this.request.method);
     if (this.stream.closed || this.stream.destroyed) return;
-    this.stream.respond(toHeaders(status, this._clean(fields)), ended ? { endStream: true } : { waitForTrailers: true });
-    if (ended) return;
-    let trailers: http2.IncomingHttpHeaders | null = null;
-    up.on("trailers", (t) => (trailers = t));
-    this.stream.on("wantTrailers", () => {
-      // No trailers from upstream: node:http2 ends the stream with an empty DATA frame instead.
+    const head = toHeaders(status, this._clean(fields));
+    if (ended) return void this.stream.respond(head, { endStream: true });
+    const body = scrub === null || _tooShortFor(scrub, fields) ? null : scrub.stream(true);
+    this.release = relayAnswer(up, this.stream, head, !isGrpc(fields), body, (trailers) => {
       const out: http2.OutgoingHttpHeaders = {};
-      if (trailers !== null) addFields(out, this._clean(flatten(trailers)), null);
-      this.stream.sendTrailers(out);
+      addFields(out, this._clean(flatten(trailers)), null);
+      return out;
     });
-    if (scrub === null || _tooShortFor(scrub, fields)) return void up.pipe(this.stream);
-    relayScrubbed(up, this.stream, scrub.stream(true));
   }
 
   /** Response fields for the agent: pseudo-headers apart, authsome's and hop-by-hop ones dropped, values scrubbed. */
@@ -262,6 +260,8 @@ class Exchange {
     if (this.up !== up) return;
     const stream = this.stream;
     if (stream.closed || stream.destroyed) return;
+    // An answer's head still held (relayAnswer) goes out first, as if it had been sent at once.
+    this.release?.();
     const code = up.rstCode ?? 0;
     if (stream.headersSent) {
       // Reset by the server (or its session went away) mid-answer: the agent's stream alike.
