@@ -8,7 +8,7 @@
  * "torn" lines are never part of the chain; the next writer appends a recovery entry that
  * names them by line, count and SHA-256, so removing or editing them later is still seen.
  */
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import * as v from "valibot";
 
 /** The hash the first entry's `prev` carries. */
@@ -54,9 +54,15 @@ export interface ParsedEntry {
   cut?: AuditCut | undefined;
 }
 
+/**
+ * `crypto.hash` (Node 20.12+, Deno): a digest without a Hash object, about half the cost of
+ * createHash for an entry's line (0.5 vs 1.1 us); Node 20 before 20.12 has only createHash.
+ */
+const _oneShot: ((algorithm: string, data: string, encoding: "hex") => string) | undefined = typeof nodeCrypto.hash === "function" ? nodeCrypto.hash : undefined;
+
 /** SHA-256 hex of a line (synchronous: the proxy audits every request; see audit.ts). */
 export function lineHash(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  return _oneShot === undefined ? nodeCrypto.createHash("sha256").update(text).digest("hex") : _oneShot("sha256", text, "hex");
 }
 
 /** Parses one line as an entry; undefined when it is not one (torn, empty or garbage). */
