@@ -30,15 +30,15 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
   // Which plugins declare a host:port depends on the definitions only: computed once per host.
   const byHost = new Map<string, ProviderPlugin[]>();
 
-  async function declaring(host: string, port: number): Promise<ProviderPlugin[]> {
+  // The cached answer without an await (a decision per proxied request); a promise only to compute it.
+  function declaring(host: string, port: number): ProviderPlugin[] | Promise<ProviderPlugin[]> {
     const key = `${host}:${port}`;
-    let found = byHost.get(key);
-    if (found === undefined) {
-      found = (await allPlugins()).filter((p) => hostMatchesAnyRule(p, host, port));
+    return byHost.get(key) ?? allPlugins().then((all) => {
+      const found = all.filter((p) => hostMatchesAnyRule(p, host, port));
       if (byHost.size >= MAX_CACHED_HOSTS) byHost.clear();
       byHost.set(key, found);
-    }
-    return found;
+      return found;
+    });
   }
 
   // Opened connections are reused while the store reports no change (a login, logout, refresh or
@@ -47,7 +47,18 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
   let watching: "no" | "yes" | "lost" = "no";
   let generation = 0;
   let unwatch: (() => void) | undefined;
-  async function cachedConnection(plugin: ProviderPlugin, wanted: string | undefined): Promise<Connection | null> {
+  // A connection reused without an await while the store's feed is up (a decision per proxied request).
+  function cachedConnection(plugin: ProviderPlugin, wanted: string | undefined): Connection | null | Promise<Connection | null> {
+    return watching === "no" ? openConnection(plugin, wanted) : (reused(plugin, wanted) ?? openConnection(plugin, wanted));
+  }
+  function reused(plugin: ProviderPlugin, wanted: string | undefined): Connection | null | undefined {
+    const key = `${plugin.name}\u0000${wanted ?? ""}`;
+    const hit = opened.get(key);
+    if (hit === undefined || (hit !== null && needsRefresh(hit, core.context.refreshMarginSeconds))) return undefined;
+    lastKnown.confirm(key);
+    return hit;
+  }
+  async function openConnection(plugin: ProviderPlugin, wanted: string | undefined): Promise<Connection | null> {
     if (watching === "no") {
       const store = await core.store();
       if (store.watchChanges !== undefined && watching === "no") {
@@ -59,12 +70,9 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
         unwatch = store.watchChanges(changed, () => ((watching = "lost"), changed()));
       }
     }
+    const hit = reused(plugin, wanted);
+    if (hit !== undefined) return hit;
     const key = `${plugin.name}\u0000${wanted ?? ""}`;
-    const hit = opened.get(key);
-    if (hit !== undefined && (hit === null || !needsRefresh(hit, core.context.refreshMarginSeconds))) {
-      lastKnown.confirm(key);
-      return hit;
-    }
     const before = generation;
     const found = await readLive(plugin, wanted, key);
     // A change reported while reading may not be in what was read: keep it only if none came.
@@ -106,13 +114,15 @@ export function createInjector(core: ServiceCore, options: CreateInjectorOptions
 
   async function decide(url: URL, request: InjectionOptions = {}): Promise<InjectionDecision | null> {
     const port = Number(url.port || (url.protocol === "https:" ? 443 : 80));
-    for (const plugin of await declaring(url.hostname, port)) {
+    const declared = declaring(url.hostname, port);
+    for (const plugin of Array.isArray(declared) ? declared : await declared) {
       const rule = findMatchingRule(plugin, url);
       if (rule === null) continue;
       const wanted = request.connection ?? request.connections?.[plugin.name] ?? options.connections?.[plugin.name];
       // One read per request: a provider with no usable connection reads as null here, so the
       // "is it connected" listing is only needed to word the error for an explicit choice.
-      const found = await cachedConnection(plugin, wanted);
+      const cached = cachedConnection(plugin, wanted);
+      const found = cached instanceof Promise ? await cached : cached;
       if (found === null) {
         if (wanted !== undefined && (await isConnected(plugin))) {
           throw new AuthsomeError("connection_not_found", `no connection "${wanted}" for ${plugin.name}`, { hint: `log in: authsome login ${plugin.name} --connection ${wanted}` });

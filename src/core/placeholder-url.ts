@@ -17,6 +17,8 @@ import type { Tripwire } from "./tripwire.ts";
  * path rule injects nothing.
  */
 export async function replacePlaceholders(injection: InjectionDecision, url: URL, tripwire: Tripwire | undefined): Promise<InjectionDecision | null> {
+  // No path rule and no query: nothing a placeholder could be in (most requests; no lookup).
+  if (injection.path === undefined && url.search === "") return injection;
   const placeholder = await tripwire?.placeholder(injection.provider);
   if (placeholder === undefined) return injection.path === undefined ? injection : null;
   const rewrite = injection.path;

@@ -26,6 +26,8 @@ const NEEDLES = "needles";
 
 /** Without a change feed from the store, secrets are re-read at most this often. */
 const REREAD_MS = 1000;
+/** Providers whose placeholder answer is kept (a run knows the catalogue's ~130 and its plugins'). */
+const MAX_PLACEHOLDERS = 1024;
 const SECRET_FIELDS = ["api_key", "access_token", "refresh_token", "id_token", "password", "secret_access_key", "session_token"] as const;
 
 
@@ -71,6 +73,7 @@ class RunTripwire implements Tripwire {
   private unwatch: (() => void) | undefined;
   private readonly lastKnown = createLastKnown<Matcher>(() => true);
   private placeholders: Promise<Record<string, string>> | undefined;
+  private readonly placeholderOf = new Map<string, Promise<string | undefined>>();
 
   constructor(core: ServiceCore, options: TripwireOptions) {
     this.core = core;
@@ -97,11 +100,18 @@ class RunTripwire implements Tripwire {
   }
 
   placeholder(provider: string): Promise<string | undefined> {
+    // One settled answer per provider, once read: asked for every injected request.
+    const known = this.placeholderOf.get(provider);
+    if (known !== undefined) return known;
     // Placeholders are fixed for a run (derived from its token): asked for once.
     const pending = (this.placeholders ??= (this.options.placeholders ?? (async (): Promise<Record<string, string>> => ({})))());
     // A failed read (the registry) is asked again next time, not kept.
     pending.catch(() => void (this.placeholders === pending && (this.placeholders = undefined)));
-    return pending.then((all) => (Object.hasOwn(all, provider) ? all[provider] : undefined));
+    return pending.then((all) => {
+      const value = Object.hasOwn(all, provider) ? all[provider] : undefined;
+      if (this.placeholderOf.size < MAX_PLACEHOLDERS) this.placeholderOf.set(provider, Promise.resolve(value));
+      return value;
+    });
   }
 
   reason(hit: TripwireHit, host: string): string {

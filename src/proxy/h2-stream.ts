@@ -31,12 +31,15 @@ export function forwardStream(ctx: ForwardContext, pool: H2Upstream, stream: htt
     return replyOnStream(stream, error);
   }
   const hasBody = !stream.endAfterHeaders;
+  const start = (prepared: Prepared, body: Buffer | null): void => {
+    if (stream.closed || stream.destroyed) return;
+    new Exchange(ctx, pool, stream, tunnel, request, prepared, hasBody, body, false).send(true);
+  };
   prepareRequest(ctx, request.path, request.headers, tunnel.target, tunnel.username, false, request.method, hasBody, request.authority)
-    .then(async (prepared) => {
+    .then((prepared) => {
+      if (prepared.signBody === null || !hasBody) return start(prepared, null);
       // A signature over the body (core/sign.ts): the body is read whole first, then signed.
-      const signed = prepared.signBody !== null && hasBody ? await _signed(ctx, stream, tunnel.target, request.method, prepared, prepared.signBody) : null;
-      if (stream.closed || stream.destroyed || signed === undefined) return;
-      new Exchange(ctx, pool, stream, tunnel, request, signed?.prepared ?? prepared, hasBody, signed?.body ?? null, false).send(true);
+      return _signed(ctx, stream, tunnel.target, request.method, prepared, prepared.signBody).then((signed) => signed === undefined || start(signed.prepared, signed.body));
     })
     .catch((error: unknown) => replyOnStream(stream, error));
 }
