@@ -26,12 +26,31 @@ const CELLS = [
   { kind: "grpc", body: "unary", concurrency: 16, requests: 4000, warmup: 20 },
 ];
 
+/**
+ * The warm-up phase, before any cell, for each target alike (direct: the client and upstream;
+ * authsome: the proxy too): small streams 16 at a time and gRPC calls, untimed and not counted.
+ * The first few thousand streams of a fresh process cost two to four times the later ones (JIT;
+ * through the proxy 390, 260, 170, 150, 90 us per stream in successive thousands, one run on a
+ * loaded machine), and each cell's own warm-up (a few hundred) left most of that in the first
+ * cells' numbers: the client's and upstream's in `direct`, the proxy's in `authsome`.
+ */
+const WARM = { streams: 6000, calls: 1500 };
+
+async function warmUp(h2up, via, scale, check) {
+  const headers = via === undefined ? { authorization: AUTHORIZATION } : {};
+  const ca = via?.caPem ?? h2up.caPem;
+  const streams = Math.max(100, Math.round(WARM.streams * scale));
+  await runH2Load({ socket: await h2Socket({ host: HOST, port: h2up.port, ca, proxyUrl: via?.proxyUrl }), origin: `https://${HOST}:${h2up.port}`, path: "/small", headers, concurrency: 16, requests: streams, warmup: 0, bytes: SMALL_BYTES, check });
+  await runGrpcLoad({ host: HOST, port: h2up.grpcPort, ca, proxyUrl: via?.proxyUrl, headers, concurrency: 16, requests: Math.max(100, Math.round(WARM.calls * scale)), warmup: 0, check });
+}
+
 /** Runs every cell against `direct` and the `authsome` run; returns one row per cell. */
 export async function runH2Cells(h2up, run, scale) {
   const rows = [];
   const check = (text) => {
     if (!JSON.parse(text).injected) throw new Error("the upstream did not get the credential");
   };
+  for (const via of [undefined, run]) await warmUp(h2up, via, scale, check);
   for (const cell of CELLS) {
     const row = { ...cell, by: {} };
     for (const [name, via] of [["direct", undefined], ["authsome", run]]) {
@@ -76,7 +95,7 @@ export function h2Report(rows) {
   return [
     "### HTTP/2 and gRPC (issue 16)",
     "",
-    "The same `authsome run` proxy, against a node:http2 + grpc-js upstream on its own process (bench/h2-upstream.mjs). HTTP/2: one connection (one CONNECT tunnel through the proxy) carrying that many streams at once, back to back (bench/h2-load.mjs); the proxy forwards them as streams of one reused upstream session. gRPC: one grpc-js channel (through the proxy: grpc-js takes it from `grpc_proxy`, as under `authsome run`), unary calls 16 at a time. Every proxied stream gets the key injected and audited and its answer scrubbed.",
+    "The same `authsome run` proxy, against a node:http2 + grpc-js upstream on its own process (bench/h2-upstream.mjs). First a warm-up phase for each target alike (6,000 small streams and 1,500 gRPC calls, untimed and not counted). HTTP/2: one connection (one CONNECT tunnel through the proxy) carrying that many streams at once, back to back (bench/h2-load.mjs); the proxy forwards them as streams of one reused upstream session. gRPC: one grpc-js channel (through the proxy: grpc-js takes it from `grpc_proxy`, as under `authsome run`), unary calls 16 at a time. Every proxied stream gets the key injected and audited and its answer scrubbed.",
     "",
     ...table,
     "",
