@@ -68,26 +68,39 @@ class _Answer {
     up.on("trailers", (trailers: http2.IncomingHttpHeaders) => (this.trailers = trailers));
   }
 
-  /** The whole answer came (`parts`; null: nothing to send): one DATA frame ends it, unless trailers follow. */
+  /**
+   * The whole answer came (`parts`; null: nothing to send): its last DATA frame ends the stream,
+   * unless trailers follow. Written piece by piece, never joined (a 1 MiB answer can come whole
+   * in one turn of the loop, and copies of it cost more than the frames saved).
+   */
   whole(parts: Buffer[] | null): void {
     if (parts === null) return;
-    const scrubber = this.scrubber;
-    const body = scrubber === null ? _joined(parts) : Buffer.concat([scrubber.push(_joined(parts)), scrubber.end()]);
-    if (this.trailers !== null) return void this._awaitTrailers().end(body);
-    if (body.length === 0) return void this.agent.respond(this.head, { endStream: true });
-    this.agent.respond(this.head);
-    this.agent.end(body);
+    const agent = this.agent;
+    if (this.trailers !== null) this._awaitTrailers();
+    else if (parts.length === 0) return void agent.respond(this.head, { endStream: true });
+    else agent.respond(this.head);
+    this._write(parts);
+    const rest = this.scrubber?.end();
+    if (rest !== undefined && rest.length > 0) agent.end(rest);
+    else agent.end();
   }
 
   /** The head, then `parts` (what came so far; null: nothing to send), then the rest as it comes when `relay`. */
   stream(parts: Buffer[] | null, relay: boolean): void {
     if (parts === null) return;
     const agent = this._awaitTrailers();
-    const scrubber = this.scrubber;
-    if (scrubber !== null && relay) return relayScrubbed(this.up, agent, scrubber, parts);
-    if (scrubber !== null) return void (parts.length > 0 && agent.write(scrubber.push(_joined(parts))));
-    for (const part of parts) agent.write(part);
-    if (relay) this.up.pipe(agent);
+    if (!relay) return this._write(parts);
+    if (this.scrubber !== null) return relayScrubbed(this.up, agent, this.scrubber, parts);
+    this._write(parts);
+    this.up.pipe(agent);
+  }
+
+  /** Pieces to the agent, through the scrubber when there is one (what it holds back stays held). */
+  private _write(parts: readonly Buffer[]): void {
+    for (const part of parts) {
+      const out = this.scrubber === null ? part : this.scrubber.push(part);
+      if (out.length > 0) this.agent.write(out);
+    }
   }
 
   /** Responds with trailers to follow: the upstream's (scrubbed), or none, which node:http2 sends as an empty DATA frame. */
@@ -96,10 +109,6 @@ class _Answer {
     this.agent.once("wantTrailers", () => this.agent.sendTrailers(this.trailers === null ? {} : this.trailersOf(this.trailers)));
     return this.agent;
   }
-}
-
-function _joined(parts: Buffer[]): Buffer {
-  return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
 }
 
 /**
@@ -123,7 +132,12 @@ export function relayScrubbed(up: http2.ClientHttp2Stream, stream: http2.ServerH
       stream.once("drain", resume);
     }
   };
-  for (const chunk of first) onData(chunk);
+  // Already in memory: written without waiting for drains (the next piece waits if it must).
+  for (const chunk of first) {
+    const out = scrubber.push(chunk);
+    if (out.length > 0) stream.write(out);
+  }
+  if (scrubber.holding) quiet.arm();
   up.on("data", onData);
   up.once("close", () => quiet.stop());
   up.once("end", () => {
