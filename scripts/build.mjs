@@ -11,7 +11,7 @@ import { init, parse } from "es-module-lexer";
 import { spawnSync } from "node:child_process";
 import { readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { isDeepStrictEqual } from "node:util";
 import { addRequireWhereUsed, mergeHotChunks, REQUIRE_BANNER } from "./merge-chunks.mjs";
@@ -222,6 +222,9 @@ const result = await build({
   platform: "node",
   target: "node20",
   outExtension: { ".js": ".mjs" },
+  // dist/cli.mjs is only ever imported (by bin/authsome.mjs); main.ts's run-when-main branch is
+  // for Deno running the source, and its top-level await could not go into the merged script.
+  define: { "import.meta.main": "false" },
   chunkNames: "chunks/[name]-[hash]",
   sourcemap: debug ? "linked" : false,
   // Fully minified for the package; `--debug` keeps names and adds source maps for stack traces.
@@ -247,8 +250,8 @@ const result = await build({
 // The CLI's start-up and `get` path merged into a few files (scripts/merge-chunks.mjs); the
 // debug build keeps esbuild's chunks, whose source maps a second pass would not carry.
 if (!debug) {
-  await mergeHotChunks(outdir, result.metafile);
-  const modules = (await readdir(outdir, { recursive: true })).filter((f) => f.endsWith(".mjs")).map((f) => join(outdir, f));
+  const merged = new Set((await mergeHotChunks(outdir, result.metafile)).map((f) => resolve(f)));
+  const modules = (await readdir(outdir, { recursive: true })).filter((f) => f.endsWith(".mjs")).map((f) => join(outdir, f)).filter((f) => !merged.has(resolve(f)));
   await addRequireWhereUsed(modules);
 }
 await checkBundledPlugins(outdir);

@@ -18,6 +18,12 @@
 // file costs Node 20's loader ~0.4 ms (resolve, read, compile, link, a turn of its own).
 // The bundled catalogue (plugins/catalogue.ts, a dynamic import of the registry) goes with
 // "lib": inlined, its JSON is parsed only when the registry first asks for it.
+//
+// Each group is emitted as a CommonJS-shaped script (merged-<group>-<hash>.js) and an ES module
+// (merged-<group>.mjs) that imports what the script requires, runs it through
+// src/runtime/code-cache.ts (a V8 code cache kept between runs, which Node 20 has none of for ES
+// modules) and exports its names; docs/architecture.md says why and where the cache lives.
+import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
@@ -30,6 +36,14 @@ const LIB_LAZY_ENTRIES = ["plugins/catalogue.ts"];
 const LIBRARY_ENTRIES = ["src/index.ts", "src/intercept/index.ts"];
 /** Entries that must stay light: their chunks are never merged. */
 const LIGHT_ENTRIES = ["src/plugin.ts", "src/intercept/preload.mjs", "src/runtime/keyring-child.mjs"];
+
+/**
+ * Shared chunks the merged files may hold copies of, by the sources in them: they keep no state,
+ * so a second copy is no second instance of anything. A chunk with no sources is esbuild's own
+ * helpers (`__commonJS`, `__toESM`, `__require`); src/core/plugin.ts holds constant lists, types
+ * and the identity `definePlugin`.
+ */
+const COPIED_INPUTS = new Set(["src/core/plugin.ts"]);
 
 function _closure(outputs, roots) {
   const seen = new Set();
@@ -74,7 +88,9 @@ function _plan(outputs, chunks) {
     const spec = JSON.stringify(from);
     return names.length === 0 ? `import ${spec};\n` : `export { ${names.map((n) => `${alias(path, n)} as ${n}`).join(", ")} } from ${spec};\n`;
   };
-  return { groups, home, exportsOf, alias, fileOf, reexport };
+  // Copied into each merged file instead of imported from it: one module fewer each to load.
+  const copied = new Set(Object.entries(outputs).filter(([path, o]) => path.endsWith(".mjs") && !o.entryPoint && Object.keys(o.inputs).every((i) => COPIED_INPUTS.has(i))).map(([path]) => resolve(path)));
+  return { groups, home, exportsOf, alias, fileOf, reexport, copied };
 }
 
 /** Bundles one group's chunks into one module exporting every member's names under its alias. */
@@ -89,7 +105,7 @@ async function _mergeGroup(plan, members, chunks) {
     // node:* builtins and ioredis, as in the first pass.
     if (!args.path.startsWith(".") && !args.path.startsWith("/")) return { path: args.path, external: true };
     const path = resolve(args.resolveDir, args.path);
-    if (own.has(path)) return { path };
+    if (own.has(path) || plan.copied.has(path)) return { path };
     // A member of another merged group: import its names from that group's file directly.
     if (plan.home.has(path) && args.kind === "import-statement") return { path, namespace: "merged-facade" };
     const spec = relative(chunks, path);
@@ -100,38 +116,93 @@ async function _mergeGroup(plan, members, chunks) {
     stdin: { contents: entry, resolveDir: chunks, sourcefile: "merged.mjs", loader: "js" },
     bundle: true,
     write: false,
+    platform: "node",
+    target: "node20",
+    minify: true,
+    legalComments: "none",
+    logLevel: "warning",
+    // A script for src/runtime/code-cache.ts: CommonJS-shaped, its imports given to it.
+    format: "cjs",
+    define: { "import.meta.url": "__url" },
+    plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
+  });
+  return result.outputFiles[0].text;
+}
+
+const CODE_CACHE = resolve("src/runtime/code-cache.ts");
+
+/**
+ * A merged group's script and the ES module that runs it: the module imports what the script
+ * requires (other chunks, as ES modules, so their instances stay the ones every file shares),
+ * runs it through the code cache and exports its names. Dynamic imports in the script go
+ * through `__import`, since a vm script has no module loader of its own.
+ */
+async function _scriptAndModule(plan, members, code, scriptName) {
+  const script = code.replace(/\bimport\((?=")/g, "__import(");
+  if (/\bimport\(/.test(script)) throw new Error(`merge-chunks: ${scriptName} has a dynamic import of no literal`);
+  if (/[^\x00-\x7f]/.test(script)) throw new Error(`merge-chunks: ${scriptName} is not ASCII (code-cache.ts reads it as latin1)`);
+  if (/__toESM\(require\("\./.test(script)) throw new Error(`merge-chunks: ${scriptName} takes a default import from a chunk`);
+  const deps = [...new Set([...script.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1]))];
+  const names = members.flatMap((path) => plan.exportsOf(resolve(path)).map((n) => plan.alias(resolve(path), n)));
+  const entry = [
+    ...deps.map((d, i) => `import * as d${i} from ${JSON.stringify(d)};`),
+    `import { runCached } from ${JSON.stringify(CODE_CACHE)};`,
+    `const ns = runCached(new URL(${JSON.stringify(`./${scriptName}`)}, import.meta.url).href, { ${deps.map((d, i) => `${JSON.stringify(d)}: d${i}`).join(", ")} }, import.meta.url);`,
+    names.length > 0 ? `export const { ${names.join(", ")} } = ns;` : "",
+  ].join("\n");
+  const result = await build({
+    stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: "merged-module.mjs", loader: "js" },
+    bundle: true,
+    write: false,
     format: "esm",
     platform: "node",
     target: "node20",
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
+    // The script's imports stay imports of the chunk files beside it.
+    plugins: [{ name: "chunk-imports", setup: (b) => void b.onResolve({ filter: /^\.\// }, (args) => ({ path: args.path, external: true })) }],
   });
-  return result.outputFiles[0].contents;
+  return { script, module: result.outputFiles[0].text };
+}
+
+/**
+ * The merged modules export their script's names as constants taken once it ran (an ES module
+ * cannot re-export a getter), so no source in them may reassign an exported binding later.
+ */
+async function _checkNoMutableExports(metafile, members) {
+  const sources = new Set(members.flatMap((path) => Object.keys(metafile.outputs[path].inputs)).filter((i) => /^(src|plugins)\//.test(i)));
+  for (const source of sources) {
+    if (/^export\s+(let|var)\b/m.test(await readFile(source, "utf8"))) throw new Error(`merge-chunks: ${source} exports a let or var binding, which a merged module would not keep live`);
+  }
 }
 
 /**
  * Merges the hot chunks of the build in `outdir` (esbuild's `metafile` of it), in place. Returns
- * one line per merged file: its name, how many chunks it holds, its size.
+ * the merged modules' paths (they take `require` from the code cache, not from a banner).
  */
 export async function mergeHotChunks(outdir, metafile) {
   const chunks = join(outdir, "chunks");
   const plan = _plan(metafile.outputs, chunks);
-  const report = [];
+  const merged = [];
   for (const members of Object.values(plan.groups)) {
     if (members.length === 0) continue;
+    await _checkNoMutableExports(metafile, members);
     const file = plan.fileOf(resolve(members[0]));
     const code = await _mergeGroup(plan, members, chunks);
-    await writeFile(file, code);
-    report.push(`${relative(outdir, file)}: ${members.length} chunks, ${code.length} bytes`);
+    // Named by its content: the code cache is keyed by the name (V8 checks only the length).
+    const scriptFile = file.replace(/\.mjs$/, `-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.js`);
+    const { script, module } = await _scriptAndModule(plan, members, code, relative(chunks, scriptFile));
+    await writeFile(scriptFile, script);
+    await writeFile(file, module);
+    merged.push(file);
   }
   // The members' files last (the merge read their code): each re-exports from its merged file.
   for (const path of plan.home.keys()) {
     const spec = relative(dirname(path), plan.fileOf(path));
     await writeFile(path, plan.reexport(path, spec.startsWith(".") ? spec : `./${spec}`));
   }
-  return report;
+  return merged;
 }
 
 /** What gives an ES module Node's `require` (bundled CommonJS dependencies call it). */
