@@ -20,8 +20,9 @@ import { ProxyReply } from "./request.ts";
  * whole with its head (HEADERS, DATA, END_STREAM in one read), so the head waits until the
  * upstream stream ends or the event loop turns, whichever is first: a whole answer goes out as
  * HEADERS and DATA with END_STREAM (trailers after them when it had some), one still coming is
- * streamed as it comes, trailers awaited. `wait`: false for an answer known to end in trailers
- * (gRPC: its messages and trailers come in writes of their own), streamed at once.
+ * streamed as it comes, trailers awaited (so is one past {@link HOLD_MAX}). `wait`: false for an
+ * answer known to end in trailers (gRPC: its messages and trailers come in writes of their own)
+ * or to be longer than HOLD_MAX, streamed at once.
  * `scrubber`: the body's, or null to pass it as it is. Returns `release`: the head and what came
  * so far, sent now (the upstream stream closed first).
  */
@@ -32,7 +33,12 @@ export function relayAnswer(up: http2.ClientHttp2Stream, stream: http2.ServerHtt
     return _nothing;
   }
   let held: Buffer[] | null = [];
-  const hold = (chunk: Buffer): void => void held?.push(chunk);
+  let bytes = 0;
+  const hold = (chunk: Buffer): void => {
+    held?.push(chunk);
+    // More than an agent's first window: streamed now, with backpressure up to the server again.
+    if ((bytes += chunk.length) > HOLD_MAX) answer.stream(take(), true);
+  };
   const take = (): Buffer[] | null => {
     const parts = held;
     held = null;
@@ -49,6 +55,13 @@ export function relayAnswer(up: http2.ClientHttp2Stream, stream: http2.ServerHtt
 }
 
 const _nothing = (): void => undefined;
+
+/**
+ * The most of an answer held back for its end (HTTP/2's default stream window, what an agent
+ * takes in before its first WINDOW_UPDATE): a larger one goes out as it comes, paced by the
+ * agent, so the upstream is paced too instead of the proxy buffering it.
+ */
+export const HOLD_MAX = 64 * 1024;
 
 /** An answer's body and trailers once the head goes out (see {@link relayAnswer}). */
 class _Answer {

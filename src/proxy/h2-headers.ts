@@ -94,3 +94,13 @@ export function isGrpc(fields: readonly string[]): boolean {
   for (let i = 0; i < fields.length; i += 2) if ((fields[i] ?? "").toLowerCase() === "content-type") return (fields[i + 1] ?? "").toLowerCase().startsWith("application/grpc");
   return false;
 }
+
+/** An answer's `content-length` (flat, lower-case names), or NaN when it has none (or not a whole number). */
+export function announcedLength(fields: readonly string[]): number {
+  for (let i = 0; i < fields.length; i += 2) {
+    if (fields[i] !== "content-length") continue;
+    const length = Number(fields[i + 1]);
+    return Number.isInteger(length) ? length : Number.NaN;
+  }
+  return Number.NaN;
+}

@@ -11,8 +11,8 @@ import { tripwireDenial } from "../core/egress.ts";
 import { scrubberFor, type Scrubber } from "../core/scrub.ts";
 import type { BodyScan } from "../core/tripwire.ts";
 import { buildResponseHeaders } from "./headers.ts";
-import { readWhole, relayAnswer, relayBody } from "./h2-body.ts";
-import { addFields, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, isGrpc, readRequest, toHeaders } from "./h2-headers.ts";
+import { HOLD_MAX, readWhole, relayAnswer, relayBody } from "./h2-body.ts";
+import { addFields, announcedLength, askIdentity, CONNECTION_SPECIFIC, flatten, grpcEncoded, type H2Request, isGrpc, readRequest, toHeaders } from "./h2-headers.ts";
 import type { H2Upstream } from "./h2-upstream.ts";
 import { type ForwardContext, type Prepared, ProxyReply, prepareRequest, replyParts, reportInjection, reportRefusal } from "./request.ts";
 import { isEncoded, scrubRequestHeaders } from "./scrub-body.ts";
@@ -241,7 +241,8 @@ class Exchange {
     const head = toHeaders(status, this._clean(fields));
     if (ended) return void this.stream.respond(head, { endStream: true });
     const body = scrub === null || _tooShortFor(scrub, fields) ? null : scrub.stream(true);
-    this.release = relayAnswer(up, this.stream, head, !isGrpc(fields), body, (trailers) => {
+    const wait = !isGrpc(fields) && !(announcedLength(fields) > HOLD_MAX);
+    this.release = relayAnswer(up, this.stream, head, wait, body, (trailers) => {
       const out: http2.OutgoingHttpHeaders = {};
       addFields(out, this._clean(flatten(trailers)), null);
       return out;
@@ -301,13 +302,7 @@ class Exchange {
  * refuses DATA past a `content-length`): it is piped as it comes, its headers still scrubbed.
  */
 function _tooShortFor(scrub: Scrubber, fields: readonly string[]): boolean {
-  const shortest = scrub.patterns.at(-1)?.length ?? 0;
-  for (let i = 0; i < fields.length; i += 2) {
-    if (fields[i] !== "content-length") continue;
-    const length = Number(fields[i + 1]);
-    return Number.isInteger(length) && length < shortest;
-  }
-  return false;
+  return announcedLength(fields) < (scrub.patterns.at(-1)?.length ?? 0);
 }
 
 function _code(error: unknown): string {
