@@ -152,19 +152,29 @@ async function _present(context: CustodyContext): Promise<CustodyKey[]> {
  */
 export async function loadCustodyKey(context: CustodyContext, notice?: (line: string) => void, store?: () => Promise<Store>): Promise<CustodyKey> {
   if (context.masterKey !== undefined) return loadMasterKey(context.home, context.masterKey);
-  const found = await _present(context);
-  const [primary, ...rest] = found;
+  const [primary, ...rest] = await _present(context);
   if (primary === undefined) {
     if (store !== undefined) {
       const opened = await store();
       const machines = await import("./machines.ts");
       const machine = await machines.openMachineCustody(context.home, opened);
       if (machine !== undefined) return machine;
-      if (await machines.storeHoldsProfiles(opened)) throw machines.noAccessError(opened, "the home has no master key (master.key, master.keyring or AUTHSOME_MASTER_KEY) and the store does not list this machine as approved", machineIdentity(context.home));
+      if (await machines.storeHoldsProfiles(opened)) {
+        // A process creating this home's key writes it before any record: one that did so
+        // between our look and the store's answer left a key we can read now.
+        const [created, ...pending] = await _present(context);
+        if (created !== undefined) return _use(created, pending);
+        throw machines.noAccessError(opened, "the home has no master key (master.key, master.keyring or AUTHSOME_MASTER_KEY) and the store does not list this machine as approved", machineIdentity(context.home));
+      }
     }
     return _create(context, notice);
   }
-  setFallbackKeys(primary.key, rest.map((k) => k.key));
+  return _use(primary, rest);
+}
+
+/** The current key, with the pending ones as fallbacks (for records re-wrapped already). */
+function _use(primary: CustodyKey, pending: CustodyKey[]): CustodyKey {
+  setFallbackKeys(primary.key, pending.map((k) => k.key));
   return primary;
 }
 
