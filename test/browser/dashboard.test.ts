@@ -298,6 +298,12 @@ test("audit, settings, dark and narrow layouts render; no secret in any page or 
   await page.getByRole("link", { name: "Audit log" }).click();
   await page.locator("#audit-verify.ok").waitFor();
   const time = page.locator("main table time").first();
+  // The page is rendered with ISO times, which app.js rewrites once it runs (the verify line
+  // above is the server's): wait, bounded, for that rewrite instead of reading before it.
+  await page.waitForFunction(() => {
+    const t = document.querySelector("main table time");
+    return t !== null && t.textContent !== t.getAttribute("datetime");
+  }, undefined, { timeout: 5000 }).catch(() => {});
   assert.notEqual(await time.innerText(), await time.getAttribute("datetime"), "times are shown in the browser's locale");
   await shot("06-audit");
   await page.getByRole("link", { name: "Profiles & plugins" }).click();

@@ -49,6 +49,8 @@ export function runCliBounded(args: string[], options: BoundedOptions = {}): Pro
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr, killed, ms: performance.now() - started });
     });
+    // EPIPE from a child that exits without reading stdin is no failure of the run.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }

@@ -45,7 +45,11 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRes
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, NO_COLOR: "1", BROWSER: "false", ...options.env })) if (v !== undefined) env[k] = v;
   const child = spawn(command, [...prefix, ...args], { cwd: repoRoot, env, stdio: ["pipe", "pipe", "pipe"] });
-  child.stdin.end(options.input ?? "");
+  // A child that exits without reading its stdin closes it: the write then fails with EPIPE,
+  // which is no failure of the run (its exit code and output say how it went).
+  child.stdin.on("error", () => {});
+  if (options.input === undefined) child.stdin.end();
+  else child.stdin.end(options.input);
   return collectOutput(child);
 }
 

@@ -60,6 +60,8 @@ export function runBounded(command: string, args: string[], options: { cwd: stri
       clearTimeout(timer);
       resolve({ code: code ?? (signal === "SIGKILL" ? -9 : -1), stdout, stderr });
     });
+    // EPIPE from a child that exits without reading stdin is no failure of the run.
+    child.stdin.on("error", () => {});
     child.stdin.end(options.input ?? "");
   });
 }
