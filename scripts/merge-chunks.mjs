@@ -19,12 +19,13 @@
 // The bundled catalogue (plugins/catalogue.ts, a dynamic import of the registry) goes with
 // "lib": inlined, its JSON is parsed only when the registry first asks for it.
 //
-// Each group is emitted as a CommonJS-shaped script (merged-<group>-<hash>.js) and an ES module
-// (merged-<group>.mjs) that imports what the script requires, runs it through
+// Each group is emitted as a script (merged-<group>-<hash>.js, scripts/merge-script.mjs) and an
+// ES module (merged-<group>.mjs) that imports what the script imports, runs it through
 // src/runtime/code-cache.ts (a V8 code cache kept between runs, which Node 20 has none of for ES
 // modules) and exports its names; docs/architecture.md says why and where the cache lives.
 import { createHash } from "node:crypto";
 import { build } from "esbuild";
+import { toScript } from "./merge-script.mjs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 
@@ -121,9 +122,7 @@ async function _mergeGroup(plan, members, chunks) {
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    // A script for src/runtime/code-cache.ts: CommonJS-shaped, its imports given to it.
-    format: "cjs",
-    define: { "import.meta.url": "__url" },
+    format: "esm",
     plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
   });
   return result.outputFiles[0].text;
@@ -132,18 +131,12 @@ async function _mergeGroup(plan, members, chunks) {
 const CODE_CACHE = resolve("src/runtime/code-cache.ts");
 
 /**
- * A merged group's script and the ES module that runs it: the module imports what the script
- * requires (other chunks, as ES modules, so their instances stay the ones every file shares),
- * runs it through the code cache and exports its names. Dynamic imports in the script go
- * through `__import`, since a vm script has no module loader of its own.
+ * A merged group's script (scripts/merge-script.mjs) and the ES module that runs it: the module
+ * imports what the script imports (other chunks as ES modules, so their instances stay the
+ * ones every file shares), runs it through the code cache and exports its names.
  */
-async function _scriptAndModule(plan, members, code, scriptName) {
-  const script = code.replace(/\bimport\((?=")/g, "__import(");
-  if (/\bimport\(/.test(script)) throw new Error(`merge-chunks: ${scriptName} has a dynamic import of no literal`);
-  if (/[^\x00-\x7f]/.test(script)) throw new Error(`merge-chunks: ${scriptName} is not ASCII (code-cache.ts reads it as latin1)`);
-  if (/__toESM\(require\("\./.test(script)) throw new Error(`merge-chunks: ${scriptName} takes a default import from a chunk`);
-  const deps = [...new Set([...script.matchAll(/\brequire\("(\.[^"]+)"\)/g)].map((m) => m[1]))];
-  const names = members.flatMap((path) => plan.exportsOf(resolve(path)).map((n) => plan.alias(resolve(path), n)));
+async function _scriptAndModule(code, scriptName) {
+  const { script, deps, names } = await toScript(code, scriptName);
   const entry = [
     ...deps.map((d, i) => `import * as d${i} from ${JSON.stringify(d)};`),
     `import { runCached } from ${JSON.stringify(CODE_CACHE)};`,
@@ -192,7 +185,7 @@ export async function mergeHotChunks(outdir, metafile) {
     const code = await _mergeGroup(plan, members, chunks);
     // Named by its content: the code cache is keyed by the name (V8 checks only the length).
     const scriptFile = file.replace(/\.mjs$/, `-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.js`);
-    const { script, module } = await _scriptAndModule(plan, members, code, relative(chunks, scriptFile));
+    const { script, module } = await _scriptAndModule(code, relative(chunks, scriptFile));
     await writeFile(scriptFile, script);
     await writeFile(file, module);
     merged.push(file);

@@ -90,10 +90,11 @@ function writeCache(b: Builtins, dir: string, file: string, data: Buffer): void 
 }
 
 /**
- * Runs the CommonJS-shaped script at `url` and returns its exports. `deps` are its relative
- * imports, loaded by the calling ES module (so every file shares their instances); builtins come
- * from `require`, as CommonJS objects (an ES import of node:fs builds a facade that loads every
- * stream module); dynamic imports resolve against `moduleUrl`, the calling module's.
+ * Runs the script at `url` (scripts/merge-script.mjs made it: a function of its imports that
+ * returns its exports) and returns its exports. `deps` are its relative imports, loaded by the
+ * calling ES module (so every file shares their instances); builtins are their CommonJS objects
+ * (an ES import of node:fs builds a facade that loads every stream module); dynamic imports and
+ * `import.meta.url` are the calling module's, in the same directory.
  */
 export function runCached(url: string, deps: Record<string, unknown>, moduleUrl: string): Record<string, unknown> {
   // process.getBuiltinModule (Node 20.16+, Deno) first: a createRequire costs ~0.3 ms.
@@ -108,16 +109,14 @@ export function runCached(url: string, deps: Record<string, unknown>, moduleUrl:
   const cacheFile = dir && b.path.join(dir, `${b.path.basename(file)}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.versions.v8}.bin`);
   const cachedData = dir && cacheFile ? readCache(b, dir, cacheFile) : undefined;
   const vm = builtin<typeof Vm>("node:vm");
-  const script = new vm.Script(`(function (exports, require, module, __import, __url) {${source}\n})`, { filename: file, ...(cachedData ? { cachedData } : {}) });
+  const script = new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
   if (dir && cacheFile && (cachedData === undefined || script.cachedDataRejected === true)) {
     // At exit, so that the cache holds every function this run compiled, not only the top level.
     process.once("exit", () => writeCache(b, dir, cacheFile, script.createCachedData()));
   }
-  const module = { exports: {} as Record<string, unknown> };
   const need = (id: string): unknown => (id.startsWith(".") ? (deps[id] ?? missing(id)) : id.startsWith("node:") ? builtin(id) : (nodeRequire ??= createRequire(url))(id));
   const load = (spec: string): Promise<unknown> => import(spec.startsWith(".") ? new URL(spec, moduleUrl).href : spec);
-  script.runInThisContext()(module.exports, need, module, load, moduleUrl);
-  return module.exports;
+  return script.runInThisContext()(need, load, { url: moduleUrl });
 }
 
 function missing(id: string): never {
