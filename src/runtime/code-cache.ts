@@ -11,8 +11,9 @@
  * can write. A script's name carries a hash of its content, and the cache's name that name,
  * the script's size and time and V8's version; V8 itself refuses a cache made for another
  * version or set of flags, and that run compiles as usual and writes a new one. A cache that
- * cannot be read or written, or whose digest does not match, is skipped: it only ever saves time. `AUTHSOME_CODE_CACHE=0`
- * turns it off. Deno (whose node:vm takes V8 caches as well) runs the same path.
+ * cannot be read or written, or whose digest does not match, is skipped: it only ever saves time.
+ * `AUTHSOME_CODE_CACHE=0` (or false, no, off) turns it off. Deno (whose node:vm takes V8
+ * caches as well) runs the same path.
  */
 import type * as Crypto from "node:crypto";
 import type * as Fs from "node:fs";
@@ -34,7 +35,7 @@ interface Builtins {
 
 /** The user's cache directory for these, or undefined when there is none. */
 function cacheDir({ path }: Builtins, env: NodeJS.ProcessEnv): string | undefined {
-  if (env.AUTHSOME_CODE_CACHE === "0") return undefined;
+  if (/^(0|false|no|off)$/i.test(env.AUTHSOME_CODE_CACHE ?? "")) return undefined;
   const home = env.HOME || env.USERPROFILE;
   const base = env.XDG_CACHE_HOME || (process.platform === "win32" ? env.LOCALAPPDATA : home && path.join(home, process.platform === "darwin" ? "Library/Caches" : ".cache"));
   return base && path.isAbsolute(base) ? path.join(base, "authsome", "v8") : undefined;
@@ -119,6 +120,8 @@ export function runCached(url: string, deps: Record<string, unknown>, moduleUrl:
   return script.runInThisContext()(need, load, { url: moduleUrl });
 }
 
+// A plain Error: this file is bundled into each merged module on its own, and a copy of
+// core/errors.ts there would be a second AuthsomeError class. Only a broken build gets here.
 function missing(id: string): never {
   throw new Error(`authsome build: ${id} is not among the merged script's imports`);
 }

@@ -80,8 +80,10 @@ test("a cache directory others can write is neither read nor written", { skip: p
   assert.equal((await caches(cacheHome)).size, 0);
 });
 
-test("AUTHSOME_CODE_CACHE=0 leaves no cache", { skip: packageSkip }, async () => {
-  const cacheHome = join(root, "off");
-  await get(cacheHome, { AUTHSOME_CODE_CACHE: "0" });
-  assert.equal((await caches(cacheHome)).size, 0);
+test("AUTHSOME_CODE_CACHE=0 (or off) leaves no cache", { skip: packageSkip }, async () => {
+  for (const value of ["0", "off"]) {
+    const cacheHome = join(root, `off-${value}`);
+    await get(cacheHome, { AUTHSOME_CODE_CACHE: value });
+    assert.equal((await caches(cacheHome)).size, 0, value);
+  }
 });
