@@ -20,14 +20,15 @@
 // "lib": inlined, its JSON is parsed only when the registry first asks for it.
 //
 // Each group is emitted as a script (merged-<group>-<hash>.js, scripts/merge-script.mjs) and an
-// ES module (merged-<group>.mjs) that imports what the script imports, runs it through
-// src/runtime/code-cache.ts (a V8 code cache kept between runs, which Node 20 has none of for ES
-// modules) and exports its names; docs/architecture.md says why and where the cache lives.
+// ES module (chunks/merged-lib.mjs; dist/cli.mjs itself for "cli") that imports what the script
+// imports, runs it through src/runtime/code-cache.ts (a V8 code cache kept between runs, which
+// Node 20 has none of for ES modules) and exports its names; docs/architecture.md says why and
+// where the cache lives.
 import { createHash } from "node:crypto";
 import { build } from "esbuild";
 import { toScript } from "./merge-script.mjs";
 import { readFile, writeFile } from "node:fs/promises";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 
 /** The `get` path's dynamic entries (sources), loaded by every API command. */
 const HOT_ENTRIES = ["src/cli/commands/get.ts", "src/server/routes.ts", "src/core/auth-service.ts"];
@@ -83,7 +84,10 @@ function _plan(outputs, chunks) {
   for (const [group, members] of Object.entries(groups)) members.forEach((path) => home.set(resolve(path), { group, index: home.size }));
   const exportsOf = (path) => outputs[relative(process.cwd(), path)]?.exports ?? [];
   const alias = (path, name) => `m${home.get(path).index}$${name}`;
-  const fileOf = (path) => join(chunks, `merged-${home.get(path).group}.mjs`);
+  // The "cli" group's module is dist/cli.mjs itself (what bin/authsome.mjs imports): one module
+  // fewer to load than a re-export of a merged file.
+  const modules = { lib: join(chunks, "merged-lib.mjs"), cli: resolve(cliEntry) };
+  const fileOf = (path) => modules[home.get(path).group];
   const reexport = (path, from) => {
     const names = exportsOf(path);
     const spec = JSON.stringify(from);
@@ -91,7 +95,7 @@ function _plan(outputs, chunks) {
   };
   // Copied into each merged file instead of imported from it: one module fewer each to load.
   const copied = new Set(Object.entries(outputs).filter(([path, o]) => path.endsWith(".mjs") && !o.entryPoint && Object.keys(o.inputs).every((i) => COPIED_INPUTS.has(i))).map(([path]) => resolve(path)));
-  return { groups, home, exportsOf, alias, fileOf, reexport, copied };
+  return { groups, home, exportsOf, alias, fileOf, reexport, copied, modules };
 }
 
 /** Bundles one group's chunks into one module exporting every member's names under its alias. */
@@ -133,15 +137,23 @@ const CODE_CACHE = resolve("src/runtime/code-cache.ts");
 /**
  * A merged group's script (scripts/merge-script.mjs) and the ES module that runs it: the module
  * imports what the script imports (other chunks as ES modules, so their instances stay the
- * ones every file shares), runs it through the code cache and exports its names.
+ * ones every file shares), runs it through the code cache and exports its names, and a member
+ * that is the module's own file (dist/cli.mjs) its names unaliased too.
  */
-async function _scriptAndModule(code, scriptName) {
-  const { script, deps, names } = await toScript(code, scriptName);
+async function _scriptAndModule(plan, members, code, scriptFile, moduleFile) {
+  const { script, deps, names } = await toScript(code, basename(scriptFile));
+  const from = (file) => {
+    const spec = relative(dirname(moduleFile), file);
+    return JSON.stringify(spec.startsWith(".") ? spec : `./${spec}`);
+  };
+  const chunks = dirname(scriptFile);
+  const own = members.map((p) => resolve(p)).filter((p) => p === moduleFile).flatMap((p) => plan.exportsOf(p).map((n) => `${plan.alias(p, n)} as ${n}`));
   const entry = [
-    ...deps.map((d, i) => `import * as d${i} from ${JSON.stringify(d)};`),
+    ...deps.map((d, i) => `import * as d${i} from ${from(join(chunks, d))};`),
     `import { runCached } from ${JSON.stringify(CODE_CACHE)};`,
-    `const ns = runCached(new URL(${JSON.stringify(`./${scriptName}`)}, import.meta.url).href, { ${deps.map((d, i) => `${JSON.stringify(d)}: d${i}`).join(", ")} }, import.meta.url);`,
+    `const ns = runCached(new URL(${from(scriptFile)}, import.meta.url).href, { ${deps.map((d, i) => `${JSON.stringify(d)}: d${i}`).join(", ")} });`,
     names.length > 0 ? `export const { ${names.join(", ")} } = ns;` : "",
+    own.length > 0 ? `export { ${own.join(", ")} };` : "",
   ].join("\n");
   const result = await build({
     stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: "merged-module.mjs", loader: "js" },
@@ -154,7 +166,7 @@ async function _scriptAndModule(code, scriptName) {
     legalComments: "none",
     logLevel: "warning",
     // The script's imports stay imports of the chunk files beside it.
-    plugins: [{ name: "chunk-imports", setup: (b) => void b.onResolve({ filter: /^\.\// }, (args) => ({ path: args.path, external: true })) }],
+    plugins: [{ name: "chunk-imports", setup: (b) => void b.onResolve({ filter: /^\.\.?\// }, (args) => ({ path: args.path, external: true })) }],
   });
   return { script, module: result.outputFiles[0].text };
 }
@@ -178,20 +190,21 @@ export async function mergeHotChunks(outdir, metafile) {
   const chunks = join(outdir, "chunks");
   const plan = _plan(metafile.outputs, chunks);
   const merged = [];
-  for (const members of Object.values(plan.groups)) {
+  for (const [group, members] of Object.entries(plan.groups)) {
     if (members.length === 0) continue;
     await _checkNoMutableExports(metafile, members);
-    const file = plan.fileOf(resolve(members[0]));
+    const file = plan.modules[group];
     const code = await _mergeGroup(plan, members, chunks);
     // Named by its content: the code cache is keyed by the name (V8 checks only the length).
-    const scriptFile = file.replace(/\.mjs$/, `-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.js`);
-    const { script, module } = await _scriptAndModule(code, relative(chunks, scriptFile));
+    const scriptFile = join(chunks, `merged-${group}-${createHash("sha256").update(code).digest("hex").slice(0, 16)}.js`);
+    const { script, module } = await _scriptAndModule(plan, members, code, scriptFile, file);
     await writeFile(scriptFile, script);
     await writeFile(file, module);
     merged.push(file);
   }
   // The members' files last (the merge read their code): each re-exports from its merged file.
   for (const path of plan.home.keys()) {
+    if (merged.includes(path)) continue;
     const spec = relative(dirname(path), plan.fileOf(path));
     await writeFile(path, plan.reexport(path, spec.startsWith(".") ? spec : `./${spec}`));
   }

@@ -94,10 +94,10 @@ function writeCache(b: Builtins, dir: string, file: string, data: Buffer): void 
  * Runs the script at `url` (scripts/merge-script.mjs made it: a function of its imports that
  * returns its exports) and returns its exports. `deps` are its relative imports, loaded by the
  * calling ES module (so every file shares their instances); builtins are their CommonJS objects
- * (an ES import of node:fs builds a facade that loads every stream module); dynamic imports and
- * `import.meta.url` are the calling module's, in the same directory.
+ * (an ES import of node:fs builds a facade that loads every stream module); its dynamic imports
+ * and `import.meta.url` resolve against its own URL, among the chunks.
  */
-export function runCached(url: string, deps: Record<string, unknown>, moduleUrl: string): Record<string, unknown> {
+export function runCached(url: string, deps: Record<string, unknown>): Record<string, unknown> {
   // process.getBuiltinModule (Node 20.16+, Deno) first: a createRequire costs ~0.3 ms.
   let nodeRequire: NodeJS.Require | undefined;
   const builtin = <T>(id: string): T => (process.getBuiltinModule?.(id) ?? (nodeRequire ??= createRequire(url))(id)) as T;
@@ -116,8 +116,9 @@ export function runCached(url: string, deps: Record<string, unknown>, moduleUrl:
     process.once("exit", () => writeCache(b, dir, cacheFile, script.createCachedData()));
   }
   const need = (id: string): unknown => (id.startsWith(".") ? (deps[id] ?? missing(id)) : id.startsWith("node:") ? builtin(id) : (nodeRequire ??= createRequire(url))(id));
-  const load = (spec: string): Promise<unknown> => import(spec.startsWith(".") ? new URL(spec, moduleUrl).href : spec);
-  return script.runInThisContext()(need, load, { url: moduleUrl });
+  // The script stands where its chunks are: its relative imports and import.meta.url are its own.
+  const load = (spec: string): Promise<unknown> => import(spec.startsWith(".") ? new URL(spec, url).href : spec);
+  return script.runInThisContext()(need, load, { url });
 }
 
 // A plain Error: this file is bundled into each merged module on its own, and a copy of
