@@ -21,7 +21,7 @@ const deno = resolve("node_modules/.bin/deno");
 const GOALS = { ratio: 1.5, unpackedMB: 1.5, footprintMB: 15, packages: 20 };
 // Where the start-up time goes, from `node --cpu-prof` and import laps on the same machine; kept
 // here so the section says what is left, not only the ratio.
-const PROFILE = "Where the time goes (Node 20, from `node --cpu-prof`, import laps, strace and process.moduleLoadList, 2026-12-02): importing the CLI (its two merged files, ~230 KB) costs ~16 ms over an empty module, of which V8 compiling it (`compileSourceTextModule`) ~6 ms and evaluating its top level ~4 ms (valibot schemas, module setup); the command itself ~11 ms, mostly code running for the first time (lazy compilation) plus Web Crypto's start-up and the key unwrap (node:crypto costs the same) and the audit append under its lock (an fdatasync on the critical path: a read is refused unaudited); Node's builtins compiled on first use (crypto, fs/promises) ~3 ms. This round (issue 9, against 6bb5526): stdout and stderr written with writeSync on the descriptor (no net, tty or stream modules for a pipe; 170 -> 159 builtins), colour and stdin checks by fstat first, core/host.ts without node:net; the hot path merged into two files instead of four (a get reads 5 files of dist/, was 12, ~0.4 ms each), dynamic imports inside them inlined; the key file and installed-plugin checks read synchronously (no threadpool round trips left but the audit's fdatasync); the catalogue parsed per plugin on first access (a get parses one of 130); the JSON plugin format, plugin sources and the store's shared plugins imported when first needed (merged-lib 202 -> 186 KB). Tried and dropped: node:crypto instead of Web Crypto (same cost), a larger V8 semi-space (slower), replacing util.parseArgs (~0.7 ms, not worth a second parser). Not done: a V8 code cache on Node 20, which caches no ES module code (Node 22.1+ does, through module.enableCompileCache, which bin/authsome.mjs calls when present): ~5 ms at best, and it needs a CommonJS copy of the hot path whose modules would be second instances beside the ES chunks. Next cuts: lock.ts re-exports the Redis lock and its scripts (~5 KB), and the rest of merged-lib is what a lookup runs";
+const PROFILE = "Where the time goes (Node 20, from `node --cpu-prof` over 8 runs, in-process marks and process.moduleLoadList, 2026-12-02): Node itself reaches the first line of bin/authsome.mjs ~53 ms after exec (the whole of `node -e 0` is ~56 ms); loading the CLI takes ~13 ms: four ES module files (bin, cli.mjs, the two merged modules), then each merged script read, its code cache checked (SHA-256) and deserialized (~2.6 ms) and its top level run (~3 ms), and node:crypto with the streams it loads (~3.5 ms; the audit's hash and Web Crypto need them anyway); the command ~9 ms: Web Crypto's first key import and the record's unwrap (~2.7 ms), the audit append under its lock with its fdatasync (~1.9 ms), argument parsing, the vault reads. This round (issue 9, session 7): the merged files run as scripts through a V8 code cache made at exit (src/runtime/code-cache.ts; Node 20 caches no ES module code), so neither the top level nor the functions a `get` calls are compiled again; their builtins come from the CommonJS objects (an ES import of node:fs builds a facade whose ReadStream getter loads every stream module); the two stateless shared chunks are copied into the merged scripts (two files fewer). Earlier rounds: stdout and stderr by writeSync on the descriptor, colour and stdin checks by fstat, the hot path merged into two files, synchronous key and plugin reads, the catalogue parsed per plugin, lazy registry modules. Tried and dropped: node:crypto instead of Web Crypto (same cost), a larger V8 semi-space or any V8 flag (a flag set invalidates Node's own code cache of its builtins: +10 ms), replacing util.parseArgs (~0.7 ms), a CommonJS build of the scripts (esbuild's export getters cost ~0.9 ms more than returning the exports). What is left is mostly Node's and Web Crypto's own start-up";
 
 function must(cmd, args, options = {}) {
   const r = spawnSync(cmd, args, { encoding: "utf8", ...options });
@@ -88,8 +88,10 @@ function time(cmd, env) {
 }
 
 /** One package to start: its bin, in a home of its own with an OpenAI key logged in. */
+// Its own cache directory too (the CLI's V8 code cache, src/runtime/code-cache.ts): the warm-up
+// rounds below make it, as a user's first command after an install does.
 function variant(name, installDir) {
-  const env = { ...process.env, AUTHSOME_HOME: join(root, `home-${name}`), NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  const env = { ...process.env, AUTHSOME_HOME: join(root, `home-${name}`), XDG_CACHE_HOME: join(root, `cache-${name}`), AUTHSOME_CODE_CACHE: "", NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   const bin = join(installDir, "node_modules/authsome-broker/bin/authsome.mjs");
   must(process.execPath, [bin, "login", "openai"], { env, input: "sk-bench-0000000000000000000000" });
   return { name, env, bin };
@@ -102,6 +104,9 @@ const get = ["get", "openai", "--field", "status"];
 /** What is timed: per runtime, the bare start and each variant's `get`. */
 const cells = [{ runtime: "node", name: "bare", cmd: [process.execPath, "-e", "0"], env: process.env }];
 for (const v of variants) cells.push({ runtime: "node", name: v.name, cmd: [process.execPath, v.bin, ...get], env: v.env });
+// What a run without the code cache costs (the first after an install, less its ~3 ms write).
+const uncached = { ...variants[0].env, AUTHSOME_CODE_CACHE: "0" };
+cells.push({ runtime: "node", name: "uncached", cmd: [process.execPath, variants[0].bin, ...get], env: uncached });
 if (haveDeno) {
   cells.push({ runtime: "deno", name: "bare", cmd: [deno, "run", "-A", empty], env: variants[0].env });
   for (const v of variants) cells.push({ runtime: "deno", name: v.name, cmd: [deno, "run", "-A", v.bin, ...get], env: v.env });
@@ -127,6 +132,11 @@ for (const runtime of haveDeno ? ["node", "deno"] : ["node"]) {
     const label = v.name === "after" ? "this tree" : `before (${beforeRef})`;
     rows.push(`| ${runtime} | ${label} | ${med(c, "wall").toFixed(1)} ms vs ${med(bare, "wall").toFixed(1)} ms: **${(med(c, "wall") / med(bare, "wall")).toFixed(2)}x** | ${med(c, "cpu").toFixed(1)} ms vs ${med(bare, "cpu").toFixed(1)} ms: ${(med(c, "cpu") / med(bare, "cpu")).toFixed(2)}x |`);
   }
+}
+{
+  const c = cell("node", "uncached");
+  const bare = cell("node", "bare");
+  rows.splice(1, 0, `| node | this tree, no code cache (\`AUTHSOME_CODE_CACHE=0\`) | ${med(c, "wall").toFixed(1)} ms vs ${med(bare, "wall").toFixed(1)} ms: ${(med(c, "wall") / med(bare, "wall")).toFixed(2)}x | ${med(c, "cpu").toFixed(1)} ms vs ${med(bare, "cpu").toFixed(1)} ms: ${(med(c, "cpu") / med(bare, "cpu")).toFixed(2)}x |`);
 }
 const nodeRatio = med(cell("node", "after"), "wall") / med(cell("node", "bare"), "wall");
 const ratio = nodeRatio;
