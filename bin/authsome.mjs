@@ -4,8 +4,8 @@
 import module from "node:module";
 
 // process.getBuiltinModule (Node 20.16+) skips the ES module facade of node:fs, whose build
-// reads fs's lazy `ReadStream` getter and so loads every stream module (~1.7 ms); see
-// scripts/merge-chunks.mjs, which does the same for the bundled code.
+// reads fs's lazy `ReadStream` getter and so loads every stream module (~1.7 ms); the bundled
+// hot path takes its builtins the same way (src/runtime/code-cache.ts).
 const { existsSync } = process.getBuiltinModule?.("node:fs") ?? module.createRequire(import.meta.url)("node:fs");
 
 // Node 22.1+ can keep V8's compiled code of our modules between runs (compiling the ~30 modules

@@ -86,7 +86,7 @@ function _plan(outputs, chunks) {
   const alias = (path, name) => `m${home.get(path).index}$${name}`;
   // The "cli" group's module is dist/cli.mjs itself (what bin/authsome.mjs imports): one module
   // fewer to load than a re-export of a merged file.
-  const modules = { lib: join(chunks, "merged-lib.mjs"), cli: resolve(cliEntry) };
+  const modules = { lib: resolve(chunks, "merged-lib.mjs"), cli: resolve(cliEntry) };
   const fileOf = (path) => modules[home.get(path).group];
   const reexport = (path, from) => {
     const names = exportsOf(path);
@@ -121,12 +121,12 @@ async function _mergeGroup(plan, members, chunks) {
     stdin: { contents: entry, resolveDir: chunks, sourcefile: "merged.mjs", loader: "js" },
     bundle: true,
     write: false,
+    format: "esm",
     platform: "node",
     target: "node20",
     minify: true,
     legalComments: "none",
     logLevel: "warning",
-    format: "esm",
     plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
   });
   return result.outputFiles[0].text;

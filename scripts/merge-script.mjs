@@ -1,7 +1,7 @@
 // Turns a merged group's ES module (esbuild's output, scripts/merge-chunks.mjs) into a script
-// that src/runtime/code-cache.ts compiles with a V8 code cache, and writes the small ES module
-// that runs it: Node 20 keeps no compiled code of ES modules between runs, and a `vm.Script`'s
-// code can be cached (docs/architecture.md).
+// that src/runtime/code-cache.ts compiles with a V8 code cache (merge-chunks.mjs writes the small
+// ES module that runs it): Node 20 keeps no compiled code of ES modules between runs, and a
+// `vm.Script`'s code can be cached (docs/architecture.md).
 //
 // The script is one function expression, `(function (__need, __import, __meta) { ... })`:
 // - its static imports become `var` declarations at its top, taken from `__need(specifier)`

@@ -107,11 +107,11 @@ export function runCached(url: string, deps: Record<string, unknown>): Record<st
   const source = b.fs.readFileSync(file, "latin1");
   const dir = cacheDir(b, process.env);
   const st = b.fs.statSync(file);
-  const cacheFile = dir && b.path.join(dir, `${b.path.basename(file)}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.versions.v8}.bin`);
-  const cachedData = dir && cacheFile ? readCache(b, dir, cacheFile) : undefined;
+  const cacheFile = b.path.join(dir ?? "", `${b.path.basename(file)}-${st.size}-${Math.trunc(st.mtimeMs)}-${process.versions.v8}.bin`);
+  const cachedData = dir === undefined ? undefined : readCache(b, dir, cacheFile);
   const vm = builtin<typeof Vm>("node:vm");
   const script = new vm.Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
-  if (dir && cacheFile && (cachedData === undefined || script.cachedDataRejected === true)) {
+  if (dir !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
     // At exit, so that the cache holds every function this run compiled, not only the top level.
     process.once("exit", () => writeCache(b, dir, cacheFile, script.createCachedData()));
   }
