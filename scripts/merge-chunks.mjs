@@ -47,6 +47,9 @@ const LIGHT_ENTRIES = ["src/plugin.ts", "src/intercept/preload.mjs", "src/runtim
  */
 const COPIED_INPUTS = new Set(["src/core/plugin.ts"]);
 
+/** The options of both passes here: one minified ES module, returned, not written. */
+const IN_MEMORY_BUNDLE = { bundle: true, write: false, format: "esm", platform: "node", target: "node20", minify: true, legalComments: "none", logLevel: "warning" };
+
 function _closure(outputs, roots) {
   const seen = new Set();
   const queue = [...roots];
@@ -118,15 +121,8 @@ async function _mergeGroup(plan, members, chunks) {
   };
   const onLoad = (args) => ({ contents: plan.reexport(args.path, `./${relative(chunks, plan.fileOf(args.path))}`), loader: "js", resolveDir: chunks });
   const result = await build({
+    ...IN_MEMORY_BUNDLE,
     stdin: { contents: entry, resolveDir: chunks, sourcefile: "merged.mjs", loader: "js" },
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    minify: true,
-    legalComments: "none",
-    logLevel: "warning",
     plugins: [{ name: "merge-hot-chunks", setup: (b) => void (b.onResolve({ filter: /.*/ }, onResolve), b.onLoad({ filter: /.*/, namespace: "merged-facade" }, onLoad)) }],
   });
   return result.outputFiles[0].text;
@@ -156,15 +152,8 @@ async function _scriptAndModule(plan, members, code, scriptFile, moduleFile) {
     own.length > 0 ? `export { ${own.join(", ")} };` : "",
   ].join("\n");
   const result = await build({
+    ...IN_MEMORY_BUNDLE,
     stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: "merged-module.mjs", loader: "js" },
-    bundle: true,
-    write: false,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    minify: true,
-    legalComments: "none",
-    logLevel: "warning",
     // The script's imports stay imports of the chunk files beside it.
     plugins: [{ name: "chunk-imports", setup: (b) => void b.onResolve({ filter: /^\.\.?\// }, (args) => ({ path: args.path, external: true })) }],
   });
